@@ -1,0 +1,39 @@
+# The study's two entry points (see README):
+#   make reproduce [PROFILE=demo]   set up, then run the notebook sequence with papermill
+#   make test                       set up, then run the test suite
+# Set-up is automatic and idempotent: a virtual environment in .venv with the
+# pinned dependencies and a Jupyter kernel named python3 inside it.
+
+PYTHON  ?= python3
+PROFILE ?= demo
+# cpu (tensorflow-cpu) or gpu (tensorflow[and-cuda]); see README "Using a GPU"
+TF      ?= cpu
+VENV    := .venv
+STAMP   := $(VENV)/.installed-$(TF)
+PY      := $(VENV)/bin/python
+
+.PHONY: setup reproduce test lab clean-venv
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) scripts/check_prereqs.py
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[$(TF),dev]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (mer)" >/dev/null
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+	@echo "environment ready in $(VENV) (TensorFlow: $(TF))"
+
+reproduce: setup
+	$(PY) -m mer_utils.run --profile $(PROFILE) $(if $(SET),$(foreach s,$(SET),--set $(s)))
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lab: setup
+	JUPYTER_PATH=$(VENV)/share/jupyter $(VENV)/bin/jupyter lab notebooks/
+
+clean-venv:
+	rm -rf $(VENV)

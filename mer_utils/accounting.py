@@ -1,0 +1,156 @@
+"""The ledger: every input track ends kept (with a label) or rejected with a reason.
+
+Notebook 01 writes the ledger (``RunLayout.tracks_csv``); later stages (mel
+extraction, lyrics) only move kept tracks to rejected, through
+:func:`apply_rejections`. Nothing is ever dropped silently: the ledger has one
+row per input track for the whole run.
+
+Columns
+-------
+track_id, source, audio_path, lyrics_path, lyrics_text, language, tags,
+artist, title          the corpus manifest (see :mod:`mer_utils.corpus`)
+label                  "positive" / "negative" once known, else ""
+status                 "kept" or "rejected"
+reason                 a code from :data:`REASONS` ("" when kept)
+detail                 a human sentence naming the file and the cause
+stage                  the notebook that decided ("01_data", "02_mels", ...)
+"""
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+MANIFEST_COLUMNS = (
+    "track_id", "source", "audio_path", "lyrics_path", "lyrics_text",
+    "language", "tags", "artist", "title",
+)
+LEDGER_COLUMNS = MANIFEST_COLUMNS + ("label", "status", "reason", "detail", "stage")
+STATUSES = ("kept", "rejected")
+
+#: Every rejection reason, with the sentence shown to users. Stages add theirs here.
+REASONS = {
+    # 01: corpus and filtering
+    "duplicate_id": "another track in the corpus has the same id",
+    "missing_audio": "no audio file for the track",
+    "unreadable_audio": "the audio file cannot be decoded (corrupt, empty or not audio)",
+    "too_short": "audio shorter than the minimum duration",
+    "missing_lyrics": "no lyrics for the track",
+    "undecodable_lyrics": "the lyrics file is in no encoding we can read",
+    "too_few_words": "lyrics shorter than the minimum word count",
+    "no_tags": "the track has no tags",
+    "no_polarity_tag": "no tag is in the polarity dictionary",
+    "conflicting_tags": "tags hit both the positive and the negative dictionary",
+    "balanced_out": "removed by undersampling to balance the classes",
+    # 02: mel extraction
+    "silent_audio": "the clip is digital silence",
+    "extraction_failed": "mel extraction failed",
+    # 03: lyrics
+    "empty_lyrics": "nothing left after normalisation (markers or punctuation only)",
+    "no_content_words": "no noun, verb, adjective or adverb survives POS filtering",
+    "tagger_failed": "the POS tagger failed on these lyrics",
+}
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """One rejected track: its id, a code from :data:`REASONS`, a sentence."""
+
+    track_id: str
+    reason: str
+    detail: str
+
+    def __post_init__(self):
+        if self.reason not in REASONS:
+            raise ValueError(
+                f"unknown rejection reason {self.reason!r} for track {self.track_id!r}; "
+                f"known reasons: {', '.join(sorted(REASONS))}"
+            )
+
+
+def validate_ledger(ledger):
+    """Raise ``ValueError`` unless ``ledger`` accounts for every track exactly once.
+
+    Parameters
+    ----------
+    ledger : pandas.DataFrame
+        One row per input track with :data:`LEDGER_COLUMNS`.
+    """
+    missing = [c for c in LEDGER_COLUMNS if c not in ledger.columns]
+    if missing:
+        raise ValueError(f"ledger lacks columns {missing}")
+    if ledger["track_id"].duplicated().any():
+        dup = ledger.loc[ledger["track_id"].duplicated(), "track_id"].tolist()
+        raise ValueError(f"ledger has duplicate track ids {dup[:5]}")
+    bad_status = ~ledger["status"].isin(STATUSES)
+    if bad_status.any():
+        raise ValueError(f"tracks with no final status: {ledger.loc[bad_status, 'track_id'].tolist()[:5]}")
+    rejected = ledger["status"] == "rejected"
+    unknown = rejected & ~ledger["reason"].isin(list(REASONS))
+    if unknown.any():
+        raise ValueError(f"rejected tracks without a known reason: {ledger.loc[unknown, 'track_id'].tolist()[:5]}")
+    unlabeled = (ledger["status"] == "kept") & ~ledger["label"].isin(["positive", "negative"])
+    if unlabeled.any():
+        raise ValueError(f"kept tracks without a label: {ledger.loc[unlabeled, 'track_id'].tolist()[:5]}")
+
+
+def write_ledger(ledger, path):
+    """Validate and write the ledger as CSV (UTF-8)."""
+    validate_ledger(ledger)
+    ledger.loc[:, list(LEDGER_COLUMNS)].to_csv(path, index=False)
+
+
+def read_ledger(path):
+    """Read a ledger written by :func:`write_ledger`; ids and text stay strings."""
+    ledger = pd.read_csv(path, dtype=str, keep_default_na=False)
+    validate_ledger(ledger)
+    return ledger
+
+
+def kept_ids(ledger):
+    """Ids of the kept tracks, in ledger order."""
+    return ledger.loc[ledger["status"] == "kept", "track_id"].tolist()
+
+
+def apply_rejections(ledger, rejections, *, stage):
+    """Return a copy of ``ledger`` with the given kept tracks moved to rejected.
+
+    Parameters
+    ----------
+    ledger : pandas.DataFrame
+    rejections : iterable of Rejection
+    stage : str
+        Name of the deciding stage, e.g. ``"02_mels"``.
+
+    Raises
+    ------
+    ValueError
+        If a rejection names a track that is not in the ledger.
+    """
+    ledger = ledger.copy()
+    index = pd.Index(ledger["track_id"])
+    for rej in rejections:
+        if rej.track_id not in index:
+            raise ValueError(f"{stage}: cannot reject unknown track {rej.track_id!r}")
+        row = index.get_loc(rej.track_id)
+        if ledger.iat[row, ledger.columns.get_loc("status")] == "rejected":
+            continue  # an earlier stage already rejected it; its reason stands
+        ledger.iloc[row, [ledger.columns.get_loc(c) for c in ("status", "reason", "detail", "stage")]] = [
+            "rejected", rej.reason, rej.detail, stage,
+        ]
+    return ledger
+
+
+def reason_counts(ledger):
+    """Counts of kept tracks by label and rejected tracks by stage and reason.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``status, stage, reason, label, tracks``; sums to ``len(ledger)``.
+    """
+    table = ledger.assign(label=ledger["label"].where(ledger["status"] == "kept", ""))
+    counts = (
+        table.groupby(["status", "stage", "reason", "label"], dropna=False)
+        .size().rename("tracks").reset_index()
+    )
+    return counts.sort_values(["status", "stage", "tracks"], ascending=[True, True, False], ignore_index=True)

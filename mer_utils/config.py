@@ -1,0 +1,73 @@
+"""Constants of the study, in one place.
+
+Every value the paper fixes is defined here once, with the paper's value as
+the default. Profiles (``papermill_runs/profiles/*.yaml``) and notebook
+parameters override them; nothing else in the package hard-codes them.
+
+Reference: B. Jeon, C. Kim, A. Kim, D. Kim, J. Park, J.-W. Ha, "Music Emotion
+Recognition via End-to-End Multimodal Neural Networks", RecSys 2017 posters.
+"""
+
+# --- labels -----------------------------------------------------------------
+#: Class names in index order: softmax output 1 is the positive class.
+LABELS = ("negative", "positive")
+
+# --- data filtering (paper section 2) ---------------------------------------
+#: Editor-tag polarity dictionary. The paper names 'happy' and 'cheerful'
+#: (positive) and 'sad' and 'lonely' (negative); the rest completes the
+#: dictionary in the same spirit. Matching is case-insensitive on whole tags.
+POSITIVE_TAGS = (
+    "happy", "cheerful", "joyful", "bright", "exciting", "fun", "upbeat",
+    "refreshing", "sweet", "lovely", "energetic", "hopeful",
+)
+NEGATIVE_TAGS = (
+    "sad", "lonely", "gloomy", "melancholy", "sorrowful", "heartbroken",
+    "depressed", "tearful", "dark", "painful", "bitter", "longing",
+)
+#: Tracks shorter than this are rejected (paper: "less than a minute").
+MIN_DURATION_S = 60.0
+#: Tracks whose lyrics have fewer words are rejected (paper: 30).
+MIN_LYRICS_WORDS = 30
+
+# --- splits (paper section 4) -------------------------------------------------
+#: Number of random train/validation splits ("5 runs").
+N_SPLITS = 5
+#: Validation share of each split (90/10).
+VAL_FRACTION = 0.1
+#: Global default seed; every random step derives its own seed from it.
+SEED = 2017
+
+# --- audio input --------------------------------------------------------------
+#: Sample rate audio is resampled to. The paper does not say; 22.05 kHz is
+#: librosa's default and keeps the top mel bands below Nyquist.
+SAMPLE_RATE = 22050
+#: Length of the excerpt from the start of the track ("first one minute").
+CLIP_SECONDS = 60.0
+#: Mel bands (paper: 128).
+N_MELS = 128
+#: Time frames per clip (paper: 1024 for one minute).
+N_FRAMES = 1024
+#: FFT window. Not in the paper; 2048 samples (~93 ms) is librosa's default.
+N_FFT = 2048
+
+# --- lyrics input -------------------------------------------------------------
+#: Vocabulary cap including padding and out-of-vocabulary ids (paper: 27,496).
+VOCAB_SIZE = 27496
+#: Sequence length after padding / truncation (paper: 400).
+MAX_LEN = 400
+#: Word classes kept after POS tagging (paper: noun, verb, adjective, adverb).
+KEPT_POS = ("noun", "verb", "adjective", "adverb")
+
+# --- models (paper section 3) -------------------------------------------------
+EMBEDDING_DIM = 200
+BRANCH_DIM = 64
+
+#: Table 1 of the paper: validation accuracy, mean of 5 runs.
+PAPER_ACCURACY = {
+    ("audio", "cnn"): 0.6479,
+    ("audio", "rnn"): 0.6303,
+    ("audio", "cnn_rnn"): 0.6619,
+    ("lyrics", "cnn"): 0.7815,
+    ("lyrics", "rnn"): 0.7716,
+    ("fused", "cnn_rnn+cnn"): 0.8046,
+}

@@ -1,0 +1,42 @@
+"""Set-up shared by every notebook, so that no notebook repeats it."""
+
+import logging
+import os
+import random
+
+import numpy as np
+
+from .paths import RunLayout
+
+
+def setup(run_dir, *, seed):
+    """Prepare a notebook: seeds, plotting style, logging; return its run layout.
+
+    Parameters
+    ----------
+    run_dir : str or Path
+        The run folder (the runner passes it; interactively any folder works).
+    seed : int
+        Seeds Python's and NumPy's generators (TensorFlow seeds per model).
+
+    Returns
+    -------
+    RunLayout
+    """
+    import matplotlib
+    import seaborn as sns
+
+    random.seed(seed)
+    np.random.seed(seed)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ chatter out of notebooks
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    sns.set_theme(context="notebook", style="whitegrid")
+    matplotlib.rcParams["figure.dpi"] = 100
+    return RunLayout(run_dir)
+
+
+def save_figure(fig, layout, name):
+    """Save ``fig`` as ``figures/<name>.png`` beside the executed notebook; return the path."""
+    path = layout.figures_dir / f"{name}.png"
+    fig.savefig(path, bbox_inches="tight", dpi=120)
+    return path

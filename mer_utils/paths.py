@@ -1,0 +1,91 @@
+"""Every path of the project, derived from one place.
+
+Raw data is never written to; intermediate results live in a cache keyed by
+content and parameters; each papermill run writes into its own folder::
+
+    <repo>/data/raw/<corpus>/         generated demo corpus (git-ignored)
+    <repo>/data/cache/<kind>/         mel features, tagged tokens (git-ignored)
+    <repo>/papermill_runs/profiles/   run profiles (tracked)
+    <repo>/papermill_runs/<profile>/<run-id>/   one run (git-ignored), see RunLayout
+
+Set ``MER_DATA_DIR`` to move ``data/`` elsewhere (a bigger disk, a shared cache).
+"""
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+RUNS_DIR = REPO_ROOT / "papermill_runs"
+PROFILES_DIR = RUNS_DIR / "profiles"
+#: Where the real MIREX-like dataset sits beside a checkout of this project.
+MIREX_DIR = REPO_ROOT.parent / "shared" / "data" / "mirex-multimodal"
+
+
+def data_root():
+    """Root of generated data and caches: ``$MER_DATA_DIR`` or ``<repo>/data``."""
+    return Path(os.environ.get("MER_DATA_DIR", REPO_ROOT / "data"))
+
+
+def raw_dir(corpus):
+    """Folder of a generated raw corpus (the demo corpus), e.g. ``data/raw/demo-2017``."""
+    return data_root() / "raw" / corpus
+
+
+def cache_dir(kind):
+    """Folder of one cache, e.g. ``cache_dir("mels")``; created on demand."""
+    path = data_root() / "cache" / kind
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+class RunLayout:
+    """Paths inside one run folder, shared by every notebook of the run.
+
+    Parameters
+    ----------
+    run_dir : str or Path
+        ``papermill_runs/<profile>/<run-id>/``, or any folder when a notebook
+        runs interactively.
+    """
+
+    def __init__(self, run_dir):
+        self.run_dir = Path(run_dir)
+
+    def _dir(self, *parts):
+        path = self.run_dir.joinpath(*parts)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def data_dir(self):
+        """Stage outputs shared between notebooks (tables, splits, indices)."""
+        return self._dir("data")
+
+    @property
+    def tracks_csv(self):
+        """The ledger: every input track, kept or rejected with a reason."""
+        return self.data_dir / "tracks.csv"
+
+    @property
+    def splits_json(self):
+        """The train/validation splits every model uses."""
+        return self.data_dir / "splits.json"
+
+    @property
+    def figures_dir(self):
+        """Figures saved beside the executed notebooks."""
+        return self._dir("figures")
+
+    def model_dir(self, model_name, split_index):
+        """Outputs of one model on one split: ``models/<model_name>/split_<i>/``."""
+        return self._dir("models", model_name, f"split_{split_index}")
+
+    @property
+    def models_dir(self):
+        return self._dir("models")
+
+    @property
+    def results_dir(self):
+        """Tables produced by the results notebook."""
+        return self._dir("results")

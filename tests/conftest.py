@@ -1,0 +1,29 @@
+"""Fixtures shared by the test suite."""
+
+import pytest
+
+from mer_utils import run as runner
+from mer_utils.paths import MIREX_DIR, RunLayout
+
+
+@pytest.fixture
+def layout(tmp_path):
+    """An empty run folder."""
+    return RunLayout(tmp_path / "run")
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory):
+    """Run the ``smoke`` profile end to end once per test session; return the run folder.
+
+    Stage tests check their own outputs in it, so the (slow) papermill run is shared.
+    """
+    runs_dir = tmp_path_factory.mktemp("papermill_runs")
+    profile = runner.load_profile("smoke")
+    return runner.execute(profile, run_id="test", runs_dir=runs_dir, log=lambda *_: None)
+
+
+#: Skip marker for tests that need the real dataset beside the checkout.
+needs_mirex = pytest.mark.skipif(
+    not (MIREX_DIR / "dataset").is_dir(), reason=f"real dataset not found at {MIREX_DIR}"
+)
