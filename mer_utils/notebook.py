@@ -6,7 +6,10 @@ import random
 
 import numpy as np
 
-from .paths import RunLayout
+from .paths import RUNS_DIR, RunLayout
+
+#: Run folder of notebooks opened by hand (no runner, ``run_dir`` left empty).
+INTERACTIVE_RUN_DIR = RUNS_DIR / "interactive"
 
 
 def setup(run_dir, *, seed):
@@ -15,7 +18,8 @@ def setup(run_dir, *, seed):
     Parameters
     ----------
     run_dir : str or Path
-        The run folder (the runner passes it; interactively any folder works).
+        The run folder. The runner passes it; left empty (interactive use),
+        every notebook shares ``papermill_runs/interactive/``.
     seed : int
         Seeds Python's and NumPy's generators (TensorFlow seeds per model).
 
@@ -32,7 +36,7 @@ def setup(run_dir, *, seed):
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     sns.set_theme(context="notebook", style="whitegrid")
     matplotlib.rcParams["figure.dpi"] = 100
-    return RunLayout(run_dir)
+    return RunLayout(run_dir or INTERACTIVE_RUN_DIR)
 
 
 def save_figure(fig, layout, name):
