@@ -1,0 +1,749 @@
+"""Notebook 07: read every model's saved run outputs and answer the paper's question.
+
+Everything here is computed from the files the training stages wrote (see
+``docs/architecture.md``)::
+
+    models/<name>/split_<i>/metrics.json      named scores of one run
+    models/<name>/split_<i>/history.csv       epoch, loss, accuracy, val_loss, val_accuracy
+    models/<name>/split_<i>/predictions.csv   track_id, label, prob_positive, predicted
+
+The only typed-in numbers are the paper's Table 1 values
+(:data:`mer_utils.config.PAPER_ACCURACY`), mapped to model names once, in
+:data:`MODELS`.
+
+Statistics, with few runs (the paper: 5) in mind:
+
+- mean and sample standard deviation (``ddof=1``) over runs, and a confidence
+  interval for the mean from Student's t distribution with ``n - 1`` degrees
+  of freedom: ``mean +/- t_{(1+c)/2, n-1} * std / sqrt(n)``;
+- paired comparisons run by run on identical splits: the paired t-test and
+  the Wilcoxon signed-rank test with its exact null distribution. With ``n``
+  non-zero differences the Wilcoxon test cannot give a two-sided p value
+  below ``2 / 2**n`` (0.0625 for 5 runs), so it can never reach 0.05 with 5
+  runs; the output says so.
+"""
+
+import json
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .config import LABELS, PAPER_ACCURACY
+
+logger = logging.getLogger(__name__)
+
+#: Model names of the two classical baselines (written by :mod:`mer_utils.baselines`).
+LYRICS_BASELINE = "baseline_lyrics_tfidf"
+AUDIO_BASELINE = "baseline_audio_melstats"
+
+#: The scores of ``metrics.json`` that the tables summarise, in display order.
+SCORES = ("accuracy", "balanced_accuracy", "f1", "roc_auc")
+#: Columns of ``history.csv`` and ``predictions.csv`` (the training stages' contract).
+HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy")
+PREDICTION_COLUMNS = ("track_id", "label", "prob_positive", "predicted")
+#: The Table 1 modalities, in the paper's order ("both" is the fused model).
+MODALITIES = ("audio", "lyrics", "both")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One row of Table 1: a model name of the run folder and how the paper calls it."""
+
+    name: str
+    modality: str
+    label: str
+    paper_key: tuple = None
+    baseline: bool = False
+
+    @property
+    def paper_accuracy(self):
+        """The paper's Table 1 accuracy, or NaN for models the paper does not report."""
+        return PAPER_ACCURACY[self.paper_key] if self.paper_key else math.nan
+
+
+#: Every model the results know, in Table 1's order, then the baselines.
+MODELS = (
+    ModelInfo("audio_cnn", "audio", "CNN", ("audio", "cnn")),
+    ModelInfo("audio_rnn", "audio", "RNN", ("audio", "rnn")),
+    ModelInfo("audio_cnn_rnn", "audio", "CNN+RNN", ("audio", "cnn_rnn")),
+    ModelInfo("lyrics_cnn", "lyrics", "CNN", ("lyrics", "cnn")),
+    ModelInfo("lyrics_rnn", "lyrics", "RNN", ("lyrics", "rnn")),
+    ModelInfo("fused", "both", "CNN+RNN, CNN", ("fused", "cnn_rnn+cnn")),
+    ModelInfo(AUDIO_BASELINE, "audio", "mel mean/std + logistic regression", baseline=True),
+    ModelInfo(LYRICS_BASELINE, "lyrics", "TF-IDF + logistic regression", baseline=True),
+)
+MODEL_INFO = {info.name: info for info in MODELS}
+
+
+def model_info(name):
+    """The :class:`ModelInfo` of ``name``; models outside :data:`MODELS` get modality ``"other"``."""
+    return MODEL_INFO.get(name, ModelInfo(name, "other", name))
+
+
+# --- reading the run outputs -------------------------------------------------------
+
+def _split_dirs(layout):
+    """Yield ``(model_name, split_index, folder)`` for every ``models/<name>/split_<i>/``."""
+    found = []
+    for model_dir in layout.models_dir.iterdir():
+        if not model_dir.is_dir():
+            continue
+        for split_dir in model_dir.glob("split_*"):
+            index = split_dir.name.removeprefix("split_")
+            if split_dir.is_dir() and index.isdigit():
+                found.append((model_dir.name, int(index), split_dir))
+    order = {name: rank for rank, name in enumerate(MODEL_INFO)}
+    return sorted(found, key=lambda item: (order.get(item[0], len(order)), item[0], item[1]))
+
+
+def _read_outputs(layout, filename, read):
+    """Apply ``read(path)`` to ``filename`` in every split folder that has it.
+
+    A split folder without the file (a run that crashed, a baseline's absent
+    history) is logged, not an error: the tables count runs per model.
+    """
+    frames = []
+    for name, split, folder in _split_dirs(layout):
+        path = folder / filename
+        if not path.is_file():
+            logger.info("%s: no %s in %s", name, filename, folder)
+            continue
+        frame = read(path)
+        frame.insert(0, "split", split)
+        frame.insert(0, "model", name)
+        frames.append(frame)
+    return frames
+
+
+def _read_metrics_json(path):
+    try:
+        scores = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path}: not a readable metrics file ({err})") from None
+    if not isinstance(scores, dict):
+        raise ValueError(f"{path}: expected a JSON object of named scores, got {type(scores).__name__}")
+    numeric = {k: float(v) for k, v in scores.items()
+               if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    missing = [s for s in SCORES if s not in numeric]
+    if missing:
+        raise ValueError(f"{path}: missing scores {missing}")
+    return pd.DataFrame({"metric": list(numeric), "value": list(numeric.values())})
+
+
+def _csv_reader(columns):
+    def read(path):
+        try:
+            frame = pd.read_csv(path, dtype={"track_id": str})
+        except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+            raise ValueError(f"{path}: not a readable CSV file ({err})") from None
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            raise ValueError(f"{path}: missing columns {missing} (has {list(frame.columns)})")
+        return frame.loc[:, list(columns)]
+    return read
+
+
+def _concat(frames, columns):
+    if not frames:
+        return pd.DataFrame(columns=["model", "split", *columns])
+    return pd.concat(frames, ignore_index=True)
+
+
+def collect_metrics(layout):
+    """Every run's named scores, from ``models/<name>/split_<i>/metrics.json``.
+
+    Parameters
+    ----------
+    layout : RunLayout
+
+    Returns
+    -------
+    pandas.DataFrame
+        Long format, columns ``model, split, metric, value``: one row per
+        model, split and numeric score (:data:`SCORES`, plus ``n`` and any
+        other numeric entry). Empty when no model has run.
+
+    Raises
+    ------
+    ValueError
+        If a metrics file is unreadable or lacks one of :data:`SCORES`.
+    """
+    return _concat(_read_outputs(layout, "metrics.json", _read_metrics_json), ["metric", "value"])
+
+
+def collect_histories(layout):
+    """Every run's training history: columns ``model, split`` + :data:`HISTORY_COLUMNS`.
+
+    Baselines have no history; their runs are simply absent.
+    """
+    return _concat(_read_outputs(layout, "history.csv", _csv_reader(HISTORY_COLUMNS)), HISTORY_COLUMNS)
+
+
+def collect_predictions(layout):
+    """Every run's validation predictions: columns ``model, split`` + :data:`PREDICTION_COLUMNS`.
+
+    ``label`` and ``predicted`` are integers, 1 = positive (class names from
+    :data:`mer_utils.config.LABELS` are converted).
+    """
+    predictions = _concat(_read_outputs(layout, "predictions.csv", _csv_reader(PREDICTION_COLUMNS)),
+                          PREDICTION_COLUMNS)
+    for column in ("label", "predicted"):
+        predictions[column] = _as_class_index(predictions[column], column)
+    return predictions
+
+
+def _as_class_index(values, column):
+    as_index = values.replace({name: index for index, name in enumerate(LABELS)})
+    as_index = pd.to_numeric(as_index, errors="coerce")
+    bad = ~as_index.isin(range(len(LABELS)))
+    if bad.any():
+        raise ValueError(f"predictions: column {column!r} has values outside {LABELS} / 0, 1: "
+                         f"{sorted(set(values[bad].astype(str)))[:5]}")
+    return as_index.astype(int)
+
+
+# --- summary statistics ------------------------------------------------------------
+
+def mean_confidence_interval(values, *, confidence=0.95):
+    """Mean, sample std and Student-t confidence interval of the mean.
+
+    Parameters
+    ----------
+    values : array-like, shape (n_runs,)
+    confidence : float
+        Coverage of the interval, in (0, 1).
+
+    Returns
+    -------
+    dict
+        ``runs, mean, std, ci_low, ci_high``. ``std`` uses ``ddof=1``; the
+        interval is ``mean +/- t.ppf((1 + confidence) / 2, n - 1) * std / sqrt(n)``.
+        With fewer than two runs std and interval are NaN (undefined), with
+        none the mean too.
+    """
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    values = np.asarray(values, dtype=float)
+    n = len(values)
+    mean = values.mean() if n else math.nan
+    std = values.std(ddof=1) if n > 1 else math.nan
+    half_width = stats.t.ppf((1 + confidence) / 2, n - 1) * std / math.sqrt(n) if n > 1 else math.nan
+    return {"runs": n, "mean": mean, "std": std, "ci_low": mean - half_width, "ci_high": mean + half_width}
+
+
+def summary_table(metrics, *, confidence=0.95, scores=SCORES):
+    """Per model and score: mean, std and confidence interval over runs, beside the paper.
+
+    Parameters
+    ----------
+    metrics : pandas.DataFrame
+        From :func:`collect_metrics`.
+    confidence : float
+        Coverage of the Student-t interval (``n - 1`` degrees of freedom).
+    scores : sequence of str
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per model and score, columns ``model, modality, label,
+        baseline, status, metric, runs, mean, std, ci_low, ci_high, paper,
+        difference``. Every model of :data:`MODELS` is present; one without
+        runs has ``status == "not run"``, ``runs == 0`` and NaN statistics.
+        ``paper`` is the paper's accuracy (accuracy rows of the six deep
+        models only) and ``difference = mean - paper``.
+    """
+    run_models = list(dict.fromkeys(metrics["model"]))
+    names = list(MODEL_INFO) + [m for m in run_models if m not in MODEL_INFO]
+    rows = []
+    for name in names:
+        info = model_info(name)
+        for score in scores:
+            values = metrics.loc[(metrics["model"] == name) & (metrics["metric"] == score), "value"]
+            paper = info.paper_accuracy if score == "accuracy" else math.nan
+            summary = mean_confidence_interval(values, confidence=confidence)
+            rows.append({
+                "model": name, "modality": info.modality, "label": info.label, "baseline": info.baseline,
+                "status": "ok" if len(values) else "not run", "metric": score, **summary,
+                "paper": paper, "difference": summary["mean"] - paper,
+            })
+    return pd.DataFrame(rows)
+
+
+def table1(summary):
+    """Table 1 as one row per model: accuracy with its interval, the paper, the other scores.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        From :func:`summary_table`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``data, model, name, runs, accuracy, accuracy_std,
+        accuracy_ci_low, accuracy_ci_high, paper_accuracy, difference``, then
+        the mean of every other score.
+    """
+    by_model = summary.set_index(["model", "metric"])
+    rows = []
+    for name in dict.fromkeys(summary["model"]):
+        acc = by_model.loc[(name, "accuracy")]
+        row = {"data": acc["modality"], "model": acc["label"], "name": name, "runs": int(acc["runs"]),
+               "accuracy": acc["mean"], "accuracy_std": acc["std"], "accuracy_ci_low": acc["ci_low"],
+               "accuracy_ci_high": acc["ci_high"], "paper_accuracy": acc["paper"],
+               "difference": acc["difference"]}
+        for metric in dict.fromkeys(summary["metric"]):
+            if metric != "accuracy":
+                row[metric] = by_model.loc[(name, metric), "mean"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _fmt(value, spec=".4f"):
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, spec)
+
+
+def table1_markdown(table):
+    """Table 1 (from :func:`table1`) as a GitHub markdown table, for the README.
+
+    Accuracy is written ``mean ± std`` with the confidence interval beside
+    it; models without runs read "not run".
+    """
+    header = ["Data", "Model", "Runs", "Accuracy (mean ± std)", "95% CI", "Paper", "Difference",
+              "Balanced acc.", "F1", "ROC-AUC"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in table.itertuples(index=False):
+        if row.runs == 0:
+            cells = [row.data, row.model, "0", "not run", "", _fmt(row.paper_accuracy), "", "", "", ""]
+        else:
+            accuracy = _fmt(row.accuracy) + (f" ± {_fmt(row.accuracy_std)}" if row.runs > 1 else "")
+            interval = f"[{_fmt(row.accuracy_ci_low)}, {_fmt(row.accuracy_ci_high)}]" if row.runs > 1 else ""
+            cells = [row.data, row.model, str(row.runs), accuracy, interval, _fmt(row.paper_accuracy),
+                     _fmt(row.difference, "+.4f"), _fmt(row.balanced_accuracy), _fmt(row.f1), _fmt(row.roc_auc)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def best_model_per_modality(summary, *, include_baselines=False):
+    """The deep model with the highest mean validation accuracy, per modality.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        From :func:`summary_table`.
+    include_baselines : bool
+        Let the classical baselines compete too (default: Table 1's models only).
+
+    Returns
+    -------
+    dict
+        ``{modality: model_name}`` for the modalities of :data:`MODALITIES`
+        with at least one model run (ties go to the first model in Table 1's order).
+    """
+    accuracy = summary[(summary["metric"] == "accuracy") & (summary["runs"] > 0)]
+    if not include_baselines:
+        accuracy = accuracy[~accuracy["baseline"]]
+    best = {}
+    for modality in MODALITIES:
+        candidates = accuracy[accuracy["modality"] == modality]
+        if len(candidates):
+            best[modality] = candidates.loc[candidates["mean"].idxmax(), "model"]
+    return best
+
+
+# --- paired comparison -------------------------------------------------------------
+
+#: Columns of :func:`paired_comparison`'s result, in order (``paired_tests.csv``).
+PAIRED_COLUMNS = (
+    "model_a", "model_b", "metric", "n_pairs", "mean_a", "mean_b", "mean_difference", "std_difference",
+    "t_test", "t_statistic", "t_p_value", "wilcoxon_test", "wilcoxon_statistic", "wilcoxon_p_value",
+    "wilcoxon_min_p", "note",
+)
+T_TEST = "paired t-test (two-sided, n-1 degrees of freedom)"
+WILCOXON_TEST = "Wilcoxon signed-rank test (two-sided, exact null distribution, zero differences dropped)"
+
+
+def paired_comparison(metrics, model_a, model_b, *, metric="accuracy"):
+    """Compare two models run by run on the splits both ran on.
+
+    Parameters
+    ----------
+    metrics : pandas.DataFrame
+        From :func:`collect_metrics`.
+    model_a, model_b : str
+        The difference is ``a - b`` per split.
+    metric : str
+
+    Returns
+    -------
+    dict
+        ``model_a, model_b, metric, n_pairs, mean_a, mean_b, mean_difference,
+        std_difference, t_test, t_statistic, t_p_value, wilcoxon_test,
+        wilcoxon_statistic, wilcoxon_p_value, wilcoxon_min_p, note``.
+        ``wilcoxon_min_p = 2 / 2**m`` is the smallest two-sided p value the
+        exact test can give with ``m`` non-zero differences. Tests that are
+        undefined (fewer than two pairs, all differences equal) give NaN and
+        say why in ``note``.
+
+    Raises
+    ------
+    ValueError
+        If either model has no run of ``metric``.
+    """
+    runs = {}
+    for name in (model_a, model_b):
+        selected = metrics[(metrics["model"] == name) & (metrics["metric"] == metric)]
+        if selected.empty:
+            raise ValueError(f"paired comparison: model {name!r} has no {metric!r} runs")
+        runs[name] = selected.set_index("split")["value"]
+    a, b = runs[model_a], runs[model_b]
+    common = a.index.intersection(b.index).sort_values()
+    diff = (a[common] - b[common]).to_numpy()
+    n, nonzero = len(diff), int(np.count_nonzero(diff))
+    notes = []
+    if n < max(len(a), len(b)):
+        notes.append(f"only {n} of the splits were run by both models")
+
+    t_stat = t_p = w_stat = w_p = math.nan
+    if n < 2:
+        notes.append("fewer than 2 paired runs: no test is possible")
+    else:
+        if np.std(diff) <= 1e-12 * max(1.0, np.abs(diff).max()):
+            notes.append("all differences are equal: the t statistic is undefined")
+        else:
+            t_stat, t_p = stats.ttest_rel(a[common], b[common])
+        if nonzero:
+            w_stat, w_p = stats.wilcoxon(diff, method="exact")
+        else:
+            notes.append("all differences are zero: the Wilcoxon test has nothing to rank")
+    min_p = min(1.0, 2.0 / 2**nonzero) if nonzero else math.nan
+    if nonzero and min_p > 0.05:
+        notes.append(f"with {nonzero} non-zero differences the Wilcoxon test cannot give p below "
+                     f"{min_p:.4g}, so it can never reach 0.05 here")
+    return {
+        "model_a": model_a, "model_b": model_b, "metric": metric, "n_pairs": n,
+        "mean_a": a[common].mean() if n else math.nan, "mean_b": b[common].mean() if n else math.nan,
+        "mean_difference": diff.mean() if n else math.nan,
+        "std_difference": diff.std(ddof=1) if n > 1 else math.nan,
+        "t_test": T_TEST, "t_statistic": float(t_stat), "t_p_value": float(t_p),
+        "wilcoxon_test": WILCOXON_TEST, "wilcoxon_statistic": float(w_stat), "wilcoxon_p_value": float(w_p),
+        "wilcoxon_min_p": min_p, "note": "; ".join(notes),
+    }
+
+
+def comparison_pairs(best):
+    """The comparisons notebook 07 reports, from :func:`best_model_per_modality`.
+
+    Fused against the best audio and the best lyrics model (the paper's
+    claim), then each modality's best deep model against its classical
+    baseline. Pairs whose models did not run are left out.
+    """
+    pairs = []
+    if "both" in best:
+        pairs += [(best["both"], best[m]) for m in ("audio", "lyrics") if m in best]
+    pairs += [(best[m], baseline) for m, baseline in (("audio", AUDIO_BASELINE), ("lyrics", LYRICS_BASELINE))
+              if m in best]
+    return pairs
+
+
+def paired_tests(metrics, pairs, *, metric="accuracy"):
+    """:func:`paired_comparison` for each ``(model_a, model_b)`` whose models both ran; one row each."""
+    ran = set(metrics.loc[metrics["metric"] == metric, "model"])
+    rows = [paired_comparison(metrics, a, b, metric=metric) for a, b in pairs if a in ran and b in ran]
+    return pd.DataFrame(rows, columns=list(PAIRED_COLUMNS))
+
+
+# --- figures -----------------------------------------------------------------------
+
+def _run_label(name, n_runs):
+    info = model_info(name)
+    return f"{info.modality}: {name} ({n_runs} run{'s' if n_runs != 1 else ''})"
+
+
+def _require_models(frame, models, what):
+    missing = [m for m in models if m not in set(frame["model"])]
+    if missing:
+        raise ValueError(f"no {what} for models {missing}: run their notebooks first")
+    if not models:
+        raise ValueError(f"no models given to plot {what} of")
+
+
+def plot_learning_curves(histories, models):
+    """Figure 2: validation accuracy and loss per epoch, mean over splits with a ±1 std band.
+
+    Parameters
+    ----------
+    histories : pandas.DataFrame
+        From :func:`collect_histories`.
+    models : sequence of str
+        Typically the best model per modality.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two panels (accuracy, loss). With early stopping, splits stop at
+        different epochs: each epoch's mean is over the splits that reached it.
+    """
+    import matplotlib.pyplot as plt
+
+    _require_models(histories, models, "training histories")
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for name in models:
+        runs = histories[histories["model"] == name]
+        by_epoch = runs.groupby("epoch")
+        for ax, column in zip(axes, ("val_accuracy", "val_loss")):
+            mean, std = by_epoch[column].mean(), by_epoch[column].std().fillna(0.0)
+            line, = ax.plot(mean.index, mean, marker=".", label=_run_label(name, runs["split"].nunique()))
+            ax.fill_between(mean.index, mean - std, mean + std, color=line.get_color(), alpha=0.2)
+    for ax, title in zip(axes, ("validation accuracy", "validation loss")):
+        ax.set(xlabel="epoch", ylabel=title, title=title)
+    axes[0].legend(fontsize="small")
+    fig.suptitle("Best model per modality: mean over splits ± 1 std")
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion_matrices(predictions, models):
+    """Confusion matrices of validation predictions pooled over splits, one panel per model.
+
+    Cells show the count and the share of the true class (rows sum to 100%).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    from sklearn.metrics import confusion_matrix
+
+    _require_models(predictions, models, "predictions")
+    fig, axes = plt.subplots(1, len(models), figsize=(3.8 * len(models), 3.6), squeeze=False)
+    for ax, name in zip(axes[0], models):
+        runs = predictions[predictions["model"] == name]
+        counts = confusion_matrix(runs["label"], runs["predicted"], labels=range(len(LABELS)))
+        shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+        annot = np.array([[f"{c}\n{s:.0%}" for c, s in zip(cr, sr)] for cr, sr in zip(counts, shares)])
+        sns.heatmap(shares, annot=annot, fmt="", cmap="Blues", vmin=0, vmax=1, cbar=False, square=True,
+                    xticklabels=LABELS, yticklabels=LABELS, ax=ax)
+        ax.set(xlabel="predicted", ylabel="true", title=_run_label(name, runs["split"].nunique()))
+    fig.tight_layout()
+    return fig
+
+
+def plot_roc_curves(predictions, models):
+    """ROC curves of validation predictions pooled over splits, one line per model.
+
+    The legend gives the pooled AUC (of all splits' predictions together,
+    which mixes the models of different splits; the tables give the mean of
+    the per-split AUCs). Baselines are drawn dashed.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    _require_models(predictions, models, "predictions")
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    for name in models:
+        runs = predictions[predictions["model"] == name]
+        label = _run_label(name, runs["split"].nunique())
+        if runs["label"].nunique() < 2:
+            logger.warning("%s: validation labels hold one class only; no ROC curve", name)
+            continue
+        fpr, tpr, _ = roc_curve(runs["label"], runs["prob_positive"])
+        auc = roc_auc_score(runs["label"], runs["prob_positive"])
+        ax.plot(fpr, tpr, linestyle="--" if model_info(name).baseline else "-", label=f"{label}, AUC {auc:.3f}")
+    ax.plot([0, 1], [0, 1], color="grey", linewidth=0.8, label="chance")
+    ax.set(xlabel="false positive rate", ylabel="true positive rate", xlim=(0, 1), ylim=(0, 1.01),
+           title="ROC, validation predictions pooled over splits")
+    ax.legend(fontsize="small", loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_accuracy_summary(summary):
+    """Mean validation accuracy per model with its confidence interval, and the paper's value.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        From :func:`summary_table`; models without runs are left out.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    accuracy = summary[(summary["metric"] == "accuracy") & (summary["runs"] > 0)].reset_index(drop=True)
+    if accuracy.empty:
+        raise ValueError("no model has run: nothing to plot")
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(accuracy) + 1.5))
+    y = np.arange(len(accuracy))[::-1]
+    low = (accuracy["mean"] - accuracy["ci_low"]).fillna(0.0)
+    high = (accuracy["ci_high"] - accuracy["mean"]).fillna(0.0)
+    ax.errorbar(accuracy["mean"], y, xerr=[low, high], fmt="o", capsize=3, label="this run: mean, 95% CI")
+    ax.scatter(accuracy["paper"], y, marker="x", color="black", zorder=3, label="paper (Table 1)")
+    ax.axvline(0.5, color="grey", linewidth=0.8, linestyle=":")
+    ax.set_yticks(y, [f"{m} ({n})" for m, n in zip(accuracy["model"], accuracy["runs"])])
+    ax.set(xlabel="validation accuracy (runs in brackets)", title="Table 1: accuracy per model")
+    ax.legend(fontsize="small", loc="best")
+    fig.tight_layout()
+    return fig
+
+
+# --- reporting ---------------------------------------------------------------------
+
+def _json_safe(value):
+    """NaN -> None and NumPy scalars -> Python, recursively, so ``summary.json`` is strict JSON."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def results_record(summary, paired, best, *, confidence=0.95):
+    """Everything notebook 07 concludes, as one JSON-ready dict (``results/summary.json``).
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        From :func:`summary_table` (computed with the same ``confidence``).
+    paired : pandas.DataFrame
+        From :func:`paired_tests`.
+    best : dict
+        From :func:`best_model_per_modality`.
+
+    Returns
+    -------
+    dict
+        ``interval, models, best_per_modality, paired_tests, findings``; NaN
+        is written as ``null``. ``findings`` answers the paper's claims with
+        booleans (``null`` when a model needed for the answer did not run).
+    """
+    models = {}
+    for name, rows in summary.groupby("model", sort=False):
+        first = rows.iloc[0]
+        models[name] = {
+            "data": first["modality"], "model": first["label"], "baseline": bool(first["baseline"]),
+            "runs": int(first["runs"]), "paper_accuracy": model_info(name).paper_accuracy,
+            **{row["metric"]: {k: row[k] for k in ("mean", "std", "ci_low", "ci_high")}
+               for _, row in rows.iterrows()},
+        }
+    return _json_safe({
+        "interval": f"{confidence:.0%} confidence interval of the mean over runs, Student t with n-1 "
+                    "degrees of freedom; std with ddof=1",
+        "models": models,
+        "best_per_modality": best,
+        "paired_tests": paired.to_dict(orient="records"),
+        "findings": _findings(models, best),
+    })
+
+
+def _findings(models, best):
+    def accuracy(name):
+        return models[name]["accuracy"]["mean"] if name in models and models[name]["runs"] else None
+
+    def beats(a, b):
+        acc_a, acc_b = accuracy(a), accuracy(b)
+        return None if acc_a is None or acc_b is None else bool(acc_a > acc_b)
+
+    return {
+        "lyrics_beat_audio": beats(best.get("lyrics"), best.get("audio")),
+        "fused_beats_best_audio": beats(best.get("both"), best.get("audio")),
+        "fused_beats_best_lyrics": beats(best.get("both"), best.get("lyrics")),
+        "best_audio_beats_baseline": beats(best.get("audio"), AUDIO_BASELINE),
+        "best_lyrics_beats_baseline": beats(best.get("lyrics"), LYRICS_BASELINE),
+    }
+
+
+def describe_findings(record):
+    """The paper's claims checked against this run, in plain sentences (markdown).
+
+    Parameters
+    ----------
+    record : dict
+        From :func:`results_record`.
+
+    Returns
+    -------
+    str
+    """
+    models, best, findings = record["models"], record["best_per_modality"], record["findings"]
+
+    def acc(name):
+        return f"{name} ({models[name]['accuracy']['mean']:.4f})"
+
+    paper_says = {
+        "lyrics_beat_audio": "lyrics models beat audio models",
+        "fused_beats_best_audio": "the fused model beats the best audio model",
+        "fused_beats_best_lyrics": "the fused model beats the best lyrics model",
+    }
+    pairs = {
+        "lyrics_beat_audio": ("lyrics", "audio"),
+        "fused_beats_best_audio": ("both", "audio"),
+        "fused_beats_best_lyrics": ("both", "lyrics"),
+    }
+    lines = []
+    for key, claim in paper_says.items():
+        a, b = pairs[key]
+        if findings[key] is None:
+            lines.append(f"- The paper: {claim}. Not checked: a model needed for it did not run.")
+            continue
+        verdict = "Confirmed" if findings[key] else "Not confirmed"
+        lines.append(f"- The paper: {claim}. {verdict} here: {acc(best[a])} vs {acc(best[b])}"
+                     f"{_test_summary(record['paired_tests'], best[a], best[b])}.")
+    for modality, baseline in (("audio", AUDIO_BASELINE), ("lyrics", LYRICS_BASELINE)):
+        key = f"best_{modality}_beats_baseline"
+        if findings[key] is not None:
+            word = "beats" if findings[key] else "does not beat"
+            lines.append(f"- Best {modality} model {acc(best[modality])} {word} the classical baseline "
+                         f"{acc(baseline)}{_test_summary(record['paired_tests'], best[modality], baseline)}.")
+    return "\n".join(lines)
+
+
+def _test_summary(paired_rows, model_a, model_b):
+    for row in paired_rows:
+        if (row["model_a"], row["model_b"]) == (model_a, model_b) and row["t_p_value"] is not None:
+            wilcoxon = "" if row["wilcoxon_p_value"] is None else f", Wilcoxon p = {row['wilcoxon_p_value']:.3g}"
+            return f" (paired over {row['n_pairs']} runs: t-test p = {row['t_p_value']:.3g}{wilcoxon})"
+    return ""
+
+
+def save_results(layout, *, table, paired, record):
+    """Write ``results/table1.csv``, ``table1.md``, ``paired_tests.csv`` and ``summary.json``.
+
+    Parameters
+    ----------
+    layout : RunLayout
+    table : pandas.DataFrame
+        From :func:`table1`.
+    paired : pandas.DataFrame
+        From :func:`paired_tests`.
+    record : dict
+        From :func:`results_record`.
+
+    Returns
+    -------
+    dict
+        File kind -> path written.
+    """
+    out = layout.results_dir
+    paths = {"table1": out / "table1.csv", "table1_md": out / "table1.md",
+             "paired_tests": out / "paired_tests.csv", "summary": out / "summary.json"}
+    table.to_csv(paths["table1"], index=False)
+    paths["table1_md"].write_text(table1_markdown(table), encoding="utf-8")
+    paired.to_csv(paths["paired_tests"], index=False)
+    paths["summary"].write_text(json.dumps(record, indent=2, allow_nan=False), encoding="utf-8")
+    return paths

@@ -1,0 +1,280 @@
+"""The results stage on a synthetic run folder whose numbers are known by construction."""
+
+import json
+import math
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+from mer_utils import results
+from mer_utils.config import PAPER_ACCURACY
+from mer_utils.notebook import save_figure
+from mer_utils.paths import RunLayout
+
+matplotlib.use("Agg")
+
+#: Validation accuracy per split (0..4). audio_rnn is deliberately absent ("not run").
+ACCURACY = {
+    "audio_cnn": [0.60, 0.62, 0.64, 0.66, 0.68],
+    "audio_cnn_rnn": [0.63, 0.65, 0.66, 0.67, 0.69],
+    "lyrics_cnn": [0.76, 0.78, 0.79, 0.80, 0.77],
+    "lyrics_rnn": [0.75, 0.76, 0.77, 0.78, 0.79],
+    # fused - lyrics_cnn = [0.02, 0.03, 0.01, 0.04, 0.05] split by split
+    "fused": [0.78, 0.81, 0.80, 0.84, 0.82],
+    results.AUDIO_BASELINE: [0.58, 0.60, 0.62, 0.61, 0.59],
+    results.LYRICS_BASELINE: [0.72, 0.70, 0.74, 0.73, 0.71],
+}
+#: Student t quantiles from a printed table: t_{0.975, 4} and t_{0.975, 1}.
+T_975_DOF4 = 2.776445
+T_975_DOF1 = 12.706205
+#: Validation predictions of every run: labels 0, 0, 1, 1; each model misses the last positive.
+LABELS = [0, 0, 1, 1]
+PROBS = [0.2, 0.4, 0.9, 0.3]
+
+
+def write_run(layout, scores=ACCURACY):
+    """Write metrics.json, predictions.csv and (deep models only) history.csv per model and split."""
+    for name, values in scores.items():
+        for split, acc in enumerate(values):
+            folder = layout.model_dir(name, split)
+            metrics = {"accuracy": acc, "balanced_accuracy": acc, "f1": acc - 0.01, "roc_auc": acc + 0.05,
+                       "n": 4, "note": "synthetic"}
+            (folder / "metrics.json").write_text(json.dumps(metrics))
+            pd.DataFrame({"track_id": [f"{split}{k:03d}" for k in range(4)], "label": LABELS,
+                          "prob_positive": PROBS, "predicted": [int(p >= 0.5) for p in PROBS]}
+                         ).to_csv(folder / "predictions.csv", index=False)
+            if not name.startswith("baseline"):
+                epochs = np.arange(1, 4)
+                pd.DataFrame({"epoch": epochs, "loss": 1.0 / epochs, "accuracy": 0.5 + 0.1 * epochs,
+                              "val_loss": 1.0 / epochs + split, "val_accuracy": acc - 0.1 * (3 - epochs)}
+                             ).to_csv(folder / "history.csv", index=False)
+
+
+@pytest.fixture
+def run(layout):
+    write_run(layout)
+    return layout
+
+
+@pytest.fixture
+def metrics(run):
+    return results.collect_metrics(run)
+
+
+@pytest.fixture
+def summary(metrics):
+    return results.summary_table(metrics)
+
+
+def row(summary, model, metric="accuracy"):
+    (found,) = summary[(summary.model == model) & (summary.metric == metric)].to_dict("records")
+    return found
+
+
+def test_collect_metrics_reads_every_run(metrics):
+    assert set(metrics.columns) == {"model", "split", "metric", "value"}
+    assert set(metrics.model) == set(ACCURACY)
+    acc = metrics[(metrics.model == "fused") & (metrics.metric == "accuracy")]
+    assert acc.sort_values("split").value.tolist() == ACCURACY["fused"]
+    assert "note" not in set(metrics.metric), "non-numeric entries are not scores"
+
+
+def test_mean_std_and_t_interval_match_hand_computation(summary):
+    audio = row(summary, "audio_cnn")
+    # deviations from 0.64: -.04 -.02 0 .02 .04; squares sum to 0.004; / (n - 1) = 0.001
+    std = math.sqrt(0.004 / 4)
+    half = T_975_DOF4 * std / math.sqrt(5)  # 2.776445 * 0.0316228 / 2.236068 = 0.0392645
+    assert audio["runs"] == 5
+    assert audio["mean"] == pytest.approx(0.64)
+    assert audio["std"] == pytest.approx(0.0316228, abs=1e-7) == pytest.approx(std)
+    assert audio["ci_low"] == pytest.approx(0.64 - 0.0392645, abs=1e-6)
+    assert audio["ci_high"] == pytest.approx(0.64 + half, abs=1e-6)
+    assert audio["paper"] == PAPER_ACCURACY[("audio", "cnn")] == 0.6479
+    assert audio["difference"] == pytest.approx(0.64 - 0.6479)
+    auc = row(summary, "audio_cnn", "roc_auc")
+    assert auc["mean"] == pytest.approx(0.69) and math.isnan(auc["paper"])
+
+
+def test_interval_with_two_runs_uses_one_degree_of_freedom():
+    stats = results.mean_confidence_interval([0.6, 0.7])
+    std = math.sqrt(2 * 0.05**2 / 1)  # 0.0707107
+    assert stats["std"] == pytest.approx(std)
+    assert stats["ci_high"] - stats["mean"] == pytest.approx(T_975_DOF1 * std / math.sqrt(2), rel=1e-6)
+    one = results.mean_confidence_interval([0.6])
+    assert one["mean"] == 0.6 and math.isnan(one["std"]) and math.isnan(one["ci_low"])
+    with pytest.raises(ValueError, match="confidence"):
+        results.mean_confidence_interval([0.6, 0.7], confidence=95)
+
+
+def test_missing_model_is_listed_as_not_run(summary):
+    missing = row(summary, "audio_rnn")
+    assert missing["status"] == "not run" and missing["runs"] == 0 and math.isnan(missing["mean"])
+    table = results.table1(summary)
+    assert table.name.tolist() == [m.name for m in results.MODELS]
+    assert table.set_index("name").loc["audio_rnn", "runs"] == 0
+    markdown = results.table1_markdown(table)
+    audio_rnn_line = next(line for line in markdown.splitlines() if "| RNN |" in line and "audio" in line)
+    assert "not run" in audio_rnn_line and "0.6303" in audio_rnn_line
+    assert len(markdown.splitlines()) == 2 + len(results.MODELS)
+
+
+def test_a_crashed_split_lowers_the_run_count(run):
+    (run.model_dir("lyrics_rnn", 4) / "metrics.json").unlink()
+    summary = results.summary_table(results.collect_metrics(run))
+    assert row(summary, "lyrics_rnn")["runs"] == 4
+    assert row(summary, "lyrics_rnn")["mean"] == pytest.approx(np.mean([0.75, 0.76, 0.77, 0.78]))
+
+
+def test_unreadable_metrics_name_the_file(run):
+    path = run.model_dir("fused", 2) / "metrics.json"
+    path.write_text("{not json")
+    with pytest.raises(ValueError, match=r"split_2/metrics.json: not a readable"):
+        results.collect_metrics(run)
+    path.write_text(json.dumps({"accuracy": 0.8}))
+    with pytest.raises(ValueError, match=r"missing scores \['balanced_accuracy', 'f1', 'roc_auc'\]"):
+        results.collect_metrics(run)
+
+
+def test_empty_run_folder_gives_an_all_not_run_table(layout):
+    summary = results.summary_table(results.collect_metrics(layout))
+    assert (summary.status == "not run").all()
+    assert results.best_model_per_modality(summary) == {}
+
+
+def test_best_model_per_modality_ignores_baselines(summary):
+    assert results.best_model_per_modality(summary) == {
+        "audio": "audio_cnn_rnn", "lyrics": "lyrics_cnn", "both": "fused"}
+    with_baselines = results.best_model_per_modality(summary, include_baselines=True)
+    assert with_baselines["audio"] == "audio_cnn_rnn"
+
+
+def test_paired_comparison_matches_hand_computation(metrics):
+    result = results.paired_comparison(metrics, "fused", "lyrics_cnn")
+    # d = [.02, .03, .01, .04, .05]: mean .03, std sqrt(.001 / 4) = .0158114,
+    # t = .03 / (.0158114 / sqrt 5) = 3 sqrt 2 = 4.242641 with 4 degrees of freedom.
+    t = 3 * math.sqrt(2)
+    # Student t CDF with 4 dof in closed form: F(t) = 1/2 + 3/8 * u * (1 - u**2 / 12), u = t / sqrt(1 + t**2 / 4)
+    u = t / math.sqrt(1 + t**2 / 4)
+    p = 2 * (0.5 - 3 / 8 * u * (1 - u**2 / 12))  # = 0.0132356
+    assert result["n_pairs"] == 5
+    assert result["mean_difference"] == pytest.approx(0.03)
+    assert result["std_difference"] == pytest.approx(math.sqrt(0.001 / 4))
+    assert result["t_statistic"] == pytest.approx(t)
+    assert result["t_p_value"] == pytest.approx(p, rel=1e-6) == pytest.approx(0.0132356, abs=1e-6)
+    # All five differences are positive: W = 0, the most extreme of 2**5 equally likely sign patterns,
+    # two-sided p = 2 / 32 = 0.0625, which is also the smallest p the test can give with 5 pairs.
+    assert result["wilcoxon_statistic"] == 0
+    assert result["wilcoxon_p_value"] == pytest.approx(0.0625)
+    assert result["wilcoxon_min_p"] == pytest.approx(0.0625)
+    assert "can never reach 0.05" in result["note"]
+    assert "t-test" in result["t_test"] and "Wilcoxon signed-rank" in result["wilcoxon_test"]
+
+
+def test_paired_comparison_uses_common_splits_only(run):
+    (run.model_dir("lyrics_cnn", 4) / "metrics.json").unlink()
+    result = results.paired_comparison(results.collect_metrics(run), "fused", "lyrics_cnn")
+    assert result["n_pairs"] == 4
+    assert result["mean_difference"] == pytest.approx(np.mean([0.02, 0.03, 0.01, 0.04]))
+    assert result["wilcoxon_min_p"] == pytest.approx(0.125)
+    assert "only 4 of the splits" in result["note"]
+
+
+def test_paired_comparison_degenerate_cases(layout):
+    write_run(layout, {"fused": [0.8, 0.8], "audio_cnn": [0.7, 0.7], "lyrics_cnn": [0.8, 0.8]})
+    metrics = results.collect_metrics(layout)
+    equal = results.paired_comparison(metrics, "fused", "audio_cnn")
+    assert math.isnan(equal["t_statistic"]) and "all differences are equal" in equal["note"]
+    zero = results.paired_comparison(metrics, "fused", "lyrics_cnn")
+    assert math.isnan(zero["wilcoxon_p_value"]) and "all differences are zero" in zero["note"]
+    with pytest.raises(ValueError, match="'audio_rnn' has no 'accuracy' runs"):
+        results.paired_comparison(metrics, "fused", "audio_rnn")
+
+
+def test_paired_tests_cover_the_papers_claims_and_the_baselines(metrics, summary):
+    best = results.best_model_per_modality(summary)
+    pairs = results.comparison_pairs(best)
+    assert pairs == [("fused", "audio_cnn_rnn"), ("fused", "lyrics_cnn"),
+                     ("audio_cnn_rnn", results.AUDIO_BASELINE), ("lyrics_cnn", results.LYRICS_BASELINE)]
+    table = results.paired_tests(metrics, pairs + [("fused", "audio_rnn")])
+    assert list(table.columns) == list(results.PAIRED_COLUMNS)
+    assert len(table) == 4, "a pair with a model that did not run is left out"
+
+
+def test_record_findings_and_files(run, metrics, summary):
+    best = results.best_model_per_modality(summary)
+    paired = results.paired_tests(metrics, results.comparison_pairs(best))
+    record = results.results_record(summary, paired, best)
+    assert record["findings"] == {
+        "lyrics_beat_audio": True, "fused_beats_best_audio": True, "fused_beats_best_lyrics": True,
+        "best_audio_beats_baseline": True, "best_lyrics_beats_baseline": True}
+    assert record["models"]["audio_rnn"]["runs"] == 0 and record["models"]["audio_rnn"]["accuracy"]["mean"] is None
+    text = results.describe_findings(record)
+    assert "fused (0.8100) vs lyrics_cnn (0.7800)" in text and "t-test p = 0.0132" in text
+
+    paths = results.save_results(run, table=results.table1(summary), paired=paired, record=record)
+    assert json.loads(paths["summary"].read_text())["best_per_modality"]["both"] == "fused"
+    assert pd.read_csv(paths["table1"]).set_index("name").loc["fused", "accuracy"] == pytest.approx(0.81)
+    assert len(pd.read_csv(paths["paired_tests"])) == 4
+    assert "| both | CNN+RNN, CNN | 5 | 0.8100 ± " in paths["table1_md"].read_text()
+
+
+def test_learning_curves_plot_the_mean_over_splits(run):
+    histories = results.collect_histories(run)
+    assert results.AUDIO_BASELINE not in set(histories.model), "baselines have no history"
+    fig = results.plot_learning_curves(histories, ["audio_cnn_rnn", "fused"])
+    accuracy_line = fig.axes[0].lines[0]
+    # last epoch: val_accuracy = the split's accuracy, so the mean is 0.66
+    assert accuracy_line.get_ydata()[-1] == pytest.approx(0.66)
+    loss_line = fig.axes[1].lines[0]
+    assert loss_line.get_ydata()[0] == pytest.approx(1.0 + np.mean(range(5)))  # 1/epoch + split
+    assert save_figure(fig, run, "figure2").stat().st_size > 1000
+    with pytest.raises(ValueError, match=r"no training histories for models \['audio_rnn'\]"):
+        results.plot_learning_curves(histories, ["audio_rnn"])
+
+
+def test_confusion_matrices_pool_the_splits(run):
+    predictions = results.collect_predictions(run)
+    fig = results.plot_confusion_matrices(predictions, ["fused", "lyrics_cnn"])
+    # per split: TN 2, FP 0, FN 1, TP 1; pooled over 5 splits: 10, 0, 5, 5
+    cells = [t.get_text() for t in fig.axes[0].texts]
+    assert cells == ["10\n100%", "0\n0%", "5\n50%", "5\n50%"]
+    assert save_figure(fig, run, "confusion_matrices").stat().st_size > 1000
+
+
+def test_roc_curves_and_accuracy_summary(run, summary):
+    predictions = results.collect_predictions(run)
+    fig = results.plot_roc_curves(predictions, ["fused", results.LYRICS_BASELINE])
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    # scores 0.2, 0.4 (negatives) and 0.9, 0.3 (positives): 3 of 4 pairs ranked right, AUC 0.75
+    assert legend[0] == "both: fused (5 runs), AUC 0.750"
+    assert fig.axes[0].lines[1].get_linestyle() == "--", "baselines are dashed"
+    assert save_figure(fig, run, "roc_curves").stat().st_size > 1000
+    fig = results.plot_accuracy_summary(summary)
+    assert len(fig.axes[0].get_yticklabels()) == len(ACCURACY), "models that did not run are left out"
+
+
+def test_string_labels_in_predictions_are_read_as_classes(run):
+    path = run.model_dir("fused", 0) / "predictions.csv"
+    frame = pd.read_csv(path)
+    frame["label"] = frame["label"].map({0: "negative", 1: "positive"})
+    frame.to_csv(path, index=False)
+    predictions = results.collect_predictions(run)
+    assert predictions["label"].tolist()[:4] == LABELS
+    frame["label"] = "happy"
+    frame.to_csv(path, index=False)
+    with pytest.raises(ValueError, match="'label' has values outside"):
+        results.collect_predictions(run)
+
+
+@pytest.mark.slow
+def test_smoke_run_writes_every_result(smoke_run):
+    layout = RunLayout(smoke_run)
+    for name in ("table1.csv", "table1.md", "paired_tests.csv", "summary.json"):
+        assert (layout.results_dir / name).stat().st_size > 0, name
+    record = json.loads((layout.results_dir / "summary.json").read_text())
+    assert set(record["best_per_modality"]) == {"audio", "lyrics", "both"}
+    assert record["models"][results.LYRICS_BASELINE]["runs"] >= 2
+    for name in ("figure2", "accuracy_summary", "confusion_matrices", "roc_curves"):
+        assert (layout.figures_dir / f"{name}.png").stat().st_size > 1000, name
