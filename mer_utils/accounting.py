@@ -48,6 +48,8 @@ REASONS = {
     "empty_lyrics": "nothing left after normalisation (markers or punctuation only)",
     "no_content_words": "no noun, verb, adjective or adverb survives POS filtering",
     "tagger_failed": "the POS tagger failed on these lyrics",
+    "unsupported_language": "the lyrics are in a language with no POS tagger here (Korean and English only)",
+    "lyrics_too_long": "the lyrics are far longer than any song (probably not lyrics)",
 }
 
 

@@ -73,6 +73,11 @@ class RunLayout:
         return self.data_dir / "splits.json"
 
     @property
+    def tokens_json(self):
+        """POS-filtered lyrics words per kept track, written by the lyrics stage."""
+        return self.data_dir / "tokens.json"
+
+    @property
     def figures_dir(self):
         """Figures saved beside the executed notebooks."""
         return self._dir("figures")
