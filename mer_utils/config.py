@@ -57,6 +57,16 @@ VOCAB_SIZE = 27496
 MAX_LEN = 400
 #: Word classes kept after POS tagging (paper: noun, verb, adjective, adverb).
 KEPT_POS = ("noun", "verb", "adjective", "adverb")
+#: Korean POS tagger (konlpy). Not in the paper; Okt (Open Korean Text) is
+#: built for informal Korean such as lyrics and can stem verbs and adjectives.
+KOREAN_TAGGER = "okt"
+#: Language detection when the manifest has none: Korean when at least this
+#: share of the letters are Hangul (one syllable = one letter, so K-pop lyrics
+#: with half their words in English still score about 0.2-0.3).
+HANGUL_SHARE_KO = 0.1
+#: Lyrics longer than this (characters, after normalisation) are rejected:
+#: ~7x the longest real song lyric seen (1,412 words), so not a song.
+MAX_LYRICS_CHARS = 50_000
 
 # --- models (paper section 3) -------------------------------------------------
 EMBEDDING_DIM = 200
