@@ -28,12 +28,20 @@ NEGATIVE_TAGS = (
 MIN_DURATION_S = 60.0
 #: Tracks whose lyrics have fewer words are rejected (paper: 30).
 MIN_LYRICS_WORDS = 30
+#: Undersample the larger class so both are equally large (paper: 3,742 each).
+BALANCE_CLASSES = True
+#: Tracks of the generated demo corpus unless a profile says otherwise (not in the paper).
+DEMO_N_TRACKS = 300
 
 # --- splits (paper section 4) -------------------------------------------------
 #: Number of random train/validation splits ("5 runs").
 N_SPLITS = 5
 #: Validation share of each split (90/10).
 VAL_FRACTION = 0.1
+#: "shuffle": independent seeded random splits (paper); "kfold": stratified k-fold.
+SPLIT_SCHEME = "shuffle"
+#: Keep all songs of an artist on one side of every split (the paper does not).
+GROUP_BY_ARTIST = False
 #: Global default seed; every random step derives its own seed from it.
 SEED = 2017
 
