@@ -77,8 +77,42 @@ HANGUL_SHARE_KO = 0.1
 MAX_LYRICS_CHARS = 50_000
 
 # --- models (paper section 3) -------------------------------------------------
+#: Output size of the lyrics word embedding (paper: 200).
 EMBEDDING_DIM = 200
+#: Length of each branch's embedding vector, the dense layer FCa / FCl (paper: 64).
 BRANCH_DIM = 64
+#: Filters of the five audio Conv1D layers. The paper lists four numbers
+#: (128, 128, 64, 64) for five layers; the fifth repeating the last (64) is
+#: our choice, the one that keeps the stack narrowing monotonically.
+AUDIO_CONV_FILTERS = (128, 128, 64, 64, 64)
+#: Kernel size of every audio Conv1D layer (paper: 3).
+AUDIO_CONV_KERNEL = 3
+#: Pool sizes of the five MaxPooling1D layers (paper: 3, 3, 3, 2, 2).
+AUDIO_POOL_SIZES = (3, 3, 3, 2, 2)
+#: Units of each GRU layer (paper: 64) and GRU layers in the audio branch (paper: 2).
+GRU_UNITS = 64
+AUDIO_GRU_LAYERS = 2
+#: Filters and kernel size of the lyrics Conv1D layer (paper: 250 and 3).
+LYRICS_CONV_FILTERS = 250
+LYRICS_CONV_KERNEL = 3
+#: Output size of the fused dense layer FCm, with ReLU (paper: 64).
+FUSED_DIM = 64
+
+# --- training (the paper is silent: our choices, argued in mer_utils.training) --
+#: Maximum epochs; early stopping usually ends training sooner.
+EPOCHS = 30
+#: Tracks per mini-batch.
+BATCH_SIZE = 32
+#: Adam's learning rate (Keras' default for Adam).
+LEARNING_RATE = 0.001
+#: Dropout rate on each branch embedding (0 disables dropout).
+DROPOUT = 0.25
+#: Epochs without a lower validation loss before training stops (0 = never stop early).
+PATIENCE = 5
+#: Weight the loss by inverse class frequency (notebook 01 already balances classes).
+CLASS_WEIGHTS = False
+#: float16 compute on a GPU (ignored on CPU, where it would only be slower).
+MIXED_PRECISION = False
 
 #: Table 1 of the paper: validation accuracy, mean of 5 runs.
 PAPER_ACCURACY = {
