@@ -32,6 +32,8 @@ MIN_LYRICS_WORDS = 30
 BALANCE_CLASSES = True
 #: Tracks of the generated demo corpus unless a profile says otherwise (not in the paper).
 DEMO_N_TRACKS = 300
+#: Sample rate of the demo corpus's FLAC files: 16 kHz keeps it small (not in the paper).
+DEMO_SAMPLE_RATE = 16000
 
 # --- splits (paper section 4) -------------------------------------------------
 #: Number of random train/validation splits ("5 runs").
