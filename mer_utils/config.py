@@ -59,6 +59,15 @@ N_MELS = 128
 N_FRAMES = 1024
 #: FFT window. Not in the paper; 2048 samples (~93 ms) is librosa's default.
 N_FFT = 2048
+#: A clip shorter than CLIP_SECONDS by at most this fraction is zero-padded at
+#: the end (MP3 encoder delay; 30 s previews that are 29.7 s); shorter ones are
+#: rejected. Not in the paper.
+CLIP_PAD_TOLERANCE = 0.05
+#: A clip whose peak stays below this level (dB full scale) is rejected as
+#: silent. Not in the paper.
+SILENCE_PEAK_DBFS = -60.0
+#: Floor of the log-mel power: 10*log10(1e-10) = -100 dB (librosa's default amin).
+LOG_AMIN = 1e-10
 
 # --- lyrics input -------------------------------------------------------------
 #: Vocabulary cap including padding and out-of-vocabulary ids (paper: 27,496).
