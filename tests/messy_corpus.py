@@ -1,0 +1,155 @@
+"""Small corpora on disk with every kind of bad input, for the data-stage tests.
+
+Audio is written at 1 kHz so that a 61 s clip is a 120 kB WAV: durations are
+what the filters look at, not the sound.
+"""
+
+import codecs
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import soundfile as sf
+
+SR = 1000
+ENGLISH_WORDS = "sunshine dancing together tonight smiling forever shining summer".split()
+KOREAN_LINE = "오늘 밤 너와 함께 행복한 노래를 불러"
+
+
+def write_audio(path, seconds, *, sample_rate=SR, channels=1):
+    """A quiet sine of ``seconds``; format from the extension (wav, flac, ogg)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    wave = 0.1 * np.sin(2 * np.pi * 110 * t)
+    sf.write(path, np.tile(wave[:, None], (1, channels)) if channels > 1 else wave, sample_rate)
+    return path
+
+
+def english_lyrics(n_words):
+    """``n_words`` letter words in lines of eight."""
+    words = [ENGLISH_WORDS[i % len(ENGLISH_WORDS)] for i in range(n_words)]
+    return "\n".join(" ".join(words[i:i + 8]) for i in range(0, n_words, 8))
+
+
+def korean_lyrics(n_lines=8):
+    """Korean lines of seven words each."""
+    return "\n".join([KOREAN_LINE] * n_lines)
+
+
+def write_bytes(path, data):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def undecodable_bytes(seed=0, n=400):
+    """Random binary with NUL bytes: no text encoding should accept it."""
+    data = bytearray(np.random.default_rng(seed).integers(0, 256, n, dtype=np.uint8).tobytes())
+    data[::7] = bytes(len(data[::7]))
+    return bytes(data)
+
+
+#: The messy corpus: track id -> (tags, audio spec, lyrics spec, language, expected reason or "").
+#: audio spec: seconds (float), "zero" (0-byte file), "text" (text renamed .wav), "absent" (path to a
+#: missing file), "" (empty cell). lyrics spec: (encoding, text), "binary", "absent", "", "empty",
+#: or ("inline", text).
+MESSY = {
+    "ok_en": ("happy|dance", 61.0, ("utf-8", english_lyrics(40)), "en", ""),
+    "ok_ko_cp949": ("sad|ballad", 65.0, ("cp949", korean_lyrics()), "ko", ""),
+    "ok_utf16_bom": ("Cheerful", 70.0, ("utf-16", english_lyrics(35)), "en", ""),
+    "ok_utf16le_nobom": ("LONELY", 62.0, ("utf-16-le", korean_lyrics()), "ko", ""),
+    "ok_utf8_bom_crlf": ("happy", 61.0, ("utf-8-sig", english_lyrics(30).replace("\n", "\r\n")), "en", ""),
+    "ok_inline": ("sad", 61.0, ("inline", english_lyrics(31)), "en", ""),
+    "zero_byte_audio": ("happy", "zero", ("utf-8", english_lyrics(40)), "en", "unreadable_audio"),
+    "text_as_wav": ("sad", "text", ("utf-8", english_lyrics(40)), "en", "unreadable_audio"),
+    "short_clip": ("happy", 30.0, ("utf-8", english_lyrics(40)), "en", "too_short"),
+    "absent_audio": ("sad", "absent", ("utf-8", english_lyrics(40)), "en", "missing_audio"),
+    "no_audio_cell": ("happy", "", ("utf-8", english_lyrics(40)), "en", "missing_audio"),
+    "binary_lyrics": ("sad", 61.0, "binary", "en", "undecodable_lyrics"),
+    "absent_lyrics": ("happy", 61.0, "absent", "en", "missing_lyrics"),
+    "no_lyrics_cell": ("sad", 61.0, "", "en", "missing_lyrics"),
+    "empty_lyrics_file": ("happy", 61.0, "empty", "en", "missing_lyrics"),
+    "few_words": ("sad", 61.0, ("utf-8", english_lyrics(29)), "en", "too_few_words"),
+    "markers_only": ("happy", 61.0, ("utf-8", "[Chorus] ... !!! (x2) --\n" * 10), "en", "too_few_words"),
+    "empty_tags": ("", 61.0, ("utf-8", english_lyrics(40)), "en", "no_tags"),
+    "conflicting": ("happy|sad", 61.0, ("utf-8", english_lyrics(40)), "en", "conflicting_tags"),
+    "neutral_only": ("dance|rainy day", 61.0, ("utf-8", english_lyrics(40)), "en", "no_polarity_tag"),
+}
+
+
+def _audio(folder, track_id, spec):
+    if spec == "":
+        return ""
+    path = folder / "audio" / f"{track_id}.wav"
+    if spec == "zero":
+        write_bytes(path, b"")
+    elif spec == "text":
+        write_bytes(path, b"these are not the samples you are looking for\n" * 20)
+    elif spec != "absent":
+        write_audio(path, spec)
+    return f"audio/{track_id}.wav"
+
+
+def _lyrics(folder, track_id, spec):
+    """(lyrics_path cell, inline lyrics cell)."""
+    path = folder / "lyrics" / f"{track_id}.txt"
+    if spec == "":
+        return "", ""
+    if isinstance(spec, tuple) and spec[0] == "inline":
+        return "", spec[1]
+    if spec == "binary":
+        write_bytes(path, undecodable_bytes())
+    elif spec == "empty":
+        write_bytes(path, b"")
+    elif spec != "absent":
+        encoding, text = spec
+        write_bytes(path, text.encode(encoding))
+    return f"lyrics/{track_id}.txt", ""
+
+
+def make_messy_csv_corpus(folder, *, duplicate=True):
+    """Write the :data:`MESSY` corpus as a user CSV; return (csv path, {track_id: expected reason}).
+
+    With ``duplicate``, a last row repeats the id ``ok_en`` (expected: ``duplicate_id``).
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for track_id, (tags, audio, lyrics, language, _) in MESSY.items():
+        lyrics_path, inline = _lyrics(folder, track_id, lyrics)
+        rows.append({"track_id": track_id, "audio_path": _audio(folder, track_id, audio),
+                     "lyrics_path": lyrics_path, "lyrics": inline, "tags": tags, "language": language,
+                     "artist": f"artist of {track_id}", "title": f"title of {track_id}"})
+    if duplicate:
+        rows.append({**rows[0], "title": "a second song with the same id"})
+    csv_path = folder / "metadata.csv"
+    pd.DataFrame(rows).to_csv(csv_path, index=False)
+    return csv_path, {track_id: spec[-1] for track_id, spec in MESSY.items()}
+
+
+def make_mirex_like(folder, *, songs):
+    """A miniature of the MIREX-like dataset as distributed.
+
+    Parameters
+    ----------
+    songs : list of (category, cluster, has_audio, has_lyrics, title, artist)
+        Song ``i`` (1-based) becomes line ``i`` of categories.txt / clusters.txt.
+    """
+    root = Path(folder) / "dataset"
+    (root / "Audio").mkdir(parents=True)
+    (root / "Lyrics").mkdir()
+    (root / "categories.txt").write_text("".join(f"{s[0]}\n" for s in songs), encoding="ascii")
+    (root / "clusters.txt").write_text("".join(f"{s[1]}\n" for s in songs), encoding="ascii")
+    lines = ["Title;Artist;Album;Track;Year;Length;Size;Last Modified;Filename;"]
+    for i, (_, _, has_audio, has_lyrics, title, artist) in enumerate(songs, start=1):
+        track_id = f"{i:03d}"
+        if has_audio:
+            write_audio(root / "Audio" / f"{track_id}.mp3", 30.0, sample_rate=8000)  # a real (small) MP3
+        if has_lyrics:
+            text = english_lyrics(40).replace("\n", "\r", 2).replace("\n", "\r\n", 1)  # mixed endings
+            (root / "Lyrics" / f"{track_id}.txt").write_bytes(f"[Chorus]\n{text}\n".encode())
+        lines.append(f"{title};{artist};Some Album [1];{i};1999;30;352,00 KB;09-09-2010;{track_id}.mp3;")
+    (root / "dataset info.csv").write_bytes(codecs.BOM_UTF16_LE + "\r\n".join(lines + [""]).encode("utf-16-le"))
+    return root
