@@ -1,0 +1,449 @@
+"""The corpus manifest: one row per input track, whatever the corpus looks like on disk.
+
+Adapters turn each supported corpus into the same table,
+:data:`mer_utils.accounting.MANIFEST_COLUMNS`:
+
+=============  =================================================================
+track_id       the corpus's own id (string)
+source         which adapter built the row: ``demo``, ``mirex``, ``csv``, ``folder``
+audio_path     absolute path, ``""`` when the corpus has no audio for the track
+lyrics_path    absolute path, ``""`` when there is none (or lyrics are inline)
+lyrics_text    inline lyrics, ``""`` unless the corpus gives them in its table
+language       ``"ko"``, ``"en"`` or ``""`` (unknown)
+tags           editor / mood tags joined with ``"|"``
+artist, title  where the corpus knows them, else ``""``
+=============  =================================================================
+
+Adapters never drop a track: a row whose file is absent keeps an empty path
+and is rejected with a reason by :mod:`mer_utils.filtering`. Problems with
+the corpus itself (no such file, missing column, empty folder) raise
+``ValueError`` naming the file and the cause.
+
+Supported corpora (:func:`build_manifest`):
+
+- ``csv``: a user's table, see :func:`from_csv`.
+- ``folder``: audio files, ``lyrics/<stem>.txt`` and ``tags.csv``, see :func:`from_folder`.
+- ``mirex``: the MIREX-like multimodal dataset of Panda et al. (2013) as its
+  authors distribute it, see :func:`from_mirex`.
+- ``demo``: the generated teaching corpus (:mod:`mer_utils.demo_corpus`).
+"""
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from . import paths
+from .accounting import MANIFEST_COLUMNS
+from .config import DEMO_N_TRACKS, SEED
+from .textio import read_text
+
+CORPORA = ("demo", "mirex", "csv", "folder")
+LANGUAGES = ("ko", "en", "")
+#: Tags are stored joined with this separator.
+TAG_SEPARATOR = "|"
+#: Extensions the folder adapter treats as audio (anything libsndfile reads).
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff")
+
+
+# --- the manifest table -------------------------------------------------------------
+
+def validate_manifest(manifest):
+    """Raise ``ValueError`` unless ``manifest`` is a well-formed corpus manifest.
+
+    Checks the columns, that every cell is a string, that every track has an
+    id, that paths are absolute (or empty) and that languages are known.
+    Duplicate ids are allowed: filtering rejects them with a reason.
+
+    Parameters
+    ----------
+    manifest : pandas.DataFrame
+        One row per track with :data:`~mer_utils.accounting.MANIFEST_COLUMNS`.
+    """
+    if not isinstance(manifest, pd.DataFrame):
+        raise ValueError(f"manifest must be a pandas DataFrame, got {type(manifest).__name__}")
+    missing = [c for c in MANIFEST_COLUMNS if c not in manifest.columns]
+    if missing:
+        raise ValueError(f"manifest lacks columns {missing} (expected {list(MANIFEST_COLUMNS)})")
+    for column in MANIFEST_COLUMNS:
+        not_str = ~manifest[column].map(lambda v: isinstance(v, str))
+        if not_str.any():
+            first = manifest.index[not_str][0]
+            raise ValueError(
+                f"manifest column {column!r} must hold strings ('' when unknown); "
+                f"row {first} holds {manifest.at[first, column]!r}"
+            )
+    no_id = manifest["track_id"].str.strip() == ""
+    if no_id.any():
+        raise ValueError(f"manifest rows without a track_id: {manifest.index[no_id].tolist()[:10]}")
+    for column in ("audio_path", "lyrics_path"):
+        relative = manifest[column].map(lambda p: p != "" and not Path(p).is_absolute())
+        if relative.any():
+            first = manifest.index[relative][0]
+            raise ValueError(
+                f"manifest column {column!r} must hold absolute paths or ''; "
+                f"track {manifest.at[first, 'track_id']!r} has {manifest.at[first, column]!r}"
+            )
+    bad_language = ~manifest["language"].isin(LANGUAGES)
+    if bad_language.any():
+        first = manifest.index[bad_language][0]
+        raise ValueError(
+            f"manifest language must be one of {LANGUAGES}; "
+            f"track {manifest.at[first, 'track_id']!r} has {manifest.at[first, 'language']!r}"
+        )
+
+
+def _manifest(rows, *, source):
+    """A validated manifest from dicts holding some of the manifest columns ('' for the rest)."""
+    table = pd.DataFrame(list(rows), columns=list(MANIFEST_COLUMNS), dtype=object).fillna("")
+    table["source"] = source
+    validate_manifest(table)
+    return table
+
+
+def split_tags(tags):
+    """Tags of one cell as a list: separated by ``|`` (else ``;`` or ``,``), stripped, empties dropped.
+
+    >>> split_tags("happy| K-pop ")
+    ['happy', 'K-pop']
+    >>> split_tags("sad; rainy day")
+    ['sad', 'rainy day']
+    """
+    separators = r"\|" if TAG_SEPARATOR in tags else r"[;,]"
+    return [tag.strip() for tag in re.split(separators, tags) if tag.strip()]
+
+
+def join_tags(tags):
+    """The manifest's form of a tag list: ``"happy|k-pop"``."""
+    return TAG_SEPARATOR.join(tags)
+
+
+# --- user tables: csv and folder --------------------------------------------------------
+
+def _read_table(path, *, what):
+    """Read a small CSV of unknown encoding and delimiter (``,``, ``;`` or tab) as strings.
+
+    Column names are stripped and lower-cased; cells are stripped.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{what} {path} does not exist")
+    text = read_text(path)  # TextDecodeError (a ValueError) names the file
+    if not text.strip():
+        raise ValueError(f"{what} {path} is empty")
+    header = text.lstrip("\n").split("\n", 1)[0]
+    try:
+        delimiter = csv.Sniffer().sniff(header, delimiters=",;\t").delimiter
+    except csv.Error:
+        delimiter = ","
+    try:
+        table = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, csv.Error) as err:
+        raise ValueError(f"{what} {path} is not a readable CSV table: {err}") from None
+    table.columns = [str(c).strip().lower() for c in table.columns]
+    return table.apply(lambda column: column.str.strip())
+
+
+def _require_columns(table, path, *, required, any_of=()):
+    """Raise ``ValueError`` naming the file and the columns it lacks."""
+    missing = [c for c in required if c not in table.columns]
+    if any_of and not any(c in table.columns for c in any_of):
+        missing.append(" or ".join(any_of))
+    if missing:
+        raise ValueError(
+            f"{path}: missing required column(s) {', '.join(repr(c) for c in missing)} "
+            f"(found: {', '.join(table.columns) or 'none'})"
+        )
+
+
+def _resolve(path_cell, base):
+    """An absolute path for a cell relative to ``base``; ``''`` stays ``''``."""
+    return str((base / path_cell).resolve()) if path_cell else ""
+
+
+def _language(value, *, path, track_id):
+    language = value.lower()
+    if language not in LANGUAGES:
+        raise ValueError(
+            f"{path}: track {track_id!r} has language {value!r}; use 'ko', 'en' or leave it empty"
+        )
+    return language
+
+
+def _rows_without_ids(table, path):
+    empty = table.index[table["track_id"] == ""]
+    if len(empty):
+        lines = [int(i) + 2 for i in empty[:10]]  # +1 for the header, +1 for 1-based lines
+        raise ValueError(f"{path}: rows without a track_id on lines {lines}")
+
+
+def from_csv(path):
+    """Manifest from a user's CSV table.
+
+    Columns (header names, case-insensitive, comma / semicolon / tab separated):
+    ``track_id``, ``audio_path``, ``lyrics_path`` or ``lyrics`` (the text
+    itself), ``tags``, and optionally ``language`` (``ko``/``en``),
+    ``artist``, ``title``. Paths are relative to the CSV's folder (absolute
+    paths work too); tags are separated by ``|`` (or ``;`` / ``,``). An empty
+    cell means unknown or missing. Any encoding :func:`~mer_utils.textio.read_text`
+    reads.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    pandas.DataFrame
+        The manifest, one row per CSV row, ``source = "csv"``.
+
+    Raises
+    ------
+    ValueError
+        If the file is missing, empty, undecodable, lacks a required column,
+        has a row without a track id or an unknown language; the message
+        names the file.
+    """
+    path = Path(path).resolve()
+    table = _read_table(path, what="corpus CSV")
+    _require_columns(table, path, required=("track_id", "audio_path", "tags"), any_of=("lyrics_path", "lyrics"))
+    if table.empty:
+        raise ValueError(f"corpus CSV {path} has a header but no tracks")
+    _rows_without_ids(table, path)
+    base = path.parent
+    rows = []
+    for record in table.to_dict("records"):
+        lyrics_path = record.get("lyrics_path", "")
+        rows.append({
+            "track_id": record["track_id"],
+            "audio_path": _resolve(record["audio_path"], base),
+            "lyrics_path": _resolve(lyrics_path, base),
+            "lyrics_text": "" if lyrics_path else record.get("lyrics", ""),
+            "language": _language(record.get("language", ""), path=path, track_id=record["track_id"]),
+            "tags": join_tags(split_tags(record["tags"])),
+            "artist": record.get("artist", ""),
+            "title": record.get("title", ""),
+        })
+    return _manifest(rows, source="csv")
+
+
+def from_folder(folder):
+    """Manifest from a folder of audio files, ``lyrics/<stem>.txt`` and ``tags.csv``.
+
+    Layout::
+
+        folder/<id>.<ext>  or  folder/audio/<id>.<ext>   audio (wav, flac, ogg, mp3, aiff)
+        folder/lyrics/<id>.txt                            lyrics, any supported encoding
+        folder/tags.csv                                   track_id, tags[, language, artist, title]
+
+    The track id is the audio file's stem. Every id of ``tags.csv`` or of an
+    audio file becomes a row: a tagged id without audio gets an empty
+    ``audio_path``, an audio file without a ``tags.csv`` row empty tags, so
+    filtering rejects them with a reason. Two audio files with the same stem
+    make two rows with the same id (the second is rejected as a duplicate).
+
+    Raises
+    ------
+    ValueError
+        If the folder does not exist, holds no audio files, or has no usable ``tags.csv``.
+    """
+    folder = Path(folder).resolve()
+    if not folder.is_dir():
+        raise ValueError(f"corpus folder {folder} does not exist")
+    audio_files = sorted(
+        f for d in (folder, folder / "audio") if d.is_dir()
+        for f in d.iterdir() if f.is_file() and f.suffix.lower() in AUDIO_EXTENSIONS
+    )
+    if not audio_files:
+        raise ValueError(
+            f"corpus folder {folder} holds no audio files "
+            f"(looked for {', '.join(AUDIO_EXTENSIONS)} in it and in its audio/ subfolder)"
+        )
+    tags_path = folder / "tags.csv"
+    if not tags_path.is_file():
+        raise ValueError(f"corpus folder {folder} has no tags.csv (columns track_id, tags) to label its tracks")
+    tags = _read_table(tags_path, what="tags file")
+    _require_columns(tags, tags_path, required=("track_id", "tags"))
+    _rows_without_ids(tags, tags_path)
+    info = {r["track_id"]: r for r in tags.to_dict("records")}  # duplicates: last row wins, as in a dict
+
+    def row(track_id, audio_path):
+        record = info.get(track_id, {})
+        lyrics = folder / "lyrics" / f"{track_id}.txt"
+        return {
+            "track_id": track_id,
+            "audio_path": str(audio_path) if audio_path else "",
+            "lyrics_path": str(lyrics) if lyrics.is_file() else "",
+            "language": _language(record.get("language", ""), path=tags_path, track_id=track_id),
+            "tags": join_tags(split_tags(record.get("tags", ""))),
+            "artist": record.get("artist", ""),
+            "title": record.get("title", ""),
+        }
+
+    rows = [row(f.stem, f) for f in audio_files]
+    stems = {f.stem for f in audio_files}
+    rows += [row(track_id, "") for track_id in info if track_id not in stems]
+    return _manifest(rows, source="folder")
+
+
+# --- the MIREX-like multimodal dataset -----------------------------------------------------
+
+def _mirex_root(dataset_dir):
+    """The folder holding categories.txt: ``dataset_dir`` itself or its ``dataset/``."""
+    dataset_dir = Path(dataset_dir).resolve()
+    for candidate in (dataset_dir, dataset_dir / "dataset"):
+        if (candidate / "categories.txt").is_file():
+            return candidate
+    raise ValueError(
+        f"{dataset_dir} is not the MIREX-like multimodal dataset: no categories.txt in it "
+        f"or in its dataset/ subfolder"
+    )
+
+
+def _numbered_lines(path):
+    """Lines of a one-entry-per-song file; a final empty line (trailing newline) is not a song."""
+    lines = read_text(path).split("\n")
+    if lines and lines[-1].strip() == "":
+        lines.pop()
+    return [line.strip() for line in lines]
+
+
+def read_mirex_info(path):
+    """Artist and title per song id from the dataset's ``dataset info.csv``.
+
+    The file is UTF-16 with a BOM, ``;``-separated, CRLF, every line ending
+    in ``;``, with a ``Filename`` column (``NNN.mp3``) naming the song. Fields
+    are not quoted, so a title containing ``;`` spills over: extra fields
+    on a line are joined back into the title (the first column).
+
+    Returns
+    -------
+    dict
+        ``{track_id: {"artist": ..., "title": ...}}``, ids as in the file names.
+    """
+    lines = [line for line in read_text(path).split("\n") if line.strip()]
+    if not lines:
+        raise ValueError(f"{path} is empty")
+
+    def fields(line):
+        parts = line.split(";")
+        return parts[:-1] if parts[-1].strip() == "" else parts
+
+    header = [name.strip().lower() for name in fields(lines[0])]
+    missing = [c for c in ("title", "artist", "filename") if c not in header]
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {missing} (found: {header})")
+    info = {}
+    for line in lines[1:]:
+        parts = fields(line)
+        extra = len(parts) - len(header)
+        if extra > 0:
+            parts = [";".join(parts[:extra + 1])] + parts[extra + 1:]
+        record = dict(zip(header, (p.strip() for p in parts)))
+        track_id = Path(record.get("filename", "")).stem
+        if track_id:
+            info[track_id] = {"artist": record.get("artist", ""), "title": record.get("title", "")}
+    return info
+
+
+def from_mirex(dataset_dir=paths.MIREX_DIR):
+    """Manifest of the MIREX-like multimodal dataset, read as its authors distribute it.
+
+    Song ``i`` (1-based) is line ``i`` of ``categories.txt`` (its AllMusic
+    mood tag) and of ``clusters.txt`` (its MIREX mood cluster); its id is
+    ``i`` zero-padded to three digits (``"001"``), the stem of
+    ``Audio/NNN.mp3`` and ``Lyrics/NNN.txt``. Artist and title come from
+    ``dataset info.csv`` when present.
+
+    Tags: the mood tag, then the cluster (``"Cheerful|Cluster 2"``). A
+    polarity dictionary over mood tags ignores the cluster tag; one over
+    ``"Cluster 2"`` / ``"Cluster 3"`` labels by cluster instead. Language is
+    ``"en"`` (the lyrics are English). A song whose audio or lyrics file is
+    absent keeps an empty path, so filtering rejects it as missing.
+
+    Parameters
+    ----------
+    dataset_dir : str or Path
+        The dataset folder or the folder holding its ``dataset/``
+        (default: :data:`mer_utils.paths.MIREX_DIR`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per line of ``categories.txt`` (903 for the full dataset).
+    """
+    root = _mirex_root(dataset_dir)
+    categories = _numbered_lines(root / "categories.txt")
+    if not categories:
+        raise ValueError(f"{root / 'categories.txt'} lists no songs")
+    clusters_path = root / "clusters.txt"
+    if not clusters_path.is_file():
+        raise ValueError(f"{root}: clusters.txt is missing")
+    clusters = _numbered_lines(clusters_path)
+    if len(clusters) != len(categories):
+        raise ValueError(
+            f"{root}: categories.txt has {len(categories)} songs but clusters.txt has {len(clusters)}; "
+            f"line i of each must describe song i"
+        )
+    info_path = root / "dataset info.csv"
+    info = read_mirex_info(info_path) if info_path.is_file() else {}
+    width = max(3, len(str(len(categories))))
+    rows = []
+    for number, (category, cluster) in enumerate(zip(categories, clusters), start=1):
+        track_id = f"{number:0{width}d}"
+        audio, lyrics = root / "Audio" / f"{track_id}.mp3", root / "Lyrics" / f"{track_id}.txt"
+        rows.append({
+            "track_id": track_id,
+            "audio_path": str(audio) if audio.is_file() else "",
+            "lyrics_path": str(lyrics) if lyrics.is_file() else "",
+            "language": "en",
+            "tags": join_tags(t for t in (category, cluster) if t),
+            **info.get(track_id, {}),
+        })
+    return _manifest(rows, source="mirex")
+
+
+# --- the demo corpus and dispatch ------------------------------------------------------------
+
+def from_demo(*, n_tracks=DEMO_N_TRACKS, seed=SEED):
+    """Manifest of the generated teaching corpus (generated once, then read from its cache folder)."""
+    from . import demo_corpus  # imported here: generating needs the synthesis code, reading does not
+
+    out_dir = demo_corpus.demo_corpus_dir(n_tracks=n_tracks, seed=seed)
+    metadata = demo_corpus.generate_demo_corpus(out_dir, n_tracks=n_tracks, seed=seed)
+    manifest = from_csv(metadata)
+    manifest["source"] = "demo"
+    return manifest
+
+
+def build_manifest(corpus, *, corpus_path="", demo_n_tracks=DEMO_N_TRACKS, seed=SEED):
+    """Manifest of the named corpus.
+
+    Parameters
+    ----------
+    corpus : {"demo", "mirex", "csv", "folder"}
+    corpus_path : str or Path
+        The CSV file (``csv``), the folder (``folder``), or the dataset folder
+        (``mirex``; default :data:`mer_utils.paths.MIREX_DIR`). Unused for ``demo``.
+    demo_n_tracks : int
+        Size of the demo corpus.
+    seed : int
+        Seed of the demo corpus.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A manifest that passes :func:`validate_manifest`.
+    """
+    if corpus not in CORPORA:
+        raise ValueError(f"unknown corpus {corpus!r}; choose one of {', '.join(CORPORA)}")
+    if corpus == "demo":
+        return from_demo(n_tracks=demo_n_tracks, seed=seed)
+    if corpus == "mirex":
+        return from_mirex(corpus_path or paths.MIREX_DIR)
+    if not corpus_path:
+        what = "the CSV file" if corpus == "csv" else "the folder"
+        raise ValueError(f"corpus {corpus!r} needs corpus_path ({what} describing your tracks)")
+    return from_csv(corpus_path) if corpus == "csv" else from_folder(corpus_path)
