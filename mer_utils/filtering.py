@@ -1,0 +1,326 @@
+"""The paper's data filtering: from a corpus manifest to the ledger of kept and rejected tracks.
+
+Jeon et al. (2017, section 2) label a track by its editors' tags through an
+emotion-word dictionary, drop tracks whose tags hit both polarities, reject
+tracks shorter than a minute or with lyrics of fewer than 30 words, and end
+with as many positive as negative tracks (3,742 each). Every rule is a
+keyword parameter of :func:`filter_tracks` whose default is the paper's
+value from :mod:`mer_utils.config`.
+
+Each track gets exactly one state: ``kept`` with its label, or ``rejected``
+with the *first* failing reason in this order (cheap checks first, so no
+audio file of a track that is out anyway is opened):
+
+1. ``duplicate_id``: the id was already used by an earlier row (the first is kept)
+2. ``no_tags``, ``conflicting_tags``, ``no_polarity_tag``: the tag dictionary
+3. ``missing_audio``: no audio path, or the file does not exist
+4. ``missing_lyrics``, ``undecodable_lyrics``: no lyrics / an empty file, or an unreadable encoding
+5. ``too_few_words``: fewer than ``min_lyrics_words`` words (:func:`mer_utils.textio.count_words`)
+6. ``unreadable_audio``, ``too_short``: the audio header (:func:`mer_utils.audio_io.probe_duration`)
+7. ``balanced_out``: seeded undersampling of the larger class
+
+A rejected track keeps its label when its tags gave one (e.g. a positive
+track that is too short), so the notebook can show the balance before and
+after each step.
+"""
+
+import logging
+import time
+from collections import namedtuple
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import accounting
+from .audio_io import AudioReadError, probe_duration
+from .config import BALANCE_CLASSES, LABELS, MIN_DURATION_S, MIN_LYRICS_WORDS, NEGATIVE_TAGS, POSITIVE_TAGS, SEED
+from .corpus import split_tags, validate_manifest
+from .textio import LyricsDecodeError, count_words, read_lyrics
+
+logger = logging.getLogger(__name__)
+
+#: Name of this stage in the ledger.
+STAGE = "01_data"
+NEGATIVE, POSITIVE = LABELS
+
+#: Outcome of the checks on one track: label ("" if unknown), reason ("" if it passed), detail.
+Verdict = namedtuple("Verdict", "label reason detail")
+
+
+# --- the tag dictionary -------------------------------------------------------------
+
+def _normalize_tag(tag):
+    """Case-insensitive, whitespace-insensitive form of a tag for whole-tag matching."""
+    return " ".join(tag.split()).casefold()
+
+
+def validate_tag_dictionary(positive_tags, negative_tags):
+    """Raise ``ValueError`` unless both dictionaries are non-empty lists of distinct tags.
+
+    Parameters
+    ----------
+    positive_tags, negative_tags : sequence of str
+    """
+    for name, tags in (("positive_tags", positive_tags), ("negative_tags", negative_tags)):
+        if isinstance(tags, str):
+            raise ValueError(f"{name} must be a list of tags, not the string {tags!r}")
+        if not tags:
+            raise ValueError(f"{name} is empty: no track could be labelled {name.split('_')[0]}")
+        bad = [t for t in tags if not isinstance(t, str) or not t.strip()]
+        if bad:
+            raise ValueError(f"{name} holds entries that are not tags: {bad[:5]}")
+    both = sorted({_normalize_tag(t) for t in positive_tags} & {_normalize_tag(t) for t in negative_tags})
+    if both:
+        raise ValueError(f"tags in both the positive and the negative dictionary: {both}")
+
+
+def tag_polarity(tags, *, positive_tags=POSITIVE_TAGS, negative_tags=NEGATIVE_TAGS):
+    """Label of one track from its tags, or the reason it has none.
+
+    Parameters
+    ----------
+    tags : str
+        The manifest's ``"|"``-joined tags.
+    positive_tags, negative_tags : sequence of str
+        Polarity dictionaries; whole tags match, case-insensitively.
+
+    Returns
+    -------
+    Verdict
+        ``label`` is ``"positive"``/``"negative"`` with ``reason == ""``, or
+        ``""`` with reason ``no_tags``, ``conflicting_tags`` or ``no_polarity_tag``.
+    """
+    track_tags = split_tags(tags)
+    if not track_tags:
+        return Verdict("", "no_tags", "has no tags")
+    positive = {_normalize_tag(t) for t in positive_tags}
+    negative = {_normalize_tag(t) for t in negative_tags}
+    hits_positive = [t for t in track_tags if _normalize_tag(t) in positive]
+    hits_negative = [t for t in track_tags if _normalize_tag(t) in negative]
+    if hits_positive and hits_negative:
+        return Verdict("", "conflicting_tags",
+                       f"has positive tags {hits_positive} and negative tags {hits_negative}")
+    if hits_positive:
+        return Verdict(POSITIVE, "", "")
+    if hits_negative:
+        return Verdict(NEGATIVE, "", "")
+    return Verdict("", "no_polarity_tag", f"has tags {track_tags}, none in the polarity dictionary")
+
+
+# --- the per-track checks -------------------------------------------------------------
+
+def _track_name(row):
+    """How a detail sentence names a track: its id and the file that identifies it."""
+    file = row["audio_path"] or row["lyrics_path"]
+    return f"track {row['track_id']!r}" + (f" ({file})" if file else "")
+
+
+def _missing_file(path, *, kind, track_id):
+    """A detail sentence when ``path`` is not a readable file, else ``""``."""
+    if not path:
+        return f"track {track_id!r} has no {kind} file in the corpus"
+    if not Path(path).is_file():
+        return f"{kind} file {path} does not exist"
+    return ""
+
+
+def _lyrics_text(row):
+    """Lyrics of a track, or a Verdict rejecting it (missing, empty or undecodable)."""
+    if row["lyrics_text"].strip():
+        return row["lyrics_text"]
+    missing = _missing_file(row["lyrics_path"], kind="lyrics", track_id=row["track_id"])
+    if missing:
+        return Verdict("", "missing_lyrics", missing)
+    try:
+        text = read_lyrics(row["lyrics_path"])
+    except LyricsDecodeError as err:
+        return Verdict("", "undecodable_lyrics", str(err))
+    except OSError as err:
+        return Verdict("", "missing_lyrics", f"lyrics file {row['lyrics_path']} cannot be read ({err.strerror})")
+    if not text.strip():
+        return Verdict("", "missing_lyrics", f"lyrics file {row['lyrics_path']} is empty")
+    return text
+
+
+def check_track(row, *, positive_tags, negative_tags, min_duration_s, min_lyrics_words):
+    """Run the per-track rules (everything but duplicates and balancing) on one manifest row.
+
+    Parameters
+    ----------
+    row : mapping
+        One manifest row.
+    positive_tags, negative_tags : sequence of str
+    min_duration_s : float
+    min_lyrics_words : int
+
+    Returns
+    -------
+    Verdict
+        The label (when the tags gave one) and the first failing reason, or ``""``.
+    """
+    tagged = tag_polarity(row["tags"], positive_tags=positive_tags, negative_tags=negative_tags)
+    if tagged.reason:
+        return tagged._replace(detail=f"{_track_name(row)} {tagged.detail}")
+    label = tagged.label
+    missing_audio = _missing_file(row["audio_path"], kind="audio", track_id=row["track_id"])
+    if missing_audio:
+        return Verdict(label, "missing_audio", missing_audio)
+    lyrics = _lyrics_text(row)
+    if isinstance(lyrics, Verdict):
+        return lyrics._replace(label=label)
+    words = count_words(lyrics)
+    if words < min_lyrics_words:
+        where = row["lyrics_path"] or f"inline lyrics of track {row['track_id']!r}"
+        return Verdict(label, "too_few_words", f"{where} has {words} words, under the minimum of {min_lyrics_words}")
+    try:
+        duration = probe_duration(row["audio_path"])
+    except AudioReadError as err:
+        return Verdict(label, "unreadable_audio", str(err))
+    if duration < min_duration_s:
+        return Verdict(label, "too_short",
+                       f"audio file {row['audio_path']} lasts {duration:.1f} s, under the minimum of {min_duration_s:g} s")
+    return Verdict(label, "", "")
+
+
+def _balance(verdicts, track_ids, *, seed):
+    """Undersample the larger class of the passing tracks; return verdicts with ``balanced_out`` added."""
+    passing = {label: [i for i, v in enumerate(verdicts) if not v.reason and v.label == label] for label in LABELS}
+    n_keep = min(len(ids) for ids in passing.values())
+    rng = np.random.default_rng(seed)
+    verdicts = list(verdicts)
+    for label, members in passing.items():
+        if len(members) <= n_keep:
+            continue
+        kept = set(rng.choice(members, size=n_keep, replace=False).tolist())
+        counts = ", ".join(f"{len(passing[name])} {name}" for name in LABELS)
+        for i in members:
+            if i not in kept:
+                verdicts[i] = Verdict(label, "balanced_out",
+                                      f"track {track_ids[i]!r} ({label}) removed by undersampling "
+                                      f"with seed {seed}: {counts} passed, {n_keep} of each kept")
+    return verdicts
+
+
+def filter_tracks(manifest, *, positive_tags=POSITIVE_TAGS, negative_tags=NEGATIVE_TAGS,
+                  min_duration_s=MIN_DURATION_S, min_lyrics_words=MIN_LYRICS_WORDS,
+                  balance=BALANCE_CLASSES, seed=SEED):
+    """Apply the paper's filtering to a manifest; return the ledger.
+
+    Parameters
+    ----------
+    manifest : pandas.DataFrame
+        From :func:`mer_utils.corpus.build_manifest`, one row per input track.
+    positive_tags, negative_tags : sequence of str
+        Tag polarity dictionaries (paper: 'happy', 'cheerful', ... / 'sad',
+        'lonely', ...); whole tags match, case-insensitively.
+    min_duration_s : float
+        Shortest accepted audio, in seconds (paper: 60).
+    min_lyrics_words : int
+        Fewest accepted lyrics words (paper: 30).
+    balance : bool
+        Undersample the larger class so both have as many kept tracks (paper: yes).
+    seed : int
+        Seed of the undersampling.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ledger (:data:`mer_utils.accounting.LEDGER_COLUMNS`), one row per
+        manifest row in manifest order, stage ``"01_data"``; it passes
+        :func:`mer_utils.accounting.validate_ledger`. A row repeating an
+        earlier id is recorded under ``<id>#2`` (``#3``, ...), rejected as
+        ``duplicate_id``, since ledger ids are unique.
+    """
+    validate_manifest(manifest)
+    validate_tag_dictionary(positive_tags, negative_tags)
+    if min_duration_s < 0 or min_lyrics_words < 0:
+        raise ValueError(f"minimums must be >= 0, got min_duration_s={min_duration_s}, "
+                         f"min_lyrics_words={min_lyrics_words}")
+    start = time.perf_counter()
+    rules = dict(positive_tags=positive_tags, negative_tags=negative_tags,
+                 min_duration_s=min_duration_s, min_lyrics_words=min_lyrics_words)
+    ids = ledger_ids(manifest["track_id"].tolist())
+    first_row = {}
+    verdicts = []
+    for position, row in enumerate(manifest.to_dict("records")):
+        track_id = row["track_id"]
+        if track_id in first_row:
+            verdicts.append(Verdict("", "duplicate_id",
+                                    f"{_track_name(row)} repeats the id of row {first_row[track_id] + 1} "
+                                    f"of the manifest (the first one is kept); recorded as {ids[position]!r}"))
+            continue
+        first_row[track_id] = position
+        verdicts.append(check_track(row, **rules))
+    if balance:
+        verdicts = _balance(verdicts, ids, seed=seed)
+    ledger = _ledger(manifest, verdicts, ids)
+    logger.info("filtered %d tracks in %.2f s: %d kept", len(ledger), time.perf_counter() - start,
+                (ledger["status"] == "kept").sum())
+    return ledger
+
+
+def ledger_ids(track_ids):
+    """Ids unique within the ledger: a repeated id ``x`` becomes ``x#2``, ``x#3``, ...
+
+    The ledger holds one row per input row, and its ids must be unique; the
+    first occurrence keeps the corpus's id.
+    """
+    used = set(track_ids)
+    seen = set()
+    unique = []
+    for track_id in track_ids:
+        if track_id in seen:
+            n = 2
+            while f"{track_id}#{n}" in used:
+                n += 1
+            track_id = f"{track_id}#{n}"
+            used.add(track_id)
+        seen.add(track_id)
+        unique.append(track_id)
+    return unique
+
+
+def _ledger(manifest, verdicts, ids):
+    ledger = manifest.loc[:, list(accounting.MANIFEST_COLUMNS)].reset_index(drop=True)
+    ledger["track_id"] = ids
+    ledger["label"] = [v.label for v in verdicts]
+    ledger["status"] = ["rejected" if v.reason else "kept" for v in verdicts]
+    ledger["reason"] = [v.reason for v in verdicts]
+    ledger["detail"] = [v.detail for v in verdicts]
+    ledger["stage"] = STAGE
+    accounting.validate_ledger(ledger)
+    return ledger
+
+
+# --- views for the notebook ---------------------------------------------------------------
+
+def label_balance(ledger):
+    """Tracks per label at three points of the filtering.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``negative``, ``positive``; columns ``tagged`` (the tags gave
+        the label), ``passed_checks`` (also passed every per-track rule) and
+        ``kept`` (after balancing and any later stage).
+    """
+    labelled = ledger[ledger["label"] != ""]
+    passed = labelled["reason"].isin(["", "balanced_out"]) | (labelled["stage"] != STAGE)
+    table = pd.DataFrame({
+        "tagged": labelled["label"].value_counts(),
+        "passed_checks": labelled.loc[passed, "label"].value_counts(),
+        "kept": labelled.loc[labelled["status"] == "kept", "label"].value_counts(),
+    })
+    return table.reindex(list(LABELS)).fillna(0).astype(int)
+
+
+def write_track_lists(ledger, layout):
+    """Write ``data/kept.csv`` and ``data/rejected.csv`` (ledger rows, for readers); return both paths."""
+    kept_path = layout.data_dir / "kept.csv"
+    rejected_path = layout.data_dir / "rejected.csv"
+    columns = ["track_id", "label", "artist", "title", "tags", "audio_path", "lyrics_path"]
+    ledger.loc[ledger["status"] == "kept", columns].to_csv(kept_path, index=False)
+    rejected_columns = ["track_id", "reason", "stage", "detail", "label", "tags", "audio_path", "lyrics_path"]
+    ledger.loc[ledger["status"] == "rejected", rejected_columns].to_csv(rejected_path, index=False)
+    return kept_path, rejected_path

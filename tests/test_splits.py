@@ -1,0 +1,170 @@
+"""Train / validation splits: stratified, disjoint, seeded, grouped; restricted to kept tracks on load."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mer_utils import accounting
+from mer_utils.splits import label_map, load_splits, make_splits, read_splits, save_splits, split_summary
+
+IDS = [f"t{i:03d}" for i in range(200)]
+LABELS = [int(i % 4 == 0 or i % 4 == 1) for i in range(200)]  # 100 / 100
+ARTISTS = [f"artist{i // 4}" for i in range(200)]  # 50 artists, 4 songs each, both classes
+
+
+def positive_share(ids):
+    labels = dict(zip(IDS, LABELS))
+    return np.mean([labels[t] for t in ids])
+
+
+@pytest.mark.parametrize("scheme", ["shuffle", "kfold"])
+def test_splits_are_disjoint_complete_and_stratified(scheme):
+    splits = make_splits(IDS, LABELS, scheme=scheme, n_splits=5, val_fraction=0.1, seed=7)
+    assert len(splits) == 5
+    for split in splits:
+        assert not set(split["train"]) & set(split["val"])
+        assert set(split["train"]) | set(split["val"]) == set(IDS)
+        assert positive_share(split["val"]) == 0.5
+        assert split["train"] == sorted(split["train"])  # input order kept
+    val_size = 20 if scheme == "shuffle" else 40
+    assert [len(s["val"]) for s in splits] == [val_size] * 5
+
+
+def test_kfold_validates_every_track_once():
+    splits = make_splits(IDS, LABELS, scheme="kfold", n_splits=4, seed=0)
+    validated = [t for s in splits for t in s["val"]]
+    assert sorted(validated) == IDS
+
+
+def test_shuffle_splits_differ_from_each_other():
+    splits = make_splits(IDS, LABELS, seed=0)
+    assert len({tuple(s["val"]) for s in splits}) == 5
+
+
+def test_splits_are_seeded():
+    assert make_splits(IDS, LABELS, seed=3) == make_splits(IDS, LABELS, seed=3)
+    assert make_splits(IDS, LABELS, seed=3) != make_splits(IDS, LABELS, seed=4)
+
+
+def test_label_names_work_like_integers():
+    names = ["positive" if y else "negative" for y in LABELS]
+    assert make_splits(IDS, names, seed=1) == make_splits(IDS, LABELS, seed=1)
+
+
+@pytest.mark.parametrize("scheme", ["shuffle", "kfold"])
+def test_grouped_splits_keep_an_artist_on_one_side(scheme):
+    splits = make_splits(IDS, LABELS, scheme=scheme, n_splits=5, val_fraction=0.1, seed=2, groups=ARTISTS)
+    artist = dict(zip(IDS, ARTISTS))
+    for split in splits:
+        train_artists = {artist[t] for t in split["train"]}
+        val_artists = {artist[t] for t in split["val"]}
+        assert not train_artists & val_artists
+        assert set(split["train"]) | set(split["val"]) == set(IDS)
+        assert 0.3 <= positive_share(split["val"]) <= 0.7
+    if scheme == "shuffle":
+        assert all(12 <= len(s["val"]) <= 28 for s in splits)
+        assert len({tuple(s["val"]) for s in splits}) == 5
+
+
+def test_unknown_artists_are_groups_of_their_own():
+    groups = [""] * len(IDS)
+    splits = make_splits(IDS, LABELS, scheme="kfold", n_splits=5, seed=0, groups=groups)
+    assert all(len(s["val"]) == 40 for s in splits)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(scheme="bootstrap"), "unknown split scheme 'bootstrap'"),
+    (dict(n_splits=0), "n_splits must be an integer >= 1"),
+    (dict(scheme="kfold", n_splits=1), "n_splits must be an integer >= 2"),
+    (dict(val_fraction=1.0), "val_fraction must be between 0 and 1"),
+    (dict(val_fraction=0), "val_fraction must be between 0 and 1"),
+])
+def test_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        make_splits(IDS, LABELS, seed=0, **kwargs)
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="200 track ids but 199 labels"):
+        make_splits(IDS, LABELS[:-1], seed=0)
+    with pytest.raises(ValueError, match="duplicate track ids"):
+        make_splits(IDS[:-1] + IDS[:1], LABELS, seed=0)
+    with pytest.raises(ValueError, match="labels must be 0/1"):
+        make_splits(IDS, [2] * 200, seed=0)
+    with pytest.raises(ValueError, match="groups has 3 entries"):
+        make_splits(IDS, LABELS, seed=0, groups=["a", "b", "c"])
+
+
+def test_too_few_tracks_per_class_is_explained():
+    ids, labels = IDS[:30], [1] * 25 + [0] * 5
+    with pytest.raises(ValueError, match="too few tracks per class.*5 negative.*at least 10"):
+        make_splits(ids, labels, seed=0)
+    with pytest.raises(ValueError, match="5 negative.*at least 6"):
+        make_splits(ids, labels, scheme="kfold", n_splits=6, seed=0)
+    with pytest.raises(ValueError, match="only 3 distinct groups"):
+        make_splits(IDS, LABELS, scheme="kfold", n_splits=5, seed=0, groups=[f"a{i % 3}" for i in range(200)])
+
+
+def test_split_summary():
+    splits = make_splits(IDS, LABELS, seed=0, n_splits=2)
+    summary = split_summary(splits, dict(zip(IDS, LABELS)))
+    assert summary[["split", "part", "tracks", "positive", "negative"]].values.tolist() == [
+        [0, "train", 180, 90, 90], [0, "val", 20, 10, 10], [1, "train", 180, 90, 90], [1, "val", 20, 10, 10]]
+
+
+# --- saving and loading through the run folder ------------------------------------------------
+
+def write_ledger(layout, rejected=()):
+    """A ledger of IDS, kept with their labels except ``rejected`` (by 02_mels)."""
+    ledger = pd.DataFrame({c: "" for c in accounting.LEDGER_COLUMNS}, index=range(len(IDS)))
+    ledger["track_id"] = IDS
+    ledger["label"] = ["positive" if y else "negative" for y in LABELS]
+    ledger["status"] = "kept"
+    ledger["stage"] = "01_data"
+    ledger = accounting.apply_rejections(
+        ledger, [accounting.Rejection(t, "silent_audio", "silence") for t in rejected], stage="02_mels")
+    accounting.write_ledger(ledger, layout.tracks_csv)
+
+
+def test_save_and_load_round_trip(layout):
+    write_ledger(layout)
+    splits = make_splits(IDS, LABELS, seed=0)
+    path = save_splits(layout, splits, params={"scheme": "shuffle", "seed": 0})
+    assert json.loads(path.read_text())["params"] == {"scheme": "shuffle", "seed": 0}
+    assert not list(layout.data_dir.glob("*.tmp"))
+    assert load_splits(layout) == splits
+    assert read_splits(layout) == (splits, {"scheme": "shuffle", "seed": 0})
+
+
+def test_load_splits_drops_tracks_rejected_later(layout):
+    splits = make_splits(IDS, LABELS, seed=0, n_splits=3)
+    gone = {splits[0]["val"][0], splits[0]["train"][0]}
+    write_ledger(layout, rejected=gone)
+    save_splits(layout, splits, params={})
+    loaded = load_splits(layout)
+    for original, restricted in zip(splits, loaded):
+        for part in ("train", "val"):
+            assert restricted[part] == [t for t in original[part] if t not in gone]
+    assert len(loaded[0]["val"]) == len(splits[0]["val"]) - 1
+
+
+def test_label_map_covers_kept_tracks_only(layout):
+    write_ledger(layout, rejected={"t000"})
+    labels = label_map(layout)
+    assert "t000" not in labels and len(labels) == 199
+    assert labels["t001"] == 1 and labels["t002"] == 0
+
+
+def test_load_splits_errors(layout):
+    with pytest.raises(ValueError, match="run notebook 01_data"):
+        load_splits(layout)
+    write_ledger(layout)
+    save_splits(layout, [{"train": ["t001", "stranger"], "val": ["t002"]}], params={})
+    with pytest.raises(ValueError, match="missing from the ledger.*stranger"):
+        load_splits(layout)
+    write_ledger(layout, rejected={"t002"})
+    save_splits(layout, [{"train": ["t001"], "val": ["t002"]}], params={})
+    with pytest.raises(ValueError, match="no val track left"):
+        load_splits(layout)
