@@ -33,6 +33,7 @@ import pandas as pd
 from scipy import stats
 
 from .config import LABELS, PAPER_ACCURACY
+from .metrics import SCORES as EVALUATE_SCORES
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +41,8 @@ logger = logging.getLogger(__name__)
 LYRICS_BASELINE = "baseline_lyrics_tfidf"
 AUDIO_BASELINE = "baseline_audio_melstats"
 
-#: The scores of ``metrics.json`` that the tables summarise, in display order.
-SCORES = ("accuracy", "balanced_accuracy", "f1", "roc_auc")
+#: The scores of ``metrics.json`` that the tables summarise (``n``, a count, is not averaged).
+SCORES = tuple(score for score in EVALUATE_SCORES if score != "n")
 #: Columns of ``history.csv`` and ``predictions.csv`` (the training stages' contract).
 HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy")
 PREDICTION_COLUMNS = ("track_id", "label", "prob_positive", "predicted")
@@ -128,6 +129,7 @@ def _read_metrics_json(path):
         raise ValueError(f"{path}: expected a JSON object of named scores, got {type(scores).__name__}")
     numeric = {k: float(v) for k, v in scores.items()
                if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    numeric.update({k: math.nan for k in SCORES if k in scores and scores[k] is None})  # strict JSON's NaN
     missing = [s for s in SCORES if s not in numeric]
     if missing:
         raise ValueError(f"{path}: missing scores {missing}")
@@ -465,11 +467,11 @@ def _run_label(name, n_runs):
 
 
 def _require_models(frame, models, what):
+    if not models:
+        raise ValueError(f"no models to plot {what} of: has any model run (notebooks 04-06)?")
     missing = [m for m in models if m not in set(frame["model"])]
     if missing:
         raise ValueError(f"no {what} for models {missing}: run their notebooks first")
-    if not models:
-        raise ValueError(f"no models given to plot {what} of")
 
 
 def plot_learning_curves(histories, models):

@@ -1,0 +1,239 @@
+"""Classical baselines on the deep models' splits, so Table 1 can be read in context.
+
+Two models a reader of the paper would try first, each fit on every split's
+training part only and scored on its validation part exactly like the deep
+models (:func:`mer_utils.metrics.evaluate`):
+
+- lyrics: TF-IDF of the POS-filtered words (notebook 03's tokens) + logistic
+  regression;
+- audio: per-band mean and standard deviation of the log-mel spectrogram
+  (notebook 02's features, ``2 * n_mels`` numbers per track), standardised,
+  + logistic regression.
+
+Outputs go where the deep models' go, ``models/<name>/split_<i>/``
+(``predictions.csv``, ``metrics.json``, ``provenance.json``; no history:
+nothing is trained by epochs), so :mod:`mer_utils.results` treats them as
+two more rows of Table 1.
+"""
+
+import json
+import time
+
+import numpy as np
+import pandas as pd
+import sklearn
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from .lyrics import load_tokens
+from .mels import MelStore
+from .metrics import evaluate
+from .results import AUDIO_BASELINE, LYRICS_BASELINE
+from .splits import label_map, load_splits
+
+#: Iterations of the logistic regression solver; lbfgs converges well before on these features.
+MAX_ITER = 2000
+
+
+def _tokens_as_given(tokens):
+    """TF-IDF analyzer for documents that are already token lists (notebook 03's output)."""
+    return tokens
+
+
+def make_lyrics_tfidf(*, seed):
+    """TF-IDF (sublinear term frequency, unigrams) + logistic regression, unfitted.
+
+    Parameters
+    ----------
+    seed : int
+        ``random_state`` of the classifier (lbfgs is deterministic; kept for provenance).
+
+    Returns
+    -------
+    sklearn.pipeline.Pipeline
+        Takes a list of token lists; fitting it fits the vocabulary and the
+        idf weights on the given (training) documents only.
+    """
+    return make_pipeline(
+        TfidfVectorizer(analyzer=_tokens_as_given, sublinear_tf=True),
+        LogisticRegression(max_iter=MAX_ITER, class_weight="balanced", random_state=seed),
+    )
+
+
+def make_audio_melstats(*, seed):
+    """Standardisation + logistic regression on mel statistics, unfitted.
+
+    Returns
+    -------
+    sklearn.pipeline.Pipeline
+        Takes an array of shape (n_tracks, 2 * n_mels) from :func:`melstats_features`.
+    """
+    return make_pipeline(
+        StandardScaler(),
+        LogisticRegression(max_iter=MAX_ITER, class_weight="balanced", random_state=seed),
+    )
+
+
+def melstats_features(store, track_ids):
+    """Per-band mean and standard deviation over time of each track's log-mel spectrogram.
+
+    Parameters
+    ----------
+    store : MelStore
+        ``store.get(track_id)`` -> array of shape (n_mels, n_frames).
+    track_ids : sequence of str
+
+    Returns
+    -------
+    np.ndarray, shape (len(track_ids), 2 * n_mels), float32
+        Means of bands 0..n_mels-1, then their standard deviations.
+    """
+    rows = []
+    for track_id in track_ids:
+        mel = np.asarray(store.get(track_id), dtype=np.float32)  # float16 on disk: sum in float32
+        rows.append(np.concatenate([mel.mean(axis=1), mel.std(axis=1)]))
+    return np.stack(rows) if rows else np.empty((0, 0), dtype=np.float32)
+
+
+def validate_split(name, index, split, labels, available):
+    """Raise ``ValueError`` unless a split can be fit: known tracks, labels, two classes.
+
+    Parameters
+    ----------
+    name : str
+        Baseline name, for the message.
+    index : int
+        Split index, for the message.
+    split : dict
+        ``{"train": [ids], "val": [ids]}``.
+    labels : dict
+        Track id -> 0 / 1.
+    available : collection of str
+        Ids the baseline has features for.
+    """
+    for part in ("train", "val"):
+        ids = split.get(part)
+        if not ids:
+            raise ValueError(f"{name}: split {index} has no {part!r} tracks")
+        unlabeled = [t for t in ids if t not in labels]
+        if unlabeled:
+            raise ValueError(f"{name}: split {index} {part} tracks without a label: {unlabeled[:5]}")
+        missing = [t for t in ids if t not in available]
+        if missing:
+            raise ValueError(f"{name}: split {index} {part} tracks have no features "
+                             f"(notebooks 02/03 should have rejected them): {missing[:5]}")
+    if len({labels[t] for t in split["train"]}) < 2:
+        raise ValueError(f"{name}: split {index} trains on one class only; a classifier needs both")
+
+
+def fit_on_splits(name, layout, *, splits, labels, features, available, make_model, seed):
+    """Fit a fresh model per split on its training part, score and save its validation part.
+
+    Parameters
+    ----------
+    name : str
+        Output folder name under ``models/``.
+    layout : RunLayout
+    splits : list of dict
+        ``[{"train": [ids], "val": [ids]}, ...]`` (:func:`mer_utils.splits.load_splits`).
+    labels : dict
+        Track id -> 0 / 1, 1 = positive.
+    features : callable
+        ``features(track_ids)`` -> the model's input for those tracks.
+    available : collection of str
+        Ids ``features`` can serve.
+    make_model : callable
+        ``make_model(seed=...)`` -> unfitted scikit-learn classifier with ``predict_proba``.
+    seed : int
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per split: ``split``, the scores of ``evaluate``, ``n_train``,
+        ``n_features`` (inputs the classifier saw: the training vocabulary for
+        TF-IDF), ``wall_s``.
+    """
+    rows = []
+    for index, split in enumerate(splits):
+        validate_split(name, index, split, labels, available)
+        start = time.perf_counter()
+        model = make_model(seed=seed)
+        y_train = np.array([labels[t] for t in split["train"]])
+        y_val = np.array([labels[t] for t in split["val"]])
+        model.fit(features(split["train"]), y_train)  # the only fit: training tracks only
+        prob_positive = model.predict_proba(features(split["val"]))[:, list(model.classes_).index(1)]
+        scores = evaluate(y_val, prob_positive)
+        extra = {"n_train": len(y_train), "n_features": int(model[-1].n_features_in_),
+                 "wall_s": round(time.perf_counter() - start, 3)}
+        _save_split(layout.model_dir(name, index), split["val"], y_val, prob_positive, scores,
+                    provenance={"model": name, "split": index, "seed": seed, "estimator": repr(model),
+                                "scikit-learn": sklearn.__version__, **extra})
+        rows.append({"split": index, **scores, **extra})
+    return pd.DataFrame(rows)
+
+
+def _save_split(folder, track_ids, labels, prob_positive, scores, *, provenance):
+    """Write ``predictions.csv``, ``metrics.json`` and ``provenance.json`` in the models' format."""
+    pd.DataFrame({"track_id": list(track_ids), "label": labels, "prob_positive": prob_positive,
+                  "predicted": (prob_positive >= 0.5).astype(int)}).to_csv(folder / "predictions.csv", index=False)
+    (folder / "metrics.json").write_text(json.dumps(scores, indent=2), encoding="utf-8")
+    (folder / "provenance.json").write_text(json.dumps(provenance, indent=2), encoding="utf-8")
+
+
+def lyrics_tfidf_baseline(layout, *, seed):
+    """TF-IDF + logistic regression on every split; outputs in ``models/baseline_lyrics_tfidf/``.
+
+    Parameters
+    ----------
+    layout : RunLayout
+        A run folder where notebooks 01 and 03 have run (splits, labels, tokens).
+    seed : int
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per-split scores, see :func:`fit_on_splits`.
+    """
+    tokens = load_tokens(layout)
+    return fit_on_splits(LYRICS_BASELINE, layout, splits=load_splits(layout), labels=label_map(layout),
+                         features=lambda ids: [tokens[t] for t in ids], available=tokens,
+                         make_model=make_lyrics_tfidf, seed=seed)
+
+
+def audio_melstats_baseline(layout, *, seed):
+    """Mel mean/std + logistic regression on every split; outputs in ``models/baseline_audio_melstats/``.
+
+    Parameters
+    ----------
+    layout : RunLayout
+        A run folder where notebooks 01 and 02 have run (splits, labels, mel features).
+    seed : int
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per-split scores, see :func:`fit_on_splits`.
+    """
+    store = MelStore.open(layout)
+    splits = load_splits(layout)
+    known = set(store.ids)
+    ids = sorted({t for split in splits for t in (*split["train"], *split["val"]) if t in known})
+    table = dict(zip(ids, melstats_features(store, ids)))  # each track's features computed once
+    return fit_on_splits(AUDIO_BASELINE, layout, splits=splits, labels=label_map(layout),
+                         features=lambda batch: np.stack([table[t] for t in batch]), available=table,
+                         make_model=make_audio_melstats, seed=seed)
+
+
+def run_baselines(layout, *, seed):
+    """Both baselines on every split of the run; their per-split scores in one table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`fit_on_splits`'s rows with a leading ``model`` column.
+    """
+    runs = {LYRICS_BASELINE: lyrics_tfidf_baseline(layout, seed=seed),
+            AUDIO_BASELINE: audio_melstats_baseline(layout, seed=seed)}
+    return pd.concat(runs, names=["model", None]).reset_index(level=0).reset_index(drop=True)

@@ -1,0 +1,132 @@
+"""Classical baselines on a tiny synthetic run: fake splits, labels, tokens and mels."""
+
+import json
+import types
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mer_utils import baselines, metrics, results
+
+N_TRACKS = 40
+N_MELS, N_FRAMES = 8, 16
+POSITIVE_WORDS = ["happy", "sun", "dance", "smile"]
+NEGATIVE_WORDS = ["sad", "rain", "tears", "alone"]
+NEUTRAL_WORDS = ["the", "night", "road", "city", "song", "time"]
+
+
+def toy_data(seed=0):
+    """Labels alternate; each track's words and mels carry its class; splits of 30 train / 10 val."""
+    rng = np.random.default_rng(seed)
+    ids = [f"t{i:02d}" for i in range(N_TRACKS)]
+    labels = {t: i % 2 for i, t in enumerate(ids)}
+    tokens, mels = {}, {}
+    for t in ids:
+        cue = POSITIVE_WORDS if labels[t] else NEGATIVE_WORDS
+        tokens[t] = list(rng.choice(cue, 5)) + list(rng.choice(NEUTRAL_WORDS, 10))
+        mel = rng.normal(-40.0, 5.0, size=(N_MELS, N_FRAMES))
+        mel[3] += 10.0 if labels[t] else -10.0  # band 3 is louder in positive tracks
+        mels[t] = mel.astype(np.float16)
+    order = rng.permutation(ids).tolist()
+    splits = [{"train": order[10:], "val": order[:10]}, {"train": order[:30], "val": order[30:]}]
+    return splits, labels, tokens, mels
+
+
+class FakeMelStore:
+    """The slice of ``mels.MelStore`` the audio baseline uses."""
+
+    def __init__(self, mels):
+        self._mels = mels
+        self.ids = list(mels)
+        self.shape = (N_MELS, N_FRAMES)
+
+    def get(self, track_id):
+        return self._mels[track_id]
+
+
+@pytest.fixture
+def toy(monkeypatch):
+    splits, labels, tokens, mels = toy_data()
+    monkeypatch.setattr(baselines, "load_splits", lambda layout: splits)
+    monkeypatch.setattr(baselines, "label_map", lambda layout: labels)
+    monkeypatch.setattr(baselines, "load_tokens", lambda layout: tokens)
+    monkeypatch.setattr(baselines, "MelStore", types.SimpleNamespace(open=lambda layout: FakeMelStore(mels)))
+    return types.SimpleNamespace(splits=splits, labels=labels, tokens=tokens, mels=mels)
+
+
+@pytest.mark.parametrize("run_baseline", [baselines.lyrics_tfidf_baseline, baselines.audio_melstats_baseline])
+def test_a_separable_toy_set_is_learnt(layout, toy, run_baseline):
+    scores = run_baseline(layout, seed=2017)
+    assert scores["split"].tolist() == [0, 1]
+    assert (scores["accuracy"] >= 0.9).all(), scores
+    assert (scores["n_train"] == 30).all()
+
+
+def test_outputs_have_the_models_format(layout, toy):
+    baselines.lyrics_tfidf_baseline(layout, seed=2017)
+    folder = layout.model_dir(results.LYRICS_BASELINE, 1)
+    predictions = pd.read_csv(folder / "predictions.csv", dtype={"track_id": str})
+    assert list(predictions.columns) == ["track_id", "label", "prob_positive", "predicted"]
+    assert predictions["track_id"].tolist() == toy.splits[1]["val"], "validation tracks only, in order"
+    assert predictions["label"].tolist() == [toy.labels[t] for t in toy.splits[1]["val"]]
+    assert predictions["predicted"].tolist() == (predictions["prob_positive"] >= 0.5).astype(int).tolist()
+    saved = json.loads((folder / "metrics.json").read_text())
+    assert saved == pytest.approx(metrics.evaluate(predictions["label"], predictions["prob_positive"]))
+    assert json.loads((folder / "provenance.json").read_text())["seed"] == 2017
+    assert not (folder / "history.csv").exists()
+    collected = results.collect_metrics(layout)
+    assert set(collected["model"]) == {results.LYRICS_BASELINE}
+
+
+def test_tfidf_never_sees_validation_text(layout, toy):
+    # every validation track of every split gets a word no other track has
+    for split in toy.splits:
+        for t in split["val"]:
+            toy.tokens[t] = toy.tokens[t] + [f"only_in_{t}"]
+    scores = baselines.lyrics_tfidf_baseline(layout, seed=2017)
+    for split, n_features in zip(toy.splits, scores["n_features"]):
+        training_vocabulary = {w for t in split["train"] for w in toy.tokens[t]}
+        # 4 + 4 cue words + 6 neutral ones, plus the planted words of the *other* split's validation tracks
+        assert n_features == len(training_vocabulary)
+        assert not any(f"only_in_{t}" in training_vocabulary for t in split["val"])
+
+
+def test_melstats_features_are_band_means_then_stds():
+    mel = np.array([[1.0, 3.0], [2.0, 2.0], [0.0, 4.0]], dtype=np.float16)  # 3 bands, 2 frames
+    features = baselines.melstats_features(FakeMelStore({"a": mel, "b": mel + 1}), ["a", "b"])
+    assert features.shape == (2, 6) and features.dtype == np.float32
+    np.testing.assert_allclose(features[0], [2.0, 2.0, 2.0, 1.0, 0.0, 2.0])
+    np.testing.assert_allclose(features[1], [3.0, 3.0, 3.0, 1.0, 0.0, 2.0])
+
+
+def test_same_seed_same_probabilities(layout, toy, tmp_path):
+    from mer_utils.paths import RunLayout
+
+    other = RunLayout(tmp_path / "again")
+    baselines.audio_melstats_baseline(layout, seed=7)
+    baselines.audio_melstats_baseline(other, seed=7)
+    first, second = (pd.read_csv(lay.model_dir(results.AUDIO_BASELINE, 0) / "predictions.csv")
+                     for lay in (layout, other))
+    pd.testing.assert_frame_equal(first, second)
+
+
+def test_both_baselines_in_one_table(layout, toy):
+    table = baselines.run_baselines(layout, seed=2017)
+    assert table.groupby("model").size().to_dict() == {results.AUDIO_BASELINE: 2, results.LYRICS_BASELINE: 2}
+
+
+def test_bad_splits_are_refused_with_the_reason(layout, toy):
+    train = toy.splits[0]["train"]
+    toy.splits[0]["train"] = [t for t in train if toy.labels[t] == 1]
+    with pytest.raises(ValueError, match="baseline_lyrics_tfidf: split 0 trains on one class only"):
+        baselines.lyrics_tfidf_baseline(layout, seed=2017)
+    toy.splits[0]["train"] = train
+    missing = toy.splits[0]["val"][0]
+    del toy.tokens[missing]
+    with pytest.raises(ValueError, match=rf"split 0 val tracks have no features .*\['{missing}'\]"):
+        baselines.lyrics_tfidf_baseline(layout, seed=2017)
+    toy.tokens[missing] = ["restored"]
+    toy.splits[1]["val"] = []
+    with pytest.raises(ValueError, match="split 1 has no 'val' tracks"):
+        baselines.lyrics_tfidf_baseline(layout, seed=2017)
