@@ -104,14 +104,15 @@ def _split_dirs(layout):
 def _read_outputs(layout, filename, read):
     """Apply ``read(path)`` to ``filename`` in every split folder that has it.
 
-    A split folder without the file (a run that crashed, a baseline's absent
-    history) is logged, not an error: the tables count runs per model.
+    A split folder without the file (a run that crashed) is a warning, not an
+    error: the tables count runs per model. Baselines have no history.
     """
     frames = []
     for name, split, folder in _split_dirs(layout):
         path = folder / filename
         if not path.is_file():
-            logger.info("%s: no %s in %s", name, filename, folder)
+            if not (filename == "history.csv" and model_info(name).baseline):
+                logger.warning("%s split %d: no %s in %s (did its run stop early?)", name, split, filename, folder)
             continue
         frame = read(path)
         frame.insert(0, "split", split)
@@ -491,6 +492,7 @@ def plot_learning_curves(histories, models):
         different epochs: each epoch's mean is over the splits that reached it.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     _require_models(histories, models, "training histories")
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
@@ -503,6 +505,7 @@ def plot_learning_curves(histories, models):
             ax.fill_between(mean.index, mean - std, mean + std, color=line.get_color(), alpha=0.2)
     for ax, title in zip(axes, ("validation accuracy", "validation loss")):
         ax.set(xlabel="epoch", ylabel=title, title=title)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[0].legend(fontsize="small")
     fig.suptitle("Best model per modality: mean over splits ± 1 std")
     fig.tight_layout()
@@ -688,7 +691,7 @@ def describe_findings(record):
         return f"{name} ({models[name]['accuracy']['mean']:.4f})"
 
     paper_says = {
-        "lyrics_beat_audio": "lyrics models beat audio models",
+        "lyrics_beat_audio": "the best lyrics model beats the best audio model",
         "fused_beats_best_audio": "the fused model beats the best audio model",
         "fused_beats_best_lyrics": "the fused model beats the best lyrics model",
     }

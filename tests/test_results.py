@@ -211,6 +211,7 @@ def test_record_findings_and_files(run, metrics, summary):
         "best_audio_beats_baseline": True, "best_lyrics_beats_baseline": True}
     assert record["models"]["audio_rnn"]["runs"] == 0 and record["models"]["audio_rnn"]["accuracy"]["mean"] is None
     text = results.describe_findings(record)
+    assert "best lyrics model beats the best audio model. Confirmed" in text
     assert "fused (0.8100) vs lyrics_cnn (0.7800)" in text and "t-test p = 0.0132" in text
 
     paths = results.save_results(run, table=results.table1(summary), paired=paired, record=record)
@@ -276,5 +277,5 @@ def test_smoke_run_writes_every_result(smoke_run):
     record = json.loads((layout.results_dir / "summary.json").read_text())
     assert set(record["best_per_modality"]) == {"audio", "lyrics", "both"}
     assert record["models"][results.LYRICS_BASELINE]["runs"] >= 2
-    for name in ("figure2", "accuracy_summary", "confusion_matrices", "roc_curves"):
+    for name in ("figure2", "07_accuracy_summary", "07_confusion_matrices", "07_roc_curves"):
         assert (layout.figures_dir / f"{name}.png").stat().st_size > 1000, name
