@@ -111,15 +111,21 @@ def tag_polarity(tags, *, positive_tags=POSITIVE_TAGS, negative_tags=NEGATIVE_TA
 # --- the per-track checks -------------------------------------------------------------
 
 def _track_name(row):
-    """How a detail sentence names a track: its id and the file that identifies it."""
+    """How a detail sentence names a track: its id and its file, else its title and artist."""
+    name = f"track {row['track_id']!r}"
     file = row["audio_path"] or row["lyrics_path"]
-    return f"track {row['track_id']!r}" + (f" ({file})" if file else "")
+    if file:
+        return f"{name} ({file})"
+    if row["title"]:
+        return f"{name} ({row['title']!r}" + (f" by {row['artist']})" if row["artist"] else ")")
+    return name
 
 
-def _missing_file(path, *, kind, track_id):
-    """A detail sentence when ``path`` is not a readable file, else ``""``."""
+def _missing_file(row, kind):
+    """A detail sentence when the track's ``kind`` ("audio" / "lyrics") file is absent, else ``""``."""
+    path = row[f"{kind}_path"]
     if not path:
-        return f"track {track_id!r} has no {kind} file in the corpus"
+        return f"{_track_name(row)} has no {kind} file in the corpus"
     if not Path(path).is_file():
         return f"{kind} file {path} does not exist"
     return ""
@@ -129,7 +135,7 @@ def _lyrics_text(row):
     """Lyrics of a track, or a Verdict rejecting it (missing, empty or undecodable)."""
     if row["lyrics_text"].strip():
         return row["lyrics_text"]
-    missing = _missing_file(row["lyrics_path"], kind="lyrics", track_id=row["track_id"])
+    missing = _missing_file(row, "lyrics")
     if missing:
         return Verdict("", "missing_lyrics", missing)
     try:
@@ -163,7 +169,7 @@ def check_track(row, *, positive_tags, negative_tags, min_duration_s, min_lyrics
     if tagged.reason:
         return tagged._replace(detail=f"{_track_name(row)} {tagged.detail}")
     label = tagged.label
-    missing_audio = _missing_file(row["audio_path"], kind="audio", track_id=row["track_id"])
+    missing_audio = _missing_file(row, "audio")
     if missing_audio:
         return Verdict(label, "missing_audio", missing_audio)
     lyrics = _lyrics_text(row)

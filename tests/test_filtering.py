@@ -166,6 +166,7 @@ def test_mirex_like_miniature(tmp_path):
                                      negative_tags=MIREX_NEGATIVE, min_duration_s=29, min_lyrics_words=30,
                                      balance=False)
     assert ledger["reason"].tolist() == ["", "missing_lyrics", "no_polarity_tag", "missing_audio"]
+    assert ledger.at[3, "detail"] == "track '004' ('d' by w) has no audio file in the corpus"
 
 
 @needs_mirex
