@@ -36,7 +36,8 @@ from . import accounting
 from .audio_io import AudioReadError, probe_duration
 from .config import BALANCE_CLASSES, LABELS, MIN_DURATION_S, MIN_LYRICS_WORDS, NEGATIVE_TAGS, POSITIVE_TAGS, SEED
 from .corpus import split_tags, validate_manifest
-from .textio import LyricsDecodeError, count_words, read_lyrics
+from .lyrics import UnusableLyrics, read_track_lyrics
+from .textio import count_words
 
 logger = logging.getLogger(__name__)
 
@@ -121,32 +122,25 @@ def _track_name(row):
     return name
 
 
-def _missing_file(row, kind):
-    """A detail sentence when the track's ``kind`` ("audio" / "lyrics") file is absent, else ``""``."""
-    path = row[f"{kind}_path"]
+def _missing_audio(row):
+    """A detail sentence when the track's audio file is absent, else ``""``."""
+    path = row["audio_path"]
     if not path:
-        return f"{_track_name(row)} has no {kind} file in the corpus"
+        return f"{_track_name(row)} has no audio file in the corpus"
     if not Path(path).is_file():
-        return f"{kind} file {path} does not exist"
+        return f"audio file {path} does not exist"
     return ""
 
 
 def _lyrics_text(row):
-    """Lyrics of a track, or a Verdict rejecting it (missing, empty or undecodable)."""
-    if row["lyrics_text"].strip():
-        return row["lyrics_text"]
-    missing = _missing_file(row, "lyrics")
-    if missing:
-        return Verdict("", "missing_lyrics", missing)
+    """``(text, source)`` of a track's lyrics, or a Verdict rejecting it (missing, empty or undecodable)."""
     try:
-        text = read_lyrics(row["lyrics_path"])
-    except LyricsDecodeError as err:
-        return Verdict("", "undecodable_lyrics", str(err))
-    except OSError as err:
-        return Verdict("", "missing_lyrics", f"lyrics file {row['lyrics_path']} cannot be read ({err.strerror})")
+        text, source = read_track_lyrics(row)  # the same reading as the lyrics stage
+    except UnusableLyrics as err:
+        return Verdict("", err.reason, err.detail)
     if not text.strip():
-        return Verdict("", "missing_lyrics", f"lyrics file {row['lyrics_path']} is empty")
-    return text
+        return Verdict("", "missing_lyrics", f"lyrics file {source} is empty")
+    return text, source
 
 
 def check_track(row, *, positive_tags, negative_tags, min_duration_s, min_lyrics_words):
@@ -169,16 +163,16 @@ def check_track(row, *, positive_tags, negative_tags, min_duration_s, min_lyrics
     if tagged.reason:
         return tagged._replace(detail=f"{_track_name(row)} {tagged.detail}")
     label = tagged.label
-    missing_audio = _missing_file(row, "audio")
+    missing_audio = _missing_audio(row)
     if missing_audio:
         return Verdict(label, "missing_audio", missing_audio)
     lyrics = _lyrics_text(row)
     if isinstance(lyrics, Verdict):
         return lyrics._replace(label=label)
-    words = count_words(lyrics)
+    text, source = lyrics
+    words = count_words(text)
     if words < min_lyrics_words:
-        where = row["lyrics_path"] or f"inline lyrics of track {row['track_id']!r}"
-        return Verdict(label, "too_few_words", f"{where} has {words} words, under the minimum of {min_lyrics_words}")
+        return Verdict(label, "too_few_words", f"{source}: {words} words, under the minimum of {min_lyrics_words}")
     try:
         duration = probe_duration(row["audio_path"])
     except AudioReadError as err:

@@ -135,7 +135,7 @@ def test_inline_lyrics_are_counted(tmp_path):
     short["lyrics_text"], long["lyrics_text"] = english_lyrics(5), english_lyrics(30)
     ledger = filtering.filter_tracks(manifest_of([short, long]), balance=False)
     assert ledger["reason"].tolist() == ["too_few_words", ""]
-    assert "inline lyrics of track 's'" in ledger.at[0, "detail"]
+    assert ledger.at[0, "detail"] == "track s (inline lyrics): 5 words, under the minimum of 30"
 
 
 @pytest.mark.parametrize("kwargs, message", [
