@@ -1,0 +1,462 @@
+"""Train and evaluate a model on every split of notebook 01, and save what each run produced.
+
+One call, :func:`train_on_splits`, trains one model per split (paper: 5 runs
+of 90 % training / 10 % validation), always on the splits saved by notebook 01
+(:func:`mer_utils.splits.load_splits`), so every model sees identical data,
+run by run. Per split it writes into ``RunLayout.model_dir(model_name, i)``:
+
+=================  ===========================================================
+``history.csv``    epoch, loss, accuracy, val_loss, val_accuracy (epoch from 1)
+``predictions.csv`` track_id, label, prob_positive, predicted (validation tracks)
+``metrics.json``   :func:`mer_utils.metrics.evaluate` of those predictions
+                   (NaN written as ``NaN``, as Python's json module does)
+``model.keras``    the trained model (best epoch when early stopping)
+``vocabulary.json`` the split's vocabulary (lyrics and fused models only)
+``provenance.json`` parameters, seed, device, library versions, times
+=================  ===========================================================
+
+Choices where the paper is silent (defaults in :mod:`mer_utils.config`; all
+are notebook and profile parameters):
+
+- **Loss**: cross-entropy of the two-way softmax against integer labels
+  (sparse categorical cross-entropy; with two classes it is the paper's
+  binary cross-entropy).
+- **Optimizer**: Adam with learning rate 0.001 (Keras' default), the usual
+  choice for CNN/GRU models of this size.
+- **Batch size** 32; **epochs** at most 30.
+- **Early stopping** on the validation loss (patience 5, best weights
+  restored; ``patience=0`` trains all epochs and keeps the last weights). As
+  in the paper, which has no separate test set, the validation part both
+  picks the epoch and gives the accuracy, so the reported numbers are
+  slightly optimistic.
+- **Dropout** 0.25 after each branch embedding (see :mod:`mer_utils.models`).
+- **Class weights** off: notebook 01 balances the classes by undersampling;
+  turn them on for a corpus kept unbalanced.
+- **Seeds**: split ``i`` trains with ``seed + i`` (weights, dropout and
+  shuffling); on a CPU the same seed gives the same metrics.
+- **No leakage**: the mel standardization statistics and the vocabulary are
+  computed on each split's training tracks only.
+
+Data are read per batch: mel spectrograms from the memory-mapped feature
+cache (:class:`mer_utils.mels.MelStore`), lyrics as encoded int32 arrays, in
+a ``tf.data`` pipeline that prefetches the next batches while the model trains.
+"""
+
+import dataclasses
+import datetime as dt
+import json
+import logging
+import platform
+import time
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from . import config
+from . import run as runner
+from .metrics import evaluate
+from .models import MODEL_BUILDERS, MODEL_INPUTS, validate_model_name
+
+logger = logging.getLogger(__name__)
+
+#: Columns of ``history.csv`` and ``predictions.csv`` (the contract with the results stage).
+HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy")
+PREDICTION_COLUMNS = ("track_id", "label", "prob_positive", "predicted")
+
+#: What :func:`configure_device` chose last (``None`` before the first call).
+_device = None
+
+
+# --- device and seeds -----------------------------------------------------------
+
+def _physical_gpus():
+    """The GPUs TensorFlow sees (a function of its own so tests can pretend to have one)."""
+    return tf.config.list_physical_devices("GPU")
+
+
+def _gpu_name(gpu):
+    try:
+        return tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name)
+    except (ValueError, TypeError, AttributeError):
+        return getattr(gpu, "name", str(gpu))
+
+
+def configure_device(*, mixed_precision=config.MIXED_PRECISION):
+    """Use TensorFlow's GPU when there is one, the CPU otherwise, with the same code.
+
+    On a GPU, memory is allocated as needed (memory growth, so a notebook
+    does not grab the whole card) and ``mixed_precision`` turns on float16
+    compute (the output softmax stays float32). On a CPU, mixed precision is
+    ignored (float16 would only be slower there) and TensorFlow's
+    deterministic ops are enabled, so that one seed gives one result. Call it
+    once, before building models.
+
+    Parameters
+    ----------
+    mixed_precision : bool
+        Train with Keras' ``mixed_float16`` policy when a GPU is present.
+
+    Returns
+    -------
+    dict
+        ``device`` ("GPU" or "CPU"), ``gpus`` (names), ``mixed_precision``
+        (whether it is on), ``dtype_policy``, ``deterministic_ops``,
+        ``tensorflow`` (version).
+    """
+    global _device
+    gpus = _physical_gpus()
+    for gpu in gpus:
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError:
+            pass  # TensorFlow already initialised this GPU; growth can only be set before that
+    use_mixed = bool(mixed_precision and gpus)
+    if mixed_precision and not gpus:
+        logger.warning("mixed precision requested but no GPU found: training in float32 on the CPU")
+    keras.mixed_precision.set_global_policy("mixed_float16" if use_mixed else "float32")
+    if not gpus:
+        tf.config.experimental.enable_op_determinism()
+    _device = {
+        "device": "GPU" if gpus else "CPU",
+        "gpus": [_gpu_name(gpu) for gpu in gpus],
+        "mixed_precision": use_mixed,
+        "dtype_policy": keras.mixed_precision.global_policy().name,
+        "deterministic_ops": not gpus,
+        "tensorflow": tf.__version__,
+    }
+    logger.info("training on %s (%s)", _device["device"], _device["dtype_policy"])
+    return dict(_device)
+
+
+# --- options and data -------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class TrainingOptions:
+    """Hyper-parameters of one training; defaults from :mod:`mer_utils.config`.
+
+    ``vocab_size`` and ``max_len`` only matter to models that read lyrics.
+    """
+
+    seed: int = config.SEED
+    epochs: int = config.EPOCHS
+    batch_size: int = config.BATCH_SIZE
+    learning_rate: float = config.LEARNING_RATE
+    dropout: float = config.DROPOUT
+    patience: int = config.PATIENCE
+    class_weights: bool = config.CLASS_WEIGHTS
+    vocab_size: int = config.VOCAB_SIZE
+    max_len: int = config.MAX_LEN
+
+    def __post_init__(self):
+        checks = {
+            "epochs": self.epochs >= 1, "batch_size": self.batch_size >= 1,
+            "learning_rate": self.learning_rate > 0, "dropout": 0 <= self.dropout < 1,
+            "patience": self.patience >= 0, "vocab_size": self.vocab_size >= 2, "max_len": self.max_len >= 1,
+        }
+        bad = [f"{name}={getattr(self, name)!r}" for name, ok in checks.items() if not ok]
+        if bad:
+            raise ValueError(f"invalid training options: {', '.join(bad)} (epochs, batch_size, max_len >= 1; "
+                             "learning_rate > 0; dropout in [0, 1); patience >= 0; vocab_size >= 2)")
+
+
+@dataclasses.dataclass
+class TrainingData:
+    """What a model trains on: splits, labels and the feature sources.
+
+    Attributes
+    ----------
+    splits : list of dict
+        ``[{"train": [track ids], "val": [track ids]}, ...]``.
+    labels : dict
+        Track id -> 0 (negative) or 1 (positive).
+    mels : MelStore-like or None
+        ``.shape`` = (n_mels, n_frames) and ``.batch(ids)`` -> float32
+        (len(ids), n_frames, n_mels); needed by audio and fused models.
+    tokens : dict or None
+        Track id -> list of words; needed by lyrics and fused models.
+    """
+
+    splits: list
+    labels: dict
+    mels: object = None
+    tokens: dict = None
+
+    @classmethod
+    def from_layout(cls, layout, model_name):
+        """Read the splits, labels and the features ``model_name`` needs from a run folder."""
+        from .splits import label_map, load_splits
+
+        validate_model_name(model_name)
+        needs = MODEL_INPUTS[model_name]
+        mels = tokens = None
+        if "mel" in needs:
+            from .mels import MelStore
+
+            mels = MelStore.open(layout)
+        if "tokens" in needs:
+            from .lyrics import load_tokens
+
+            tokens = load_tokens(layout)
+        return cls(splits=load_splits(layout), labels=label_map(layout), mels=mels, tokens=tokens)
+
+
+def validate_training_data(data, model_name):
+    """Raise ``ValueError`` unless ``data`` can train ``model_name`` on every split."""
+    validate_model_name(model_name)
+    if not data.splits:
+        raise ValueError("no splits to train on: run notebook 01 (data/splits.json is empty)")
+    needs = MODEL_INPUTS[model_name]
+    sources = {"mel": (data.mels, "mel features (notebook 02)"), "tokens": (data.tokens, "lyrics tokens (notebook 03)")}
+    available = {}
+    for name in needs:
+        source, what = sources[name]
+        if source is None:
+            raise ValueError(f"{model_name} needs {what}, but none were given")
+        available[name] = set(source.ids if name == "mel" else source)
+    for i, split in enumerate(data.splits):
+        for part in ("train", "val"):
+            ids = split[part]
+            if not ids:
+                raise ValueError(f"split {i} has no {part} tracks")
+            unlabeled = [t for t in ids if t not in data.labels]
+            if unlabeled:
+                raise ValueError(f"split {i} {part}: {len(unlabeled)} tracks have no label, e.g. {unlabeled[:3]}")
+            for name in needs:
+                missing = [t for t in ids if t not in available[name]]
+                if missing:
+                    raise ValueError(f"split {i} {part}: {len(missing)} tracks have no {sources[name][1]}, "
+                                     f"e.g. {missing[:3]}; rerun the notebooks in order")
+        classes = {data.labels[t] for t in split["train"]}
+        if classes != {0, 1}:
+            raise ValueError(f"split {i}: training tracks hold only class {sorted(classes)}; need both classes")
+
+
+def mel_band_statistics(mels, track_ids, *, chunk_size=64):
+    """Mean and variance of every mel band over the given tracks, read in chunks.
+
+    Parameters
+    ----------
+    mels : MelStore-like
+        ``.batch(ids)`` -> float32 (len(ids), n_frames, n_mels).
+    track_ids : sequence of str
+        The training tracks of a split (never the validation ones).
+    chunk_size : int
+        Tracks read at a time: memory stays ``chunk_size`` spectrograms.
+
+    Returns
+    -------
+    mean, variance : np.ndarray, shape (n_mels,), float64
+    """
+    total = total_sq = None
+    count = 0
+    for start in range(0, len(track_ids), chunk_size):
+        chunk = mels.batch(list(track_ids[start:start + chunk_size])).astype(np.float64)
+        sums, sq_sums = chunk.sum(axis=(0, 1)), np.square(chunk).sum(axis=(0, 1))
+        total = sums if total is None else total + sums
+        total_sq = sq_sums if total_sq is None else total_sq + sq_sums
+        count += chunk.shape[0] * chunk.shape[1]
+    if not count:
+        raise ValueError("cannot compute mel statistics of zero tracks")
+    mean = total / count
+    return mean, np.maximum(total_sq / count - np.square(mean), 0.0)
+
+
+def make_dataset(track_ids, labels, *, mels=None, tokens=None, batch_size, shuffle=False, seed=0):
+    """A ``tf.data`` pipeline of ``({"mel": ..., "tokens": ...}, labels)`` batches.
+
+    Mel spectrograms are read from ``mels`` batch by batch (never the whole
+    corpus in memory); the next batches are prefetched while the model trains.
+
+    Parameters
+    ----------
+    track_ids : sequence of str, length n
+    labels : np.ndarray, shape (n,), int
+    mels : MelStore-like, optional
+        Gives ``"mel"``: float32 (batch, n_frames, n_mels).
+    tokens : np.ndarray, shape (n, max_len), int32, optional
+        Encoded lyrics aligned with ``track_ids``; gives ``"tokens"``.
+    batch_size : int
+    shuffle : bool
+        Reshuffle the order every epoch (training); validation keeps its order.
+    seed : int
+        Seed of the shuffling.
+
+    Returns
+    -------
+    tf.data.Dataset
+    """
+    track_ids = list(track_ids)
+    labels = np.asarray(labels, dtype=np.int32)
+    specs = []  # (input name, dtype, batch shape) of each model input
+    if mels is not None:
+        n_mels, n_frames = mels.shape
+        specs.append(("mel", tf.float32, (None, n_frames, n_mels)))
+    if tokens is not None:
+        tokens = np.asarray(tokens, dtype=np.int32)
+        specs.append(("tokens", tf.int32, (None, tokens.shape[1])))
+
+    def load(index):
+        ids = [track_ids[i] for i in index]
+        arrays = []
+        if mels is not None:
+            arrays.append(np.asarray(mels.batch(ids), dtype=np.float32))
+        if tokens is not None:
+            arrays.append(tokens[index])
+        return (*arrays, labels[index])
+
+    def load_tf(index):
+        *arrays, y = tf.numpy_function(load, [index], [dtype for _, dtype, _ in specs] + [tf.int32],
+                                       stateful=False)
+        for array, (_, _, shape) in zip(arrays, specs):
+            array.set_shape(shape)
+        y.set_shape((None,))
+        return {name: array for array, (name, _, _) in zip(arrays, specs)}, y
+
+    dataset = tf.data.Dataset.range(len(track_ids))
+    if shuffle:
+        dataset = dataset.shuffle(len(track_ids), seed=seed, reshuffle_each_iteration=True)
+    # Parallel reads of the next batches, delivered in order (deterministic=True keeps seeds meaningful).
+    dataset = dataset.batch(batch_size).map(load_tf, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def balanced_class_weights(labels):
+    """Keras ``class_weight``: ``n / (2 * n_class)`` per class, so both classes weigh the same."""
+    labels = np.asarray(labels)
+    return {c: len(labels) / (2 * max(int((labels == c).sum()), 1)) for c in (0, 1)}
+
+
+# --- training ----------------------------------------------------------------------
+
+def train_on_splits(model_name, layout, *, data=None, verbose=0, **options):
+    """Train ``model_name`` once per split and save every run's outputs.
+
+    Parameters
+    ----------
+    model_name : str
+        A key of :data:`mer_utils.models.MODEL_BUILDERS` (``audio_cnn``, ...).
+    layout : RunLayout
+        The run folder: inputs are read from it, outputs written to
+        ``models/<model_name>/split_<i>/``.
+    data : TrainingData, optional
+        Splits, labels and features; default :meth:`TrainingData.from_layout`.
+    verbose : int
+        Keras' progress output (0: none; one log line per split either way).
+    **options
+        Fields of :class:`TrainingOptions`: ``seed``, ``epochs``, ``batch_size``,
+        ``learning_rate``, ``dropout``, ``patience``, ``class_weights``,
+        ``vocab_size``, ``max_len``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per split: model, split, n_train, n_val, epochs_run,
+        best_epoch, the scores of :func:`mer_utils.metrics.evaluate`, wall_s.
+    """
+    validate_model_name(model_name)
+    opts = TrainingOptions(**options)
+    data = data if data is not None else TrainingData.from_layout(layout, model_name)
+    validate_training_data(data, model_name)
+    device = dict(_device) if _device is not None else configure_device()
+    rows = [_train_split(model_name, layout, data, i, opts, device, verbose=verbose)
+            for i in range(len(data.splits))]
+    return pd.DataFrame(rows)
+
+
+def _train_split(model_name, layout, data, index, opts, device, *, verbose):
+    """Train, evaluate and save one model on split ``index``; return its summary row."""
+    started, clock = dt.datetime.now(), time.perf_counter()
+    seed = opts.seed + index
+    out_dir = layout.model_dir(model_name, index)
+    train_ids, val_ids = list(data.splits[index]["train"]), list(data.splits[index]["val"])
+    y_train = np.array([data.labels[t] for t in train_ids], dtype=np.int32)
+    y_val = np.array([data.labels[t] for t in val_ids], dtype=np.int32)
+
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
+    build_options, train_tokens, val_tokens, vocab = _prepare_inputs(model_name, data, train_ids, val_ids, opts)
+    model = MODEL_BUILDERS[model_name](dropout=opts.dropout, **build_options)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=opts.learning_rate),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=False)
+    mels = data.mels if "mel" in MODEL_INPUTS[model_name] else None
+    train_set = make_dataset(train_ids, y_train, mels=mels, tokens=train_tokens, batch_size=opts.batch_size,
+                             shuffle=True, seed=seed)
+    val_set = make_dataset(val_ids, y_val, mels=mels, tokens=val_tokens, batch_size=opts.batch_size)
+    stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=opts.patience, restore_best_weights=True)
+    fit = model.fit(train_set, validation_data=val_set, epochs=opts.epochs, verbose=verbose, shuffle=False,
+                    callbacks=[stopper] if opts.patience else [],
+                    class_weight=balanced_class_weights(y_train) if opts.class_weights else None)
+    prob_positive = model.predict(val_set, verbose=0)[:, 1].astype(float)
+
+    history = pd.DataFrame(fit.history)
+    history.insert(0, "epoch", np.arange(1, len(history) + 1))
+    best_epoch = stopper.best_epoch + 1 if opts.patience else len(history)
+    scores = evaluate(y_val, prob_positive)
+    predictions = pd.DataFrame({"track_id": val_ids, "label": y_val, "prob_positive": prob_positive,
+                                "predicted": (prob_positive >= 0.5).astype(int)})
+    wall_s = round(time.perf_counter() - clock, 2)
+    provenance = {
+        "model": model_name, "split": index, "seed": seed, "parameters": dataclasses.asdict(opts),
+        "n_train": len(train_ids), "n_val": len(val_ids), "n_params": model.count_params(),
+        "epochs_run": len(history), "best_epoch": best_epoch, "inputs": build_options_summary(build_options),
+        "device": device, "python": platform.python_version(), "libraries": runner.library_versions(),
+        "git_commit": runner.git_commit(), "started": started.isoformat(timespec="seconds"),
+        "finished": dt.datetime.now().isoformat(timespec="seconds"), "wall_s": wall_s,
+    }
+    _save_outputs(out_dir, model=model, history=history, predictions=predictions, scores=scores,
+                  vocab=vocab, provenance=provenance)
+    logger.info("%s split %d: %d epochs (best %d), validation accuracy %.3f, %.1f s",
+                model_name, index, len(history), best_epoch, scores["accuracy"], wall_s)
+    del model
+    return {"model": model_name, "split": index, "n_train": len(train_ids), "n_val": len(val_ids),
+            "epochs_run": len(history), "best_epoch": best_epoch, **scores, "wall_s": wall_s}
+
+
+def _prepare_inputs(model_name, data, train_ids, val_ids, opts):
+    """Builder options and encoded lyrics of one split, fit on its training tracks only.
+
+    Returns
+    -------
+    build_options : dict
+    train_tokens, val_tokens : np.ndarray (n, max_len) int32, or None
+    vocab : Vocabulary or None
+    """
+    needs = MODEL_INPUTS[model_name]
+    build_options, train_tokens, val_tokens, vocab = {}, None, None, None
+    if "mel" in needs:
+        n_mels, n_frames = data.mels.shape
+        mean, variance = mel_band_statistics(data.mels, train_ids)
+        build_options.update(n_frames=n_frames, n_mels=n_mels, mel_mean=mean, mel_variance=variance)
+    if "tokens" in needs:
+        from .vocabulary import Vocabulary
+
+        vocab = Vocabulary.fit([data.tokens[t] for t in train_ids], max_size=opts.vocab_size)
+        train_tokens = vocab.encode([data.tokens[t] for t in train_ids], max_len=opts.max_len)
+        val_tokens = vocab.encode([data.tokens[t] for t in val_ids], max_len=opts.max_len)
+        build_options.update(vocab_size=len(vocab), max_len=opts.max_len)
+    return build_options, train_tokens, val_tokens, vocab
+
+
+def build_options_summary(build_options):
+    """The builder options worth recording (shapes and sizes, not the per-band statistics)."""
+    return {k: v for k, v in build_options.items() if k not in ("mel_mean", "mel_variance")}
+
+
+def _save_outputs(out_dir, *, model, history, predictions, scores, vocab, provenance):
+    history.loc[:, list(HISTORY_COLUMNS)].to_csv(out_dir / "history.csv", index=False)
+    predictions.loc[:, list(PREDICTION_COLUMNS)].to_csv(out_dir / "predictions.csv", index=False)
+    (out_dir / "metrics.json").write_text(json.dumps(scores, indent=2), encoding="utf-8")
+    model.save(out_dir / "model.keras")
+    if vocab is not None:
+        vocab.save(out_dir / "vocabulary.json")
+    (out_dir / "provenance.json").write_text(json.dumps(provenance, indent=2, default=str), encoding="utf-8")
+
+
+def load_model(layout, model_name, split_index):
+    """The trained model of one split, as saved by :func:`train_on_splits`."""
+    path = layout.model_dir(model_name, split_index) / "model.keras"
+    if not path.is_file():
+        raise ValueError(f"no trained model at {path}: run the notebook that trains {model_name}")
+    return keras.models.load_model(path)

@@ -1,0 +1,271 @@
+"""Training on tiny fake features: outputs, learning, determinism, save/load, device set-up."""
+
+import json
+import logging
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+import tensorflow as tf
+
+from mer_utils import training
+from mer_utils.metrics import SCORES
+from mer_utils.vocabulary import Vocabulary
+
+N_MELS, N_FRAMES = 8, 120  # 120 frames: the smallest tidy input the five pools accept (>= 108)
+FAST = {"epochs": 3, "batch_size": 8, "patience": 0, "vocab_size": 40, "max_len": 24, "learning_rate": 0.01}
+
+
+class FakeMelStore:
+    """The MelStore interface over in-memory arrays; records the size of every read."""
+
+    def __init__(self, features):
+        self._features = features
+        self.reads = []
+
+    @property
+    def ids(self):
+        return list(self._features)
+
+    @property
+    def shape(self):
+        return next(iter(self._features.values())).shape
+
+    def batch(self, track_ids):
+        self.reads.append(len(track_ids))
+        return np.stack([self._features[t].T for t in track_ids]).astype(np.float32)
+
+
+def fake_data(n_tracks=40, n_splits=2, seed=0):
+    """Separable toy data: positives are louder in the top mel bands and sing 'sun' words."""
+    rng = np.random.default_rng(seed)
+    ids = [f"t{i:03d}" for i in range(n_tracks)]
+    labels = {t: i % 2 for i, t in enumerate(ids)}
+    features, tokens = {}, {}
+    for t in ids:
+        mel = rng.normal(-40.0, 5.0, size=(N_MELS, N_FRAMES)).astype(np.float16)
+        mel[N_MELS // 2:] += 8.0 * labels[t]
+        features[t] = mel
+        mood = ["sun", "smile", "dance"] if labels[t] else ["rain", "tears", "alone"]
+        tokens[t] = list(rng.choice(mood + ["road", "night", "city", "we"], size=16))
+    splits = []
+    for s in range(n_splits):
+        order = np.random.default_rng(100 + s).permutation(ids)
+        val = sorted(order[:8], key=ids.index)
+        splits.append({"train": [t for t in ids if t not in val], "val": list(val)})
+    return training.TrainingData(splits=splits, labels=labels, mels=FakeMelStore(features), tokens=tokens)
+
+
+def train(model_name, layout, data=None, **options):
+    return training.train_on_splits(model_name, layout, data=data or fake_data(), **{**FAST, **options})
+
+
+VAL_ONLY_WORD = "moonlight"
+
+
+@pytest.fixture(scope="module")
+def fused_run(tmp_path_factory):
+    """The fused model (both inputs, GRUs, vocabulary) trained once on 2 splits: ``(layout, data, summary)``.
+
+    A word that only split 0's validation tracks sing checks that the vocabulary never sees them.
+    """
+    from mer_utils.paths import RunLayout
+
+    data = fake_data()
+    for t in data.splits[0]["val"]:
+        data.tokens[t] = data.tokens[t] + [VAL_ONLY_WORD] * 5
+    layout = RunLayout(tmp_path_factory.mktemp("fused_run"))
+    return layout, data, train("fused", layout, data, epochs=2)
+
+
+def test_outputs_have_the_contracted_files_and_columns(fused_run):
+    layout, data, summary = fused_run
+    assert list(summary["split"]) == [0, 1]
+    assert {"model", "n_train", "n_val", "epochs_run", "best_epoch", "wall_s", *SCORES} <= set(summary.columns)
+    for i, split in enumerate(data.splits):
+        folder = layout.model_dir("fused", i)
+        history = pd.read_csv(folder / "history.csv")
+        assert list(history.columns) == ["epoch", "loss", "accuracy", "val_loss", "val_accuracy"]
+        assert list(history["epoch"]) == [1, 2]
+        predictions = pd.read_csv(folder / "predictions.csv", dtype={"track_id": str})
+        assert list(predictions.columns) == ["track_id", "label", "prob_positive", "predicted"]
+        assert list(predictions["track_id"]) == split["val"]
+        assert list(predictions["label"]) == [data.labels[t] for t in split["val"]]
+        assert (predictions["predicted"] == (predictions["prob_positive"] >= 0.5)).all()
+        metrics = json.loads((folder / "metrics.json").read_text())
+        assert list(metrics) == list(SCORES)
+        assert metrics["accuracy"] == pytest.approx(summary.loc[i, "accuracy"])
+        provenance = json.loads((folder / "provenance.json").read_text())
+        assert provenance["seed"] == 2017 + i
+        assert provenance["parameters"]["epochs"] == 2
+        assert provenance["device"]["device"] in ("CPU", "GPU")
+        assert "tensorflow" in provenance["device"] and provenance["libraries"]["keras"] == keras.__version__
+        assert provenance["n_train"] == 32 and provenance["n_val"] == 8 and provenance["wall_s"] > 0
+        assert provenance["inputs"] == {"n_frames": N_FRAMES, "n_mels": N_MELS, "max_len": 24,
+                                        "vocab_size": len(Vocabulary.load(folder / "vocabulary.json"))}
+        assert (folder / "model.keras").stat().st_size > 0
+
+
+def test_vocabulary_is_fit_on_training_tracks_only(fused_run):
+    layout, data, _ = fused_run
+    vocab = Vocabulary.load(layout.model_dir("fused", 0) / "vocabulary.json")
+    assert "sun" in vocab and VAL_ONLY_WORD not in vocab
+    # split 1's training part holds some of those tracks, so its vocabulary knows the word
+    assert set(data.splits[0]["val"]) & set(data.splits[1]["train"])
+    assert VAL_ONLY_WORD in Vocabulary.load(layout.model_dir("fused", 1) / "vocabulary.json")
+
+
+def test_audio_features_are_read_batch_by_batch(fused_run):
+    _, data, _ = fused_run
+    assert max(data.mels.reads) <= 32  # statistics in chunks of 64 (32 training tracks), batches of 8
+    assert data.mels.reads.count(8) >= 2 * 2 * (32 // 8)  # 2 splits x 2 epochs x 4 training batches
+
+
+@pytest.mark.parametrize("model_name", ["audio_cnn", "lyrics_cnn"])
+def test_short_training_lowers_the_loss(layout, model_name):
+    data = fake_data(n_splits=1)
+    train(model_name, layout, data, epochs=6)
+    history = pd.read_csv(layout.model_dir(model_name, 0) / "history.csv")
+    assert history["loss"].iloc[-1] < 0.8 * history["loss"].iloc[0]
+
+
+def test_same_seed_same_results_on_cpu(fused_run, tmp_path):
+    from mer_utils.paths import RunLayout
+
+    first, data, _ = fused_run
+    again, other = RunLayout(tmp_path / "again"), RunLayout(tmp_path / "other")
+    one_split = training.TrainingData(data.splits[:1], data.labels, data.mels, data.tokens)
+    train("fused", again, one_split, epochs=2)
+    train("fused", other, one_split, epochs=2, seed=8)
+
+    def outputs(run):
+        folder = run.model_dir("fused", 0)
+        return pd.read_csv(folder / "predictions.csv"), pd.read_csv(folder / "history.csv")
+
+    (pred_a, hist_a), (pred_b, hist_b), (pred_c, _) = outputs(first), outputs(again), outputs(other)
+    pd.testing.assert_frame_equal(pred_a, pred_b, check_exact=True)
+    pd.testing.assert_frame_equal(hist_a, hist_b, check_exact=True)
+    assert not np.array_equal(pred_a["prob_positive"], pred_c["prob_positive"])
+
+
+def test_saved_model_gives_the_saved_predictions(fused_run):
+    layout, data, _ = fused_run
+    folder = layout.model_dir("fused", 1)
+    model = training.load_model(layout, "fused", 1)
+    saved = pd.read_csv(folder / "predictions.csv", dtype={"track_id": str})
+    vocab = Vocabulary.load(folder / "vocabulary.json")
+    val = list(saved["track_id"])
+    inputs = {"mel": data.mels.batch(val), "tokens": vocab.encode([data.tokens[t] for t in val], max_len=24)}
+    np.testing.assert_allclose(model.predict(inputs, verbose=0)[:, 1], saved["prob_positive"], rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="no trained model at .*split_3.* run the notebook that trains fused"):
+        training.load_model(layout, "fused", 3)
+
+
+def test_early_stopping_restores_the_best_epoch(layout):
+    # A learning rate far too high makes the validation loss wander: training stops early
+    # and the saved predictions come from the epoch with the lowest validation loss.
+    data = fake_data(n_splits=1)
+    summary = train("lyrics_cnn", layout, data, epochs=8, patience=1, learning_rate=0.5)
+    history = pd.read_csv(layout.model_dir("lyrics_cnn", 0) / "history.csv")
+    best = int(history["val_loss"].idxmin()) + 1
+    assert summary.loc[0, "best_epoch"] == best
+    assert summary.loc[0, "epochs_run"] == len(history) == min(best + 1, 8)
+    assert summary.loc[0, "accuracy"] == pytest.approx(history.loc[best - 1, "val_accuracy"])
+
+
+def test_class_weights_balance_the_classes():
+    assert training.balanced_class_weights([0, 0, 0, 1]) == {0: 4 / 6, 1: 4 / 2}
+
+
+def test_class_weights_option_trains(layout):
+    data = fake_data(n_splits=1)
+    data.splits[0]["train"] = [t for t in data.splits[0]["train"] if data.labels[t] == 0 or t < "t010"]
+    summary = train("lyrics_cnn", layout, data, epochs=1, class_weights=True)
+    assert summary.loc[0, "n_train"] == len(data.splits[0]["train"])
+
+
+def test_mel_band_statistics_match_numpy():
+    data = fake_data(n_tracks=10)
+    ids = data.mels.ids[:7]
+    mean, variance = training.mel_band_statistics(data.mels, ids, chunk_size=3)
+    stacked = data.mels.batch(ids).astype(np.float64)
+    np.testing.assert_allclose(mean, stacked.mean(axis=(0, 1)), rtol=1e-10)
+    np.testing.assert_allclose(variance, stacked.var(axis=(0, 1)), rtol=1e-8)
+    assert data.mels.reads[:3] == [3, 3, 1]
+
+
+def test_dataset_batches_shapes_and_order():
+    data = fake_data(n_tracks=10)
+    ids = data.mels.ids
+    labels = np.array([data.labels[t] for t in ids])
+    tokens = np.arange(10 * 5, dtype=np.int32).reshape(10, 5)
+    batches = list(training.make_dataset(ids, labels, mels=data.mels, tokens=tokens, batch_size=4))
+    assert [len(y) for _, y in batches] == [4, 4, 2]
+    x, y = batches[0]
+    assert x["mel"].shape == (4, N_FRAMES, N_MELS) and x["mel"].dtype == tf.float32
+    np.testing.assert_array_equal(x["tokens"], tokens[:4])
+    np.testing.assert_array_equal(np.concatenate([y for _, y in batches]), labels)
+
+    shuffled = training.make_dataset(ids, labels, tokens=tokens, batch_size=10, shuffle=True, seed=3)
+    first, second = (next(iter(shuffled))[0]["tokens"][:, 0].numpy() for _ in range(2))
+    again = next(iter(training.make_dataset(ids, labels, tokens=tokens, batch_size=10, shuffle=True, seed=3)))
+    assert sorted(first) == list(tokens[:, 0])
+    assert not np.array_equal(first, second), "a new epoch reshuffles"
+    np.testing.assert_array_equal(first, again[0]["tokens"][:, 0])
+
+
+def test_bad_data_and_options_raise_clear_errors(layout):
+    data = fake_data(n_splits=1)
+    with pytest.raises(ValueError, match="audio_cnn needs mel features .notebook 02., but none were given"):
+        training.validate_training_data(training.TrainingData(data.splits, data.labels, tokens=data.tokens),
+                                        "audio_cnn")
+    del data.tokens[data.splits[0]["val"][0]]
+    with pytest.raises(ValueError, match="split 0 val: 1 tracks have no lyrics tokens"):
+        training.validate_training_data(data, "fused")
+    one_class = fake_data(n_splits=1)
+    one_class.splits[0]["train"] = [t for t in one_class.splits[0]["train"] if one_class.labels[t] == 1]
+    with pytest.raises(ValueError, match=r"split 0: training tracks hold only class \[1\]"):
+        training.validate_training_data(one_class, "lyrics_cnn")
+    with pytest.raises(ValueError, match="no splits to train on"):
+        training.validate_training_data(training.TrainingData([], {}, tokens={}), "lyrics_cnn")
+    with pytest.raises(ValueError, match="invalid training options: epochs=0, dropout=1.5"):
+        training.TrainingOptions(epochs=0, dropout=1.5)
+    with pytest.raises(ValueError, match="unknown model 'audio_svm'"):
+        training.train_on_splits("audio_svm", layout, data=data)
+
+
+class FakeGPU:
+    name = "/physical_device:GPU:0"
+    device_type = "GPU"
+
+
+def test_gpu_path_with_detection_mocked(monkeypatch):
+    """With a GPU: memory growth, mixed precision when asked, float32 softmax, no forced determinism."""
+    grown = []
+    monkeypatch.setattr(training, "_device", None)
+    monkeypatch.setattr(training, "_physical_gpus", lambda: [FakeGPU()])
+    monkeypatch.setattr(tf.config.experimental, "set_memory_growth", lambda gpu, flag: grown.append((gpu.name, flag)))
+    determinism = []
+    monkeypatch.setattr(tf.config.experimental, "enable_op_determinism", lambda: determinism.append(True))
+    try:
+        info = training.configure_device(mixed_precision=True)
+        assert info == {"device": "GPU", "gpus": [FakeGPU.name], "mixed_precision": True,
+                        "dtype_policy": "mixed_float16", "deterministic_ops": False, "tensorflow": tf.__version__}
+        assert grown == [(FakeGPU.name, True)] and not determinism
+        model = training.MODEL_BUILDERS["audio_cnn_rnn"](n_frames=N_FRAMES, n_mels=N_MELS)
+        assert model.get_layer("audio_gru1").compute_dtype == "float16"
+        assert model.output.dtype == "float32"
+        assert training.configure_device(mixed_precision=False)["dtype_policy"] == "float32"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def test_cpu_ignores_mixed_precision_and_is_deterministic(monkeypatch, caplog):
+    monkeypatch.setattr(training, "_device", None)
+    monkeypatch.setattr(training, "_physical_gpus", lambda: [])
+    with caplog.at_level(logging.WARNING, logger="mer_utils.training"):
+        info = training.configure_device(mixed_precision=True)
+    assert info["device"] == "CPU" and info["gpus"] == []
+    assert not info["mixed_precision"] and info["dtype_policy"] == "float32" and info["deterministic_ops"]
+    assert "no GPU found" in caplog.text
