@@ -217,10 +217,13 @@ def execute(profile, *, run_id=None, runs_dir=RUNS_DIR, notebooks_dir=NOTEBOOKS_
     import papermill
 
     use_project_kernel()
-    notebooks = [nb for nb in discover_notebooks(notebooks_dir) if not only or nb.name[:2] in only]
     run_id = run_id or dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     run_dir = (Path(runs_dir) / profile["name"] / run_id).resolve()
-    plan = plan_run(profile, notebooks, run_dir)
+    # plan against every notebook, so the profile is checked whole, then keep the selection
+    plan = [step for step in plan_run(profile, discover_notebooks(notebooks_dir), run_dir)
+            if not only or step[0].name[:2] in only]
+    if not plan:
+        raise RunError(f"--only {','.join(sorted(only))} selects no notebook")
     run_dir.mkdir(parents=True, exist_ok=True)
     _link_latest(run_dir)
 

@@ -24,6 +24,18 @@ CONFIG_DEFAULTS = {
     "n_fft": config.N_FFT,
     "vocab_size": config.VOCAB_SIZE,
     "max_len": config.MAX_LEN,
+    "epochs": config.EPOCHS,
+    "batch_size": config.BATCH_SIZE,
+    "learning_rate": config.LEARNING_RATE,
+    "dropout": config.DROPOUT,
+    "patience": config.PATIENCE,
+    "class_weights": config.CLASS_WEIGHTS,
+    "mixed_precision": config.MIXED_PRECISION,
+    "korean_tagger": config.KOREAN_TAGGER,
+    "demo_n_tracks": config.DEMO_N_TRACKS,
+    "balance_classes": config.BALANCE_CLASSES,
+    "split_scheme": config.SPLIT_SCHEME,
+    "group_by_artist": config.GROUP_BY_ARTIST,
 }
 
 
@@ -65,6 +77,14 @@ def test_parameter_defaults_are_the_papers(path):
     for name, expected in CONFIG_DEFAULTS.items():
         if name in defaults:
             assert defaults[name] == expected, f"{path.name}: {name} default differs from mer_utils.config"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_papermill_sees_every_parameter(path):
+    """papermill skips a parameter line it cannot parse (an '=' in its comment, say)."""
+    import papermill
+
+    assert set(papermill.inspect_notebook(str(path))) == set(parameter_defaults(nbformat.read(path, as_version=4)))
 
 
 def test_shared_parameter_names_have_one_default():

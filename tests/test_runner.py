@@ -143,3 +143,14 @@ def test_cli_lists_profiles_and_reports_errors_without_traceback(capsys):
     assert "smoke" in listed and "demo" in listed and "mirex" in listed and "paper" in listed
     assert runner.main(["--profile", "no-such-profile"]) == 1
     assert "error: no profile named 'no-such-profile'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_only_reruns_selected_notebooks_with_the_whole_profile_checked(profiles, notebooks, tmp_path):
+    profile = runner.load_profile("child", profiles_dir=profiles)
+    run_dir = runner.execute(profile, run_id="r", runs_dir=tmp_path / "runs", notebooks_dir=notebooks,
+                             only={"02"}, log=lambda *_: None)
+    assert {p.name for p in run_dir.glob("*.ipynb")} == {"02_model-a.ipynb", "02_model-b.ipynb"}
+    with pytest.raises(runner.RunError, match="selects no notebook"):
+        runner.execute(profile, run_id="r2", runs_dir=tmp_path / "runs", notebooks_dir=notebooks,
+                       only={"09"}, log=lambda *_: None)
