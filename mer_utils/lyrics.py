@@ -48,7 +48,7 @@ from .vocabulary import Vocabulary
 
 __all__ = [
     "pos_filter", "tag_words", "tag_all", "TaggingReport", "save_tokens", "load_tokens", "Vocabulary",
-    "read_track_lyrics", "UnusableLyrics", "choose_workers",
+    "read_track_lyrics", "UnusableLyrics", "choose_workers", "tagging_examples",
 ]
 
 log = logging.getLogger(__name__)
@@ -110,9 +110,9 @@ class TaggingReport:
             "cache hits": self.cache_hits,
             "cache misses (tagged now)": self.cache_misses,
             "worker processes": self.n_workers,
-            "seconds": round(self.seconds, 2),
+            "seconds": f"{self.seconds:.1f}",
         }
-        return pd.Series(rows, name="value").to_frame()
+        return pd.Series(rows, name="value", dtype=object).to_frame()
 
     def raise_if_tagger_unavailable(self):
         """Raise ``RuntimeError`` naming the missing tagger and the fix, if any tagger could not run."""
@@ -325,6 +325,42 @@ def tag_all(ledger_rows, *, korean_tagger=config.KOREAN_TAGGER, n_workers=0,
             report.languages[job.track_id] = job.language
     report.seconds = time.perf_counter() - start
     return report
+
+
+def tagging_examples(ledger_rows, *, korean_tagger=config.KOREAN_TAGGER, n_lines=3):
+    """Every word of the first lines of one kept track per language, with its tag and fate.
+
+    Parameters
+    ----------
+    ledger_rows : pandas.DataFrame
+        Ledger rows; the first usable kept track of each language is shown.
+    n_lines : int
+        Lines of lyrics per track.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``track_id, language, word, tag, kept_as`` (``kept_as`` is the
+        word class, or ``""`` when the word is dropped).
+    """
+    rows, seen = [], set()
+    for row in ledger_rows[ledger_rows["status"] == "kept"].to_dict("records"):
+        try:
+            text = normalize_lyrics(read_track_lyrics(row)[0])
+        except UnusableLyrics:
+            continue
+        language = resolve_language(row.get("language", "")) or detect_language(text)
+        if language in seen or language not in SUPPORTED_LANGUAGES:
+            continue
+        excerpt = "\n".join([line for line in text.splitlines() if line.strip()][:n_lines])
+        try:
+            words = tag_words(excerpt, language=language, korean_tagger=korean_tagger)
+        except TaggerUnavailableError:
+            continue
+        seen.add(language)
+        rows += [{"track_id": row["track_id"], "language": language, "word": w.word, "tag": w.tag,
+                  "kept_as": w.pos or ""} for w in words]
+    return pd.DataFrame(rows, columns=["track_id", "language", "word", "tag", "kept_as"])
 
 
 # --- the stage's output ---------------------------------------------------------

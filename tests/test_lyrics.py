@@ -318,3 +318,32 @@ def test_real_dataset_lyrics_all_usable(tmp_path):
     assert len(files) == 764 and not report.rejections
     assert set(report.languages.values()) == {"en"}
     assert np.median([len(t) for t in report.tokens.values()]) > 50
+
+
+# --- notebook 03 helpers ---------------------------------------------------------------------
+
+def test_tagging_examples_show_one_track_per_language(okt):
+    ledger = pd.DataFrame([row("k1", text=KOREAN_SONG), row("k2", text="눈물"), row("e1", text=ENGLISH_SONG),
+                           row("x", text="!!!")])
+    examples = lyrics.tagging_examples(ledger, korean_tagger="okt", n_lines=1)
+    assert examples.groupby("language").track_id.unique().map(list).to_dict() == {"en": ["e1"], "ko": ["k1"]}
+    korean = examples[examples.language == "ko"]
+    assert korean.word.tolist() == ["슬프다", "눈물", "이", "흐르다"]
+    assert korean.kept_as.tolist() == ["adjective", "noun", "", "verb"]
+
+
+@pytest.mark.filterwarnings("ignore:Glyph")  # the pretended Hangul font is not really installed
+def test_korean_labels_romanised_without_a_hangul_font(monkeypatch):
+    from mer_utils import lyrics_figures
+
+    assert lyrics_figures.romanize("눈물") == "nunmul" and lyrics_figures.romanize("행복하다 love") == "haengbokhada love"
+    table = class_association([["눈물", "rain"], ["눈물", "rain"], ["sun", "joy"], ["sun", "joy"]], [0, 0, 1, 1],
+                              top=2, min_tracks=1)
+
+    def tick_labels(font):
+        monkeypatch.setattr(lyrics_figures, "hangul_font", lambda: font)
+        fig = lyrics_figures.plot_class_words(table)
+        return sorted(t.get_text() for ax in fig.axes for t in ax.get_yticklabels())
+
+    assert tick_labels(None) == ["joy", "nunmul*", "rain", "sun"]
+    assert tick_labels("NanumGothic") == ["joy", "rain", "sun", "눈물"]

@@ -1,0 +1,114 @@
+"""Figures of notebook 03 (lyrics): lengths against max_len, vocabulary coverage, class words.
+
+Each function returns a matplotlib Figure; the notebook saves it with
+:func:`mer_utils.notebook.save_figure`. Korean words need a font with Hangul
+glyphs; when none is installed (common on servers), labels are romanised
+letter by letter (``눈물`` -> ``nunmul``) instead of being drawn as empty boxes.
+"""
+
+import numpy as np
+from matplotlib import font_manager
+from matplotlib import pyplot as plt
+
+from .pos import has_hangul
+
+#: Fonts with Hangul glyphs, tried in this order.
+HANGUL_FONTS = ("NanumGothic", "Noto Sans CJK KR", "Noto Sans KR", "Malgun Gothic", "AppleGothic",
+                "Apple SD Gothic Neo", "UnDotum", "Baekmuk Gulim")
+
+_INITIALS = ("g", "kk", "n", "d", "tt", "r", "m", "b", "pp", "s", "ss", "", "j", "jj", "ch", "k", "t", "p", "h")
+_VOWELS = ("a", "ae", "ya", "yae", "eo", "e", "yeo", "ye", "o", "wa", "wae", "oe", "yo", "u", "wo", "we", "wi",
+           "yu", "eu", "ui", "i")
+_FINALS = ("", "k", "k", "k", "n", "n", "n", "t", "l", "k", "m", "l", "l", "l", "p", "l", "m", "p", "p", "t", "t",
+           "ng", "t", "t", "k", "t", "p", "t")
+
+
+def romanize(word):
+    """Letter-by-letter romanisation of Hangul syllables (Revised Romanization letters, no sound changes)."""
+    out = []
+    for ch in word:
+        index = ord(ch) - 0xAC00
+        if 0 <= index < 11172:
+            out.append(_INITIALS[index // 588] + _VOWELS[index % 588 // 28] + _FINALS[index % 28])
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def hangul_font():
+    """Name of an installed font with Hangul glyphs, or ``None``."""
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    return next((name for name in HANGUL_FONTS if name in installed), None)
+
+
+def _labels(words):
+    """Words as they can be drawn here, and whether any had to be romanised."""
+    if hangul_font() or not any(has_hangul(w) for w in words):
+        return list(words), False
+    return [f"{romanize(w)}*" if has_hangul(w) else w for w in words], True
+
+
+def plot_lengths(lengths, *, max_len):
+    """Histogram of kept words per track, with the sequence length ``max_len`` marked.
+
+    Parameters
+    ----------
+    lengths : sequence of int
+        Kept words per track.
+    max_len : int
+        Sequences are truncated to this many words, shorter ones padded.
+    """
+    lengths = np.asarray(list(lengths))
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.hist(lengths, bins=min(40, max(5, len(np.unique(lengths)))), color="tab:blue", alpha=0.8)
+    ax.axvline(max_len, color="tab:red", linestyle="--", label=f"max_len = {max_len}")
+    truncated = float(np.mean(lengths > max_len)) if len(lengths) else 0.0
+    ax.set(xlabel="kept words per track", ylabel="tracks",
+           title=f"Lyrics length after POS filtering ({truncated:.0%} of {len(lengths)} tracks truncated)")
+    ax.legend()
+    return fig
+
+
+def plot_coverage(curve, *, vocab_size):
+    """Share of training and validation words covered, against vocabulary size.
+
+    Parameters
+    ----------
+    curve : pandas.DataFrame
+        From :func:`mer_utils.vocabulary.coverage_curve`.
+    vocab_size : int
+        The run's vocabulary size, marked on the plot.
+    """
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.plot(curve.vocab_size, curve.train_coverage, marker="o", label="training words (fit here)")
+    ax.plot(curve.vocab_size, curve.val_coverage, marker="o", label="validation words (never seen)")
+    ax.axvline(vocab_size, color="tab:red", linestyle="--", label=f"vocab_size = {vocab_size:,}")
+    ax.set_xscale("log")
+    ax.set(xlabel="vocabulary size (ids, padding and OOV included)", ylabel="share of words in vocabulary",
+           ylim=(0, 1.02), title="Vocabulary coverage, first split")
+    ax.legend(loc="lower right")
+    return fig
+
+
+def plot_class_words(table):
+    """Bars of the words most associated with each class.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        From :func:`mer_utils.vocabulary.class_association`.
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(10, 0.8 + 0.3 * max(table.label.value_counts().max(), 1)))
+    romanized = False
+    for ax, label, color in zip(axes, ("positive", "negative"), ("tab:orange", "tab:blue")):
+        part = table[table.label == label].iloc[::-1]
+        names, changed = _labels(part.word.tolist())
+        romanized |= changed
+        ax.barh(range(len(part)), part.log_odds.abs(), color=color)
+        font = hangul_font()
+        ax.set_yticks(range(len(part)), names, **({"fontfamily": [font, "sans-serif"]} if font else {}))
+        ax.set(xlabel=f"log odds ratio, {label} vs other", title=f"Words of {label} tracks")
+    if romanized:
+        fig.text(0.01, -0.02, "* Korean word romanised (no Hangul font installed)", fontsize=8)
+    fig.tight_layout()
+    return fig
