@@ -1,0 +1,684 @@
+"""Log-mel spectrograms: the audio input of the paper's models.
+
+Jeon et al. (2017, section 2) represent each track by the mel-spectrogram of
+its first minute, "a 128 by 1024 matrix including 128 mels and 1024 time
+slots". For every kept track this module
+
+1. decodes the audio with soundfile (WAV, FLAC, OGG, MP3; only the first
+   ``clip_seconds`` are read), mixes it to mono and resamples it with soxr
+   to ``sample_rate`` (:func:`load_clip`);
+2. computes a log-scaled mel-spectrogram with exactly ``n_frames`` frames
+   (:func:`mel_spectrogram`; identical to ``librosa.feature.melspectrogram``
+   followed by ``librosa.power_to_db``, only faster);
+3. stores it as float16 ``.npy`` in the feature cache, written to a
+   temporary name then renamed (:func:`extract_all`, in parallel);
+4. serves the features memory-mapped (:class:`MelStore`): nothing holds the
+   corpus in memory (7,484 tracks at the paper's size are ~2 GB).
+
+Tracks whose audio cannot be used are rejected with a reason code from
+:data:`mer_utils.accounting.REASONS`; the caller applies them to the ledger.
+
+The cache
+---------
+``paths.cache_dir("mels")/<parameter key>/<track>-<audio key>.npy``. The
+parameter key hashes every extraction parameter and the versions of
+librosa, soxr and libsndfile (a folder per parameter set, with a
+``params.json`` saying which). The audio key hashes the track id and the
+audio file's identity: absolute path, size and modification time (cheap to
+check; a content hash would re-read every file on each rerun). A rerun
+therefore recomputes nothing; a changed parameter or a modified file
+recomputes what it affects. Rejections, which depend only on the file
+(unreadable, silent, too short), are cached too, as ``.rejected.json``;
+unexpected errors are not, so they are retried on the next run.
+"""
+
+import functools
+import hashlib
+import io
+import json
+import math
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import config, paths
+from .accounting import Rejection
+from .audio_io import AudioReadError, probe_duration
+from .parallel import WorkerCrashed, map_unordered, resolve_workers
+
+#: Bump when the computation changes, so that old cache entries are not reused.
+FEATURE_VERSION = 1
+#: Storage type of the cached features (the models read float32 batches).
+STORE_DTYPE = np.float16
+#: Name of the run-folder index written by notebook 02: track_id -> feature file.
+INDEX_NAME = "mels.csv"
+
+
+class ClipRejected(ValueError):
+    """The track's audio cannot give a feature; ``reason`` is a code from ``REASONS``."""
+
+    def __init__(self, reason, detail):
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+# --- parameters -----------------------------------------------------------------
+
+def validate_parameters(*, sample_rate, clip_seconds, n_mels, n_frames, n_fft):
+    """Raise ``ValueError`` unless the extraction parameters describe a valid feature.
+
+    Parameters
+    ----------
+    sample_rate : int > 0
+    clip_seconds : float > 0
+    n_mels : int > 0
+    n_frames : int > 0, at most one frame per sample of the clip
+    n_fft : int >= 2
+    """
+    for name, value in (("sample_rate", sample_rate), ("n_mels", n_mels),
+                        ("n_frames", n_frames), ("n_fft", n_fft)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if n_fft < 2:
+        raise ValueError(f"n_fft must be at least 2, got {n_fft}")
+    if not isinstance(clip_seconds, (int, float)) or not clip_seconds > 0:
+        raise ValueError(f"clip_seconds must be a positive number, got {clip_seconds!r}")
+    n_samples = clip_samples(sample_rate=sample_rate, clip_seconds=clip_seconds)
+    if n_samples < n_frames:
+        raise ValueError(
+            f"{n_frames} frames do not fit in {clip_seconds} s at {sample_rate} Hz "
+            f"({n_samples} samples): lower n_frames or raise clip_seconds"
+        )
+
+
+def clip_samples(*, sample_rate, clip_seconds):
+    """Number of samples of a clip: ``round(clip_seconds * sample_rate)``."""
+    return int(round(clip_seconds * sample_rate))
+
+
+def hop_length(n_samples, n_frames):
+    """Hop between frames so that ``n_frames`` frames span ``n_samples``: ``n_samples // n_frames``.
+
+    With the paper's values (60 s at 22,050 Hz, 1024 frames) the hop is 1291
+    samples, about 59 ms.
+    """
+    return n_samples // n_frames
+
+
+# --- the computation -----------------------------------------------------------------
+
+def mel_spectrogram(y, *, sample_rate, n_mels, n_frames, n_fft):
+    """Log-power mel-spectrogram of a clip, with exactly ``n_frames`` frames.
+
+    Equal (to float32 rounding) to::
+
+        hop = len(y) // n_frames
+        S = librosa.feature.melspectrogram(y=y, sr=sample_rate, n_fft=n_fft, hop_length=hop,
+                                           n_mels=n_mels)  # center=True, zero padding
+        librosa.power_to_db(S, ref=1.0, amin=config.LOG_AMIN, top_db=None)[:, :n_frames]
+
+    Frames are centred on samples ``0, hop, ..., (n_frames - 1) * hop``, so
+    they cover the whole clip for any length and sample rate; centring
+    yields one frame more, which is dropped.
+
+    The log scale has a fixed reference (``ref=1.0``, i.e. dB relative to a
+    full-scale power of 1) and a fixed floor (``10 log10(LOG_AMIN)`` =
+    -100 dB), not the per-track maximum: loudness is one of the cues of
+    emotion (energetic vs. soft songs), and a per-track reference would
+    erase it. The models rescale the values themselves.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n_samples,)], real, finite
+        Mono clip at ``sample_rate``; ``n_samples >= n_frames``.
+    sample_rate : int
+    n_mels : int
+        Mel bands (paper: 128), Slaney-style filters from 0 Hz to Nyquist.
+    n_frames : int
+        Time frames (paper: 1024).
+    n_fft : int
+        FFT window length in samples (periodic Hann window).
+
+    Returns
+    -------
+    np.ndarray [shape=(n_mels, n_frames), dtype=float32]
+        Mel bands by time frames, in dB.
+    """
+    y = np.asarray(y, dtype=np.float32)
+    if y.ndim != 1:
+        raise ValueError(f"mel_spectrogram expects a mono clip of shape (n_samples,), got shape {y.shape}")
+    if len(y) < n_frames:
+        raise ValueError(f"a clip of {len(y)} samples cannot give {n_frames} frames")
+    hop = hop_length(len(y), n_frames)
+    frames = _centered_frames(y, n_fft=n_fft, hop=hop, n_frames=n_frames)
+    spectrum = _rfft(frames * _hann(n_fft))            # (n_frames, 1 + n_fft // 2)
+    power = np.square(spectrum.real)
+    power += np.square(spectrum.imag)
+    mel = _mel_basis(sample_rate, n_fft, n_mels) @ power.T  # sparse filters: (n_mels, n_frames)
+    np.maximum(mel, config.LOG_AMIN, out=mel)
+    return (10.0 * np.log10(mel)).astype(np.float32, copy=False)
+
+
+def _centered_frames(y, *, n_fft, hop, n_frames):
+    """Frames of ``y`` zero-padded by ``n_fft // 2`` at both ends: a view of shape (n_frames, n_fft)."""
+    pad = n_fft // 2
+    padded = np.zeros((n_frames - 1) * hop + n_fft, dtype=np.float32)
+    body = y[:len(padded) - pad]
+    padded[pad:pad + len(body)] = body
+    return np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop][:n_frames]
+
+
+def _rfft(frames):
+    import scipy.fft  # pocketfft, single-threaded by default; ~4x numpy.fft on float32 rows
+
+    return scipy.fft.rfft(frames, axis=-1, overwrite_x=True)
+
+
+@functools.lru_cache(maxsize=8)
+def _hann(n_fft):
+    """Periodic Hann window, as ``scipy.signal.get_window("hann", n_fft)`` (librosa's default)."""
+    return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
+
+
+#: Mel filter banks by (sample_rate, n_fft, n_mels); filled once per process.
+_MEL_BASES = {}
+
+
+def _mel_basis(sample_rate, n_fft, n_mels):
+    """librosa's mel filter bank as a sparse matrix (each FFT bin feeds at most two bands)."""
+    key = (sample_rate, n_fft, n_mels)
+    if key not in _MEL_BASES:
+        import librosa
+        import scipy.sparse
+
+        dense = librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels)
+        _MEL_BASES[key] = scipy.sparse.csr_matrix(dense)
+    return _MEL_BASES[key]
+
+
+def _install_mel_bases(bases):
+    """Worker initializer: receive the filter banks instead of importing librosa (~1 s) per worker."""
+    _MEL_BASES.update(bases)
+
+
+# --- decoding ------------------------------------------------------------------
+
+def load_clip(path, *, sample_rate, clip_seconds, pad_tolerance=config.CLIP_PAD_TOLERANCE,
+              silence_dbfs=config.SILENCE_PEAK_DBFS):
+    """Decode the first ``clip_seconds`` of a file as a mono clip at ``sample_rate``.
+
+    Only the needed frames are decoded. Channels are averaged; resampling
+    uses soxr's high-quality mode (what ``librosa.load`` uses by default).
+
+    Parameters
+    ----------
+    path : str or Path
+        Any file libsndfile reads: WAV, FLAC, OGG/Vorbis, Opus, MP3.
+    sample_rate : int
+    clip_seconds : float
+    pad_tolerance : float
+        A file shorter than ``clip_seconds`` by at most this fraction of it
+        is zero-padded at the end (MP3 encoder delay, previews a few hundred
+        milliseconds short); a shorter file is rejected as ``too_short``.
+    silence_dbfs : float
+        A clip whose peak stays below this level is rejected as ``silent_audio``.
+
+    Returns
+    -------
+    np.ndarray [shape=(clip_samples,), dtype=float32]
+
+    Raises
+    ------
+    ClipRejected
+        With reason ``missing_audio``, ``unreadable_audio``, ``too_short``,
+        ``silent_audio`` or ``extraction_failed`` and a sentence naming the file.
+    """
+    import soundfile as sf
+
+    native, native_rate = _decode_head(Path(path), clip_seconds=clip_seconds, sf=sf)
+    wanted = math.ceil(clip_seconds * native_rate)
+    shortfall = (wanted - len(native)) / native_rate
+    if shortfall > pad_tolerance * clip_seconds:
+        raise ClipRejected(
+            "too_short",
+            f"audio file {path} has {len(native) / native_rate:.2f} s of audio, less than clip_seconds={clip_seconds:g} "
+            f"(up to {pad_tolerance * clip_seconds:.2f} s would be zero-padded)",
+        )
+    if not np.isfinite(native).all():
+        raise ClipRejected("extraction_failed", f"audio file {path} decodes to NaN or infinite samples")
+    peak = float(np.max(np.abs(native))) if len(native) else 0.0
+    if peak <= 10 ** (silence_dbfs / 20):
+        level = "digital silence" if peak == 0 else f"peak {20 * np.log10(peak):.0f} dBFS"
+        raise ClipRejected(
+            "silent_audio",
+            f"audio file {path} is silent in its first {clip_seconds:g} s ({level}, threshold {silence_dbfs:g} dBFS)",
+        )
+    return _fit_length(_resample(native, native_rate, sample_rate),
+                       clip_samples(sample_rate=sample_rate, clip_seconds=clip_seconds))
+
+
+def _decode_head(path, *, clip_seconds, sf):
+    """Decode up to ``clip_seconds`` of ``path``, mixed to mono: (float32 samples, native rate)."""
+    try:
+        probe_duration(path)  # missing, empty, not audio, corrupt header: named by audio_io
+    except AudioReadError as err:
+        raise ClipRejected("unreadable_audio" if path.exists() else "missing_audio", str(err)) from None
+    try:
+        with sf.SoundFile(path) as audio:
+            native_rate = audio.samplerate
+            frames = audio.read(math.ceil(clip_seconds * native_rate), dtype="float32", always_2d=True)
+    except (sf.SoundFileError, RuntimeError) as err:  # the stream breaks after a valid header
+        raise ClipRejected("unreadable_audio", f"audio file {path} cannot be decoded ({err})") from None
+    mono = frames[:, 0] if frames.shape[1] == 1 else frames.mean(axis=1)
+    return np.ascontiguousarray(mono), native_rate
+
+
+def _resample(y, native_rate, sample_rate):
+    if native_rate == sample_rate:
+        return y
+    import soxr
+
+    return soxr.resample(y, native_rate, sample_rate, quality="HQ")
+
+
+def _fit_length(y, n_samples):
+    """Trim or zero-pad ``y`` to exactly ``n_samples``."""
+    if len(y) >= n_samples:
+        return y[:n_samples]
+    return np.concatenate([y, np.zeros(n_samples - len(y), dtype=y.dtype)])
+
+
+# --- the cache ------------------------------------------------------------------
+
+def parameter_key(params):
+    """Folder name of a parameter set: a hash of ``params`` and the library versions."""
+    return _digest(json.dumps(_provenance(params), sort_keys=True))[:16]
+
+
+def _provenance(params):
+    import librosa
+    import soundfile
+    import soxr
+
+    return {
+        **params,
+        "feature_version": FEATURE_VERSION,
+        "librosa": librosa.__version__,
+        "soxr": soxr.__version__,
+        "libsndfile": soundfile.__libsndfile_version__,
+    }
+
+
+def _digest(text):
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def _entry_stem(track_id, audio_path):
+    """``<readable id>-<hash of id, path, size, mtime>``; ``None`` when the file is absent."""
+    if audio_path is None:
+        return None
+    try:
+        stat = audio_path.stat()
+    except OSError:
+        return None
+    identity = f"{track_id}\0{audio_path}\0{stat.st_size}\0{stat.st_mtime_ns}"
+    readable = re.sub(r"[^A-Za-z0-9_.-]", "_", str(track_id))[:40]
+    return f"{readable}-{_digest(identity)[:16]}"
+
+
+@functools.lru_cache(maxsize=8)
+def _npy_size(shape):
+    """Size in bytes of a complete ``.npy`` of ``shape`` and :data:`STORE_DTYPE` (a torn write is shorter)."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": np.lib.format.dtype_to_descr(np.dtype(STORE_DTYPE)), "fortran_order": False, "shape": shape}
+    )
+    return header.tell() + int(np.prod(shape)) * np.dtype(STORE_DTYPE).itemsize
+
+
+def _atomic_write(path, write):
+    """Call ``write(file)`` on a temporary file beside ``path``, then rename it to ``path``."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            write(handle)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+# --- extraction -------------------------------------------------------------------
+
+@dataclass
+class ExtractionReport:
+    """What :func:`extract_all` did.
+
+    Attributes
+    ----------
+    features : dict[str, Path]
+        Track id -> cached feature file, for every extracted track, in input order.
+    rejections : list of Rejection
+        Tracks that gave no feature, with a reason code and a sentence.
+    hits, misses : int
+        Tracks answered from the cache / decoded now (tracks whose audio
+        file is missing are neither).
+    wall_s : float
+        Elapsed time of the whole call.
+    compute_s : float
+        Time spent decoding and computing, summed over workers.
+    n_workers : int
+        Worker processes used (0: everything came from the cache; 1: this process).
+    cache_dir : Path
+        The parameter set's cache folder.
+    """
+
+    features: dict = field(default_factory=dict)
+    rejections: list = field(default_factory=list)
+    hits: int = 0
+    misses: int = 0
+    wall_s: float = 0.0
+    compute_s: float = 0.0
+    n_workers: int = 0
+    cache_dir: Path = None
+
+    def summary(self):
+        """One-row table of counts and times, for notebooks."""
+        return pd.DataFrame([{
+            "extracted": len(self.features), "rejected": len(self.rejections),
+            "cache_hits": self.hits, "cache_misses": self.misses, "workers": self.n_workers,
+            "wall_s": round(self.wall_s, 2), "compute_s": round(self.compute_s, 2),
+        }])
+
+    def rejection_table(self):
+        """The rejections as a table (track_id, reason, detail)."""
+        return pd.DataFrame([vars(r) for r in self.rejections], columns=["track_id", "reason", "detail"])
+
+
+def extract_all(tracks, *, sample_rate=config.SAMPLE_RATE, clip_seconds=config.CLIP_SECONDS,
+                n_mels=config.N_MELS, n_frames=config.N_FRAMES, n_fft=config.N_FFT, n_workers=0,
+                cache_dir=None, progress=True):
+    """Compute (or find in the cache) the log-mel feature of every track.
+
+    Parameters
+    ----------
+    tracks : pandas.DataFrame or iterable of mappings
+        Rows with ``track_id`` and ``audio_path`` (absolute). A ledger is
+        accepted as is: when a ``status`` column is present only ``kept``
+        rows are extracted.
+    sample_rate, clip_seconds, n_mels, n_frames, n_fft
+        See :func:`load_clip` and :func:`mel_spectrogram`; defaults are the paper's.
+    n_workers : int
+        Worker processes; 0 = all cores, 1 = this process only.
+    cache_dir : str or Path, optional
+        Root of the feature cache; default ``paths.cache_dir("mels")``.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    ExtractionReport
+        Every input track is either in ``features`` or in ``rejections``.
+
+    Raises
+    ------
+    ValueError
+        Invalid parameters, missing columns, or duplicate track ids.
+    """
+    start = time.perf_counter()
+    params = dict(sample_rate=int(sample_rate), clip_seconds=float(clip_seconds), n_mels=int(n_mels),
+                  n_frames=int(n_frames), n_fft=int(n_fft))
+    validate_parameters(**params)
+    rows = _track_rows(tracks)
+    folder = Path(cache_dir) if cache_dir is not None else paths.cache_dir("mels")
+    folder = folder / parameter_key(params)
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_params(folder, params)
+    _remove_stale_temporaries(folder)
+
+    results, todo, hits = {}, [], 0
+    for track_id, audio_path in rows:
+        stem = _entry_stem(track_id, audio_path)
+        if stem is None:  # not in the cache's business: checked on every run
+            results[track_id] = _missing_audio(track_id, audio_path)
+        elif (cached := _cached_outcome(track_id, folder / stem, params)) is not None:
+            results[track_id], hits = cached, hits + 1
+        else:
+            todo.append((track_id, str(audio_path), str(folder / stem), params))
+    report = ExtractionReport(hits=hits, misses=len(todo), cache_dir=folder)
+    if todo:
+        bases = {(sample_rate, n_fft, n_mels): _mel_basis(sample_rate, n_fft, n_mels)}
+        for task, outcome in map_unordered(_extract_one, todo, n_workers=n_workers, initializer=_install_mel_bases,
+                                           initargs=(bases,), desc="mel extraction", progress=progress):
+            results[task[0]], seconds = _outcome_of(task, outcome)
+            report.compute_s += seconds
+        report.n_workers = resolve_workers(n_workers, n_items=len(todo))
+    for track_id, _ in rows:
+        outcome = results[track_id]
+        if isinstance(outcome, Rejection):
+            report.rejections.append(outcome)
+        else:
+            report.features[track_id] = outcome
+    report.wall_s = time.perf_counter() - start
+    return report
+
+
+def _track_rows(tracks):
+    """``[(track_id, absolute audio Path or None), ...]`` of the tracks to extract."""
+    table = pd.DataFrame(tracks) if not isinstance(tracks, pd.DataFrame) else tracks
+    missing = {"track_id", "audio_path"} - set(table.columns)
+    if missing:
+        raise ValueError(f"extract_all: the tracks lack columns {sorted(missing)}")
+    if "status" in table.columns:
+        table = table[table["status"] == "kept"]
+    ids = table["track_id"].astype(str)
+    if ids.duplicated().any():
+        raise ValueError(f"extract_all: duplicate track ids {ids[ids.duplicated()].tolist()[:5]}")
+    return [(tid, Path(p).resolve() if isinstance(p, (str, Path)) and str(p) else None)
+            for tid, p in zip(ids, table["audio_path"])]
+
+
+def _write_params(folder, params):
+    target = folder / "params.json"
+    if not target.exists():
+        text = json.dumps(_provenance(params), indent=2, sort_keys=True).encode("utf-8")
+        _atomic_write(target, lambda handle: handle.write(text))
+
+
+def _remove_stale_temporaries(folder, *, older_than_s=3600):
+    """Delete temporary files left by killed runs (recent ones may belong to a live run)."""
+    now = time.time()
+    for tmp in folder.glob(".*.tmp"):
+        try:
+            if now - tmp.stat().st_mtime > older_than_s:
+                tmp.unlink()
+        except OSError:
+            pass  # removed meanwhile by its owner
+
+
+def _missing_audio(track_id, audio_path):
+    if audio_path is None:
+        return Rejection(track_id, "missing_audio", f"track {track_id} has no audio file in the ledger")
+    return Rejection(track_id, "missing_audio", f"audio file {audio_path} does not exist")
+
+
+def _cached_outcome(track_id, stem, params):
+    """The cached feature path or Rejection of a track; ``None`` when it must be computed."""
+    feature = stem.with_name(f"{stem.name}.npy")
+    try:
+        if feature.stat().st_size == _npy_size((params["n_mels"], params["n_frames"])):
+            return feature
+    except FileNotFoundError:
+        pass
+    rejected = stem.with_name(f"{stem.name}.rejected.json")
+    if rejected.is_file():
+        try:
+            return Rejection(track_id, **json.loads(rejected.read_text(encoding="utf-8")))
+        except (ValueError, TypeError):
+            return None  # unreadable marker: recompute
+    return None
+
+
+def _extract_one(task):
+    """Worker: decode, compute and store one track. Returns ("ok", path, s) or ("rejected", reason, detail, s)."""
+    track_id, audio_path, stem, params = task
+    start = time.perf_counter()
+    try:
+        clip = load_clip(audio_path, sample_rate=params["sample_rate"], clip_seconds=params["clip_seconds"])
+    except ClipRejected as rejected:
+        # A property of the file, so remember it (unexpected exceptions are not cached: retried next run).
+        text = json.dumps({"reason": rejected.reason, "detail": rejected.detail}).encode("utf-8")
+        _atomic_write(Path(f"{stem}.rejected.json"), lambda handle: handle.write(text))
+        return ("rejected", rejected.reason, rejected.detail, time.perf_counter() - start)
+    feature = mel_spectrogram(clip, sample_rate=params["sample_rate"], n_mels=params["n_mels"],
+                              n_frames=params["n_frames"], n_fft=params["n_fft"]).astype(STORE_DTYPE)
+    target = Path(f"{stem}.npy")
+    _atomic_write(target, lambda handle: np.save(handle, feature))
+    return ("ok", str(target), time.perf_counter() - start)
+
+
+def _outcome_of(task, outcome):
+    """Turn a worker's answer (or its exception) into (Path or Rejection, seconds)."""
+    track_id, audio_path = task[0], task[1]
+    if isinstance(outcome, WorkerCrashed):
+        return Rejection(track_id, "extraction_failed",
+                         f"audio file {audio_path} crashed the decoder (malformed audio?)"), 0.0
+    if isinstance(outcome, BaseException):
+        return Rejection(track_id, "extraction_failed",
+                         f"audio file {audio_path}: unexpected {type(outcome).__name__}: {outcome}"), 0.0
+    if outcome[0] == "ok":
+        return Path(outcome[1]), outcome[2]
+    return Rejection(track_id, outcome[1], outcome[2]), outcome[3]
+
+
+# --- the run-folder index and the store -----------------------------------------------
+
+def index_path(layout):
+    """``data/mels.csv`` of a run: track_id -> feature file."""
+    return layout.data_dir / INDEX_NAME
+
+
+def write_index(layout, features):
+    """Write the run's index (``data/mels.csv``) from ``{track_id: path}``; return its path."""
+    table = pd.DataFrame({"track_id": list(features), "path": [str(p) for p in features.values()]})
+    target = index_path(layout)
+    _atomic_write(target, lambda handle: handle.write(table.to_csv(index=False).encode("utf-8")))
+    return target
+
+
+class MelStore:
+    """Read-only access to a run's features, memory-mapped from the cache.
+
+    Parameters
+    ----------
+    paths : mapping of str to path
+        Track id -> ``.npy`` feature file.
+
+    Examples
+    --------
+    >>> store = MelStore.open(layout)            # doctest: +SKIP
+    >>> store.shape                              # doctest: +SKIP
+    (128, 1024)
+    >>> x = store.batch(split["train"][:32])     # (32, 1024, 128) float32 for Keras  # doctest: +SKIP
+    """
+
+    def __init__(self, paths):
+        self._paths = {str(k): Path(v) for k, v in paths.items()}
+        missing = [str(p) for p in self._paths.values() if not p.is_file()]
+        if missing:
+            raise ValueError(
+                f"{len(missing)} cached mel features are missing (e.g. {missing[0]}); "
+                "the cache was cleared or moved: rerun notebook 02"
+            )
+        self._shape = tuple(self.get(self.ids[0]).shape) if self._paths else None
+
+    @classmethod
+    def open(cls, layout):
+        """The store of a run, from its ``data/mels.csv`` (written by notebook 02)."""
+        source = index_path(layout)
+        if not source.is_file():
+            raise ValueError(f"{source} does not exist: run notebook 02 (mel extraction) first")
+        table = pd.read_csv(source, dtype=str, keep_default_na=False)
+        if list(table.columns) != ["track_id", "path"]:
+            raise ValueError(f"{source}: expected columns track_id, path; found {list(table.columns)}")
+        return cls(dict(zip(table["track_id"], table["path"])))
+
+    @property
+    def ids(self):
+        """Track ids, in index order."""
+        return list(self._paths)
+
+    @property
+    def shape(self):
+        """Shape of one feature: ``(n_mels, n_frames)``."""
+        return self._shape
+
+    def __len__(self):
+        return len(self._paths)
+
+    def __contains__(self, track_id):
+        return track_id in self._paths
+
+    def get(self, track_id):
+        """One feature, memory-mapped: float16 [shape=(n_mels, n_frames)], read-only."""
+        try:
+            path = self._paths[track_id]
+        except KeyError:
+            raise KeyError(f"no mel feature for track {track_id!r} (rejected, or not in this run)") from None
+        return np.load(path, mmap_mode="r")
+
+    def batch(self, track_ids):
+        """Features of ``track_ids`` stacked time-major, as the Keras models take them.
+
+        Returns
+        -------
+        np.ndarray [shape=(len(track_ids), n_frames, n_mels), dtype=float32]
+            Only these tracks are read from disk.
+        """
+        n_mels, n_frames = self.shape
+        out = np.empty((len(track_ids), n_frames, n_mels), dtype=np.float32)
+        for row, track_id in enumerate(track_ids):
+            out[row] = self.get(track_id).T
+        return out
+
+
+# --- summaries for notebook 02 ----------------------------------------------------------
+
+def class_average_spectra(store, labels):
+    """Mean log-mel spectrum (over time and tracks) of each class.
+
+    Parameters
+    ----------
+    store : MelStore
+    labels : mapping of str to str
+        Track id -> class name, e.g. from the ledger's ``label`` column.
+
+    Returns
+    -------
+    pandas.DataFrame [shape=(n_mels, n_classes)]
+        Index: mel band; one column per class, in dB.
+    """
+    sums, counts = {}, {}
+    for track_id, label in labels.items():
+        if track_id in store:
+            spectrum = store.get(track_id).astype(np.float32).mean(axis=1)
+            sums[label] = sums.get(label, 0.0) + spectrum
+            counts[label] = counts.get(label, 0) + 1
+    table = pd.DataFrame({label: sums[label] / counts[label] for label in sorted(sums)})
+    table.index.name = "mel_band"
+    return table
+
+
+def pick_examples(labels, store, *, per_class, seed):
+    """``{class: [track ids]}``: ``per_class`` extracted tracks of each class, drawn reproducibly."""
+    rng = np.random.default_rng(seed)
+    chosen = {}
+    for label in sorted(set(labels.values())):
+        ids = [t for t, lab in labels.items() if lab == label and t in store]
+        chosen[label] = list(rng.choice(ids, size=min(per_class, len(ids)), replace=False)) if ids else []
+    return chosen
