@@ -40,6 +40,7 @@ import math
 import os
 import re
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -194,12 +195,24 @@ def _mel_basis(sample_rate, n_fft, n_mels):
     """librosa's mel filter bank as a sparse matrix (each FFT bin feeds at most two bands)."""
     key = (sample_rate, n_fft, n_mels)
     if key not in _MEL_BASES:
-        import librosa
         import scipy.sparse
 
-        dense = librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels)
+        dense = quiet_librosa().filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels)
         _MEL_BASES[key] = scipy.sparse.csr_matrix(dense)
     return _MEL_BASES[key]
+
+
+def quiet_librosa():
+    """librosa with its core loaded, minus the "IProgress not found" warning it causes in notebooks.
+
+    librosa loads pooch, which imports ``tqdm.auto``; without ipywidgets (papermill) that warns.
+    """
+    import librosa
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        librosa.filters.mel  # noqa: B018 -- load the lazy core (and pooch) now
+    return librosa
 
 
 def _install_mel_bases(bases):

@@ -87,7 +87,7 @@ def map_unordered(func, items, *, n_workers=0, initializer=None, initargs=(), de
 
     items = list(items)
     workers = resolve_workers(n_workers, n_items=len(items))
-    with tqdm(total=len(items), desc=desc, disable=not progress or not items, mininterval=1.0) as bar:
+    with tqdm(total=len(items), desc=desc, disable=not progress or not items, mininterval=2.0) as bar:
         results = _serial(func, items, initializer, initargs) if workers == 1 else \
             _pooled(func, items, workers, initializer, initargs)
         for item, result in results:

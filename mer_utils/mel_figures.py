@@ -1,0 +1,101 @@
+"""Figures of notebook 02 (mel extraction): example spectrograms, class-average spectra.
+
+Each function returns a matplotlib Figure; the notebook saves it with
+:func:`mer_utils.notebook.save_figure`.
+"""
+
+import numpy as np
+from matplotlib import pyplot as plt
+
+from .lyrics_figures import hangul_font, romanize
+from .mels import clip_samples, hop_length, quiet_librosa
+from .pos import has_hangul
+
+#: Line colour of each class, shared by the figures of this stage.
+CLASS_COLORS = {"negative": "tab:blue", "positive": "tab:orange"}
+
+
+def plot_examples(store, examples, *, sample_rate, clip_seconds, titles=None):
+    """Log-mel spectrograms of a few tracks per class, on one colour scale.
+
+    Parameters
+    ----------
+    store : MelStore
+    examples : dict[str, list of str]
+        Class -> track ids (one row of panels per class), e.g. from
+        :func:`mer_utils.mels.pick_examples`.
+    sample_rate : int
+    clip_seconds : float
+        The extraction parameters, for the time and frequency axes.
+    titles : dict[str, str], optional
+        Track id -> panel title (e.g. "artist - title"); default the id.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    librosa = quiet_librosa()
+    n_mels, n_frames = store.shape
+    hop = hop_length(clip_samples(sample_rate=sample_rate, clip_seconds=clip_seconds), n_frames)
+    rows, cols = len(examples), max((len(ids) for ids in examples.values()), default=1)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False,
+                             sharex=True, sharey=True, constrained_layout=True)
+    features = {t: store.get(t).astype(np.float32) for ids in examples.values() for t in ids}
+    # One colour scale for all panels, so that differences in loudness between tracks stay visible;
+    # an 80 dB range, as usual for spectrograms (the -100 dB floor would flatten the contrast).
+    vmax = float(np.percentile(np.stack(list(features.values())), 99.9)) if features else 0.0
+    vmin = vmax - 80
+    image = None
+    for row, (label, ids) in enumerate(examples.items()):
+        for col in range(cols):
+            ax = axes[row, col]
+            if col >= len(ids):
+                ax.axis("off")
+                continue
+            image = librosa.display.specshow(features[ids[col]], sr=sample_rate, hop_length=hop, x_axis="time",
+                                             y_axis="mel", fmax=sample_rate / 2, vmin=vmin, vmax=vmax, cmap="magma", ax=ax)
+            ax.set_title(f"{label}: {_drawable((titles or {}).get(ids[col], ids[col]))}", fontsize=9,
+                         color=CLASS_COLORS.get(label, "black"), **_font())
+            ax.label_outer()
+    if image is not None:
+        fig.colorbar(image, ax=axes, format="%+.0f dB", shrink=0.8)
+    fig.suptitle(f"Log-mel spectrograms ({n_mels} bands x {n_frames} frames, first {clip_seconds:g} s)")
+    return fig
+
+
+def plot_class_spectra(spectra, *, sample_rate):
+    """Mean spectrum of each class, and the difference between the two.
+
+    Parameters
+    ----------
+    spectra : pandas.DataFrame [shape=(n_mels, n_classes)]
+        From :func:`mer_utils.mels.class_average_spectra`, in dB.
+    sample_rate : int
+        For the centre frequency of each mel band.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    centres = quiet_librosa().mel_frequencies(n_mels=len(spectra) + 2, fmax=sample_rate / 2)[1:-1]
+    fig, (ax, diff) = plt.subplots(2, 1, figsize=(8, 5.5), sharex=True, height_ratios=[2, 1],
+                                   constrained_layout=True)
+    for label in spectra.columns:
+        ax.plot(centres, spectra[label], label=label, color=CLASS_COLORS.get(label))
+    ax.set(xscale="log", ylabel="mean log-mel power (dB)", title="Class-average spectra")
+    ax.legend(title="class")
+    if {"positive", "negative"} <= set(spectra.columns):
+        diff.plot(centres, spectra["positive"] - spectra["negative"], color="black")
+        diff.axhline(0, color="grey", linewidth=0.8)
+    diff.set(xscale="log", xlabel="mel band centre (Hz)", ylabel="positive - negative (dB)")
+    return fig
+
+
+def _drawable(text):
+    """``text``, romanised when it has Hangul and no installed font can draw it."""
+    return romanize(text) if has_hangul(text) and not hangul_font() else text
+
+
+def _font():
+    font = hangul_font()
+    return {"fontfamily": [font, "sans-serif"]} if font else {}
