@@ -126,6 +126,12 @@ class TaggingReport:
 
 # --- one track ------------------------------------------------------------------
 
+def _cell(row, column):
+    """A text cell of a ledger row; ``""`` when absent, ``None`` or NaN (a DataFrame read without ``dtype=str``)."""
+    value = row.get(column, "")
+    return "" if value is None or (isinstance(value, float) and value != value) else str(value)
+
+
 def read_track_lyrics(row):
     """The lyrics of one ledger row and a name for messages: ``(text, source)``.
 
@@ -137,9 +143,9 @@ def read_track_lyrics(row):
         ``missing_lyrics`` (no text, no file) or ``undecodable_lyrics``.
     """
     track_id = row["track_id"]
-    if str(row.get("lyrics_text", "") or "").strip():
-        return row["lyrics_text"], f"track {track_id} (inline lyrics)"
-    path = str(row.get("lyrics_path", "") or "")
+    if _cell(row, "lyrics_text").strip():
+        return _cell(row, "lyrics_text"), f"track {track_id} (inline lyrics)"
+    path = _cell(row, "lyrics_path")
     if not path:
         raise UnusableLyrics("missing_lyrics", f"track {track_id}: no lyrics file or inline lyrics in the ledger")
     try:
@@ -170,10 +176,10 @@ def _prepare(row, *, korean_tagger, max_chars):
     if len(text) > max_chars:
         raise UnusableLyrics("lyrics_too_long", f"{source}: {len(text):,} characters after normalisation, "
                                            f"over the {max_chars:,} limit (MAX_LYRICS_CHARS): not a song's lyrics?")
-    given = resolve_language(row.get("language", ""))
+    given = resolve_language(_cell(row, "language"))
     language = given or detect_language(text)
     if language not in SUPPORTED_LANGUAGES:
-        raise UnusableLyrics("unsupported_language", f"{source}: language {row.get('language')!r} has no POS tagger "
+        raise UnusableLyrics("unsupported_language", f"{source}: language {_cell(row, 'language')!r} has no POS tagger "
                                                 f"here (supported: {', '.join(SUPPORTED_LANGUAGES)})")
     return _Job(row["track_id"], source, text, language, token_cache_key(text, language=language,
                                                                           korean_tagger=korean_tagger))
@@ -292,7 +298,7 @@ def tag_all(ledger_rows, *, korean_tagger=config.KOREAN_TAGGER, n_workers=0,
         except UnusableLyrics as rej:
             report.rejections.append(Rejection(row["track_id"], rej.reason, rej.detail))
         else:
-            if not resolve_language(row.get("language", "")):
+            if not resolve_language(_cell(row, "language")):
                 report.detected.add(row["track_id"])
 
     cached = {job.key: _read_cache(cache_dir, job.key) for job in jobs}
@@ -349,7 +355,7 @@ def tagging_examples(ledger_rows, *, korean_tagger=config.KOREAN_TAGGER, n_lines
             text = normalize_lyrics(read_track_lyrics(row)[0])
         except UnusableLyrics:
             continue
-        language = resolve_language(row.get("language", "")) or detect_language(text)
+        language = resolve_language(_cell(row, "language")) or detect_language(text)
         if language in seen or language not in SUPPORTED_LANGUAGES:
             continue
         excerpt = "\n".join([line for line in text.splitlines() if line.strip()][:n_lines])

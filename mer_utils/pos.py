@@ -9,7 +9,7 @@ of that script, whatever the track's language:
   stemming, so verbs and adjectives come back in dictionary form, e.g.
   ``행복한`` -> ``행복하다``). Okt's ``norm`` option (repair of chat spelling
   such as ``사랑햌``) is off: lyrics are edited text, and it makes tagging
-  four times slower. konlpy runs in a Java virtual machine, started once per
+  four to five times slower. konlpy runs in a Java virtual machine, started once per
   process on first use; the Hangul runs of a text go to it in one call.
 - Latin runs -> TextBlob's ``PatternTagger`` (Penn Treebank tags). Its lexicon
   ships inside the ``textblob`` wheel, so it works offline and downloads

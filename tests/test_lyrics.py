@@ -184,6 +184,14 @@ def test_ledger_dataframe_and_accounting(okt, cache):
     assert not set(report.tokens) & {r.track_id for r in report.rejections}
 
 
+def test_missing_cells_read_as_nan_are_empty(cache):
+    ledger = pd.DataFrame({"track_id": ["a", "b"], "lyrics_text": ["happy days", np.nan],
+                           "lyrics_path": [np.nan, np.nan], "language": [np.nan, "en"]})
+    report = tag_all(ledger, n_workers=1, cache_dir=cache)
+    assert report.tokens == {"a": ["happy", "days"]} and report.detected == {"a"}
+    assert reasons(report) == {"b": "missing_lyrics"}
+
+
 # --- cache and parallelism -----------------------------------------------------------------
 
 def test_rerun_reads_the_cache(okt, cache):
