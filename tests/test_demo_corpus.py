@@ -122,7 +122,8 @@ def test_other_parameters_or_incomplete_corpus_are_regenerated(tmp_path):
     generate_demo_corpus(out, n_tracks=10, seed=3, sample_rate=22050)
     assert json.loads((out / "corpus.json").read_text())["parameters"]["sample_rate"] == 22050
     assert sf.info(out / "audio" / "demo-0002.flac").samplerate in (22050, 44100)  # 44100: an odd format
-    (out / "corpus.json").unlink()  # as if the generator had died before finishing
+    (out / "corpus.json").unlink()  # as if the generator had died before finishing...
+    (tmp_path / ".demo.partial-999999999-x1y2").mkdir()  # ...and left its temporary folder (a dead pid)
     generate_demo_corpus(out, n_tracks=10, seed=3, sample_rate=22050)
     assert (out / "corpus.json").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]  # no temporary folders left
@@ -276,6 +277,20 @@ def test_notebook_01_filtering_gives_the_planted_reasons(corpus, table):
     assert ledger["reason"].tolist() == expected_reason.tolist()
     kept = ledger["status"] == "kept"
     assert (ledger.loc[kept, "label"] == table.loc[kept, "true_label"]).all()
+
+
+def test_notebook_02_decoding_rejects_silence_and_keeps_odd_formats(corpus, table):
+    from mer_utils.mels import ClipRejected, load_clip
+
+    for path in rows_with(table, "silent_audio")["audio_path"]:
+        with pytest.raises(ClipRejected) as rejected:
+            load_clip(corpus.parent / path, sample_rate=config.SAMPLE_RATE, clip_seconds=config.CLIP_SECONDS)
+        assert rejected.value.reason == "silent_audio"
+    valid = table[(table["planted_defect"] == "") & ~table["audio_path"].str.endswith(".flac")]
+    assert len(valid) >= 4
+    for path in valid["audio_path"]:
+        clip = load_clip(corpus.parent / path, sample_rate=config.SAMPLE_RATE, clip_seconds=config.CLIP_SECONDS)
+        assert clip.shape == (int(config.SAMPLE_RATE * config.CLIP_SECONDS),) and np.abs(clip).max() > 0.01
 
 
 # --- valid oddities -----------------------------------------------------------------
