@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib import pyplot as plt
 
 from .lyrics_figures import hangul_font, romanize
-from .mels import clip_samples, hop_length, quiet_librosa
+from .melspec import clip_samples, hop_length, quiet_librosa
 from .pos import has_hangul
 
 #: Line colour of each class, shared by the figures of this stage.

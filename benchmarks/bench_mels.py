@@ -1,0 +1,160 @@
+"""Mel extraction on the real dataset: the project against a naive loop and against decoding alone.
+
+    .venv/bin/python benchmarks/bench_mels.py [--dataset DIR] [--limit N] [--workers N] [--repeat R]
+
+Targets (issue 3), on 2 cores: a cold extraction (empty cache) at least 2x
+faster than a naive loop of ``librosa.load`` + ``librosa.feature.melspectrogram``
+in one process; at most 1.25x the time it takes just to decode the same
+files; a warm rerun (everything cached) at most 2 % of the cold one.
+
+Everything is measured in this process, one after another, on the same
+files, whose bytes are read once beforehand so that every contender finds
+them in the page cache. Decoding alone is timed both in one process and on
+the same worker processes as the project (the true floor of a parallel
+extraction). With ``--repeat``, the whole sequence runs R times and the
+median of each figure is printed: the CPU may be shared.
+"""
+
+import argparse
+import io
+import math
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from mer_utils import config, mels
+from mer_utils.parallel import available_cores, map_unordered, resolve_workers
+from mer_utils.paths import MIREX_DIR
+
+
+def decode_only(task):
+    """Read the first ``clip_seconds`` of a file as float32, nothing else: the floor."""
+    path, clip_seconds = task
+    with sf.SoundFile(path) as audio:
+        return len(audio.read(math.ceil(clip_seconds * audio.samplerate), dtype="float32", always_2d=True))
+
+
+def naive_feature(path, params):
+    """What one writes without thinking about speed: librosa.load, then librosa's mel-spectrogram."""
+    import librosa
+
+    y, sr = librosa.load(path, sr=params["sample_rate"], mono=True, duration=params["clip_seconds"])
+    y = librosa.util.fix_length(y, size=mels.clip_samples(sample_rate=sr, clip_seconds=params["clip_seconds"]))
+    power = librosa.feature.melspectrogram(y=y, sr=sr, n_fft=params["n_fft"], n_mels=params["n_mels"],
+                                           hop_length=mels.hop_length(len(y), params["n_frames"]))
+    return librosa.power_to_db(power, ref=1.0, amin=config.LOG_AMIN, top_db=None)[:, :params["n_frames"]]
+
+
+def stage_profile(files, params):
+    """Milliseconds per clip of each step of the project's extraction, in this process."""
+    from mer_utils import melspec
+
+    steps = {"decode (soundfile)": 0.0, "resample (soxr HQ)": 0.0, "mel-spectrogram": 0.0, "store (float16 .npy)": 0.0}
+    for path in files:
+        t0 = time.perf_counter()
+        native, rate = melspec._decode_head(path, clip_seconds=params["clip_seconds"], sf=sf)
+        t1 = time.perf_counter()
+        clip = melspec._resample(native, rate, params["sample_rate"])
+        t2 = time.perf_counter()
+        feature = mels.mel_spectrogram(clip, sample_rate=params["sample_rate"], n_mels=params["n_mels"],
+                                       n_frames=params["n_frames"], n_fft=params["n_fft"])
+        t3 = time.perf_counter()
+        np.save(io.BytesIO(), feature.astype(mels.STORE_DTYPE))
+        t4 = time.perf_counter()
+        for step, seconds in zip(steps, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+            steps[step] += seconds
+    return {step: 1000 * seconds / len(files) for step, seconds in steps.items()}
+
+
+def timed(func):
+    start = time.perf_counter()
+    result = func()
+    return time.perf_counter() - start, result
+
+
+def one_round(files, params, workers):
+    """All five measurements once; returns ({name: seconds}, project features, naive features)."""
+    rows = [{"track_id": p.stem, "audio_path": str(p)} for p in files]
+    tasks = [(str(p), params["clip_seconds"]) for p in files]
+    figures = {}
+    figures["decode only, 1 process"], _ = timed(lambda: [decode_only(t) for t in tasks])
+    figures[f"decode only, {workers} workers"], _ = timed(
+        lambda: list(map_unordered(decode_only, tasks, n_workers=workers, progress=False)))
+    figures["naive librosa loop, 1 process"], naive = timed(lambda: {p.stem: naive_feature(p, params) for p in files})
+    with tempfile.TemporaryDirectory() as cache:
+        figures[f"project cold, {workers} workers"], report = timed(
+            lambda: mels.extract_all(rows, **params, n_workers=workers, cache_dir=cache, progress=False))
+        figures["project warm rerun"], warm = timed(
+            lambda: mels.extract_all(rows, **params, n_workers=workers, cache_dir=cache, progress=False))
+        assert warm.misses == 0, "the warm rerun recomputed something"
+        ours = {t: np.load(p).astype(np.float32) for t, p in report.features.items()}
+    return figures, ours, naive, report
+
+
+def agreement(ours, naive):
+    """Largest difference (dB) between the project's and the naive features, over bins within 60 dB of the peak."""
+    worst = 0.0
+    for track_id, feature in ours.items():
+        loud = naive[track_id] > naive[track_id].max() - 60
+        worst = max(worst, float(np.abs(feature - naive[track_id])[loud].max()))
+    return worst
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", default=str(MIREX_DIR), help="the MIREX-like dataset folder")
+    parser.add_argument("--limit", type=int, default=0, help="only the first N clips (0: all)")
+    parser.add_argument("--workers", type=int, default=0, help="worker processes (0: all cores)")
+    parser.add_argument("--repeat", type=int, default=1, help="run the whole sequence R times, print medians")
+    parser.add_argument("--clip-seconds", type=float, default=30.0, help="clip length (the dataset's clips: 30 s)")
+    args = parser.parse_args()
+
+    files = sorted((Path(args.dataset) / "dataset" / "Audio").glob("*.mp3"))[: args.limit or None]
+    if not files:
+        raise SystemExit(f"no MP3 clips under {args.dataset}/dataset/Audio")
+    workers = resolve_workers(args.workers)
+    params = dict(sample_rate=config.SAMPLE_RATE, clip_seconds=args.clip_seconds, n_mels=config.N_MELS,
+                  n_frames=config.N_FRAMES, n_fft=config.N_FFT)
+    megabytes = sum(len(p.read_bytes()) for p in files) / 1e6  # into the page cache for everyone
+    naive_feature(files[0], params)  # librosa's imports and first-call set-up are not the loop's cost
+    print(f"{len(files)} clips ({megabytes:.0f} MB MP3), {params}, {workers} workers of {available_cores()} cores, "
+          f"load average {os.getloadavg()[0]:.1f}")
+
+    rounds = []
+    for index in range(args.repeat):
+        figures, ours, naive, report = one_round(files, params, workers)
+        rounds.append(figures)
+        print(f"round {index + 1}: " + ", ".join(f"{k} {v:.2f} s" for k, v in figures.items()))
+    median = {name: statistics.median(r[name] for r in rounds) for name in rounds[0]}
+
+    print(f"\n{'measurement':36s} {'seconds':>8s} {'ms/clip':>8s}")
+    for name, seconds in median.items():
+        print(f"{name:36s} {seconds:8.2f} {1000 * seconds / len(files):8.1f}")
+    cold = median[f"project cold, {workers} workers"]
+    ratios = [
+        ("naive loop / project cold", median["naive librosa loop, 1 process"] / cold, ">= 2", lambda r: r >= 2),
+        (f"project cold / decode only ({workers} workers)", cold / median[f"decode only, {workers} workers"],
+         "<= 1.25", lambda r: r <= 1.25),
+        ("project cold / decode only (1 process)", cold / median["decode only, 1 process"], "<= 1.25",
+         lambda r: r <= 1.25),
+        ("project warm / project cold", median["project warm rerun"] / cold, "<= 0.02", lambda r: r <= 0.02),
+    ]
+    print(f"\n{'ratio':48s} {'value':>7s}  target")
+    for name, value, target, met in ratios:
+        print(f"{name:48s} {value:7.3f}  {target:8s} {'met' if met(value) else 'MISSED'}")
+    profile = stage_profile(files[:50], params)
+    print(f"\nwhere the time goes, one process, first {min(50, len(files))} clips (ms per clip): "
+          + ", ".join(f"{step} {ms:.1f}" for step, ms in profile.items()))
+    print(f"extracted {len(report.features)}, rejected {len(report.rejections)} "
+          f"({', '.join(sorted({r.reason for r in report.rejections})) or 'none'}); "
+          f"largest |project - naive| within 60 dB of each clip's peak: {agreement(ours, naive):.3f} dB "
+          f"(float16 storage); load average now {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,312 @@
+"""Decoding a clip and computing its log-mel spectrogram: the work of one track.
+
+The pure part of the mel stage (:mod:`mer_utils.mels` is the rest: cache,
+parallel extraction, store). Worker processes import only this module, so
+they start without pandas or librosa.
+"""
+
+import functools
+import json
+import math
+import os
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from . import config
+from .audio_io import AudioReadError, probe_duration
+
+#: Storage type of the cached features (the models read float32 batches).
+STORE_DTYPE = np.float16
+
+
+class ClipRejected(ValueError):
+    """The track's audio cannot give a feature; ``reason`` is a code from ``REASONS``."""
+
+    def __init__(self, reason, detail):
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+# --- parameters -----------------------------------------------------------------
+
+def validate_parameters(*, sample_rate, clip_seconds, n_mels, n_frames, n_fft):
+    """Raise ``ValueError`` unless the extraction parameters describe a valid feature.
+
+    Parameters
+    ----------
+    sample_rate : int > 0
+    clip_seconds : float > 0
+    n_mels : int > 0
+    n_frames : int > 0, at most one frame per sample of the clip
+    n_fft : int >= 2
+    """
+    for name, value in (("sample_rate", sample_rate), ("n_mels", n_mels),
+                        ("n_frames", n_frames), ("n_fft", n_fft)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if n_fft < 2:
+        raise ValueError(f"n_fft must be at least 2, got {n_fft}")
+    if not isinstance(clip_seconds, (int, float)) or not clip_seconds > 0:
+        raise ValueError(f"clip_seconds must be a positive number, got {clip_seconds!r}")
+    n_samples = clip_samples(sample_rate=sample_rate, clip_seconds=clip_seconds)
+    if n_samples < n_frames:
+        raise ValueError(
+            f"{n_frames} frames do not fit in {clip_seconds} s at {sample_rate} Hz "
+            f"({n_samples} samples): lower n_frames or raise clip_seconds"
+        )
+
+
+def clip_samples(*, sample_rate, clip_seconds):
+    """Number of samples of a clip: ``round(clip_seconds * sample_rate)``."""
+    return int(round(clip_seconds * sample_rate))
+
+
+def hop_length(n_samples, n_frames):
+    """Hop between frames so that ``n_frames`` frames span ``n_samples``: ``n_samples // n_frames``.
+
+    With the paper's values (60 s at 22,050 Hz, 1024 frames) the hop is 1291
+    samples, about 59 ms.
+    """
+    return n_samples // n_frames
+
+
+# --- the computation -----------------------------------------------------------------
+
+def mel_spectrogram(y, *, sample_rate, n_mels, n_frames, n_fft):
+    """Log-power mel-spectrogram of a clip, with exactly ``n_frames`` frames.
+
+    Equal (to float32 rounding) to::
+
+        hop = len(y) // n_frames
+        S = librosa.feature.melspectrogram(y=y, sr=sample_rate, n_fft=n_fft, hop_length=hop,
+                                           n_mels=n_mels)  # center=True, zero padding
+        librosa.power_to_db(S, ref=1.0, amin=config.LOG_AMIN, top_db=None)[:, :n_frames]
+
+    Frames are centred on samples ``0, hop, ..., (n_frames - 1) * hop``, so
+    they cover the whole clip for any length and sample rate; centring
+    yields one frame more, which is dropped.
+
+    The log scale has a fixed reference (``ref=1.0``, i.e. dB relative to a
+    full-scale power of 1) and a fixed floor (``10 log10(LOG_AMIN)`` =
+    -100 dB), not the per-track maximum: loudness is one of the cues of
+    emotion (energetic vs. soft songs), and a per-track reference would
+    erase it. The models rescale the values themselves.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n_samples,)], real, finite
+        Mono clip at ``sample_rate``; ``n_samples >= n_frames``.
+    sample_rate : int
+    n_mels : int
+        Mel bands (paper: 128), Slaney-style filters from 0 Hz to Nyquist.
+    n_frames : int
+        Time frames (paper: 1024).
+    n_fft : int
+        FFT window length in samples (periodic Hann window).
+
+    Returns
+    -------
+    np.ndarray [shape=(n_mels, n_frames), dtype=float32]
+        Mel bands by time frames, in dB.
+    """
+    y = np.asarray(y, dtype=np.float32)
+    if y.ndim != 1:
+        raise ValueError(f"mel_spectrogram expects a mono clip of shape (n_samples,), got shape {y.shape}")
+    if len(y) < n_frames:
+        raise ValueError(f"a clip of {len(y)} samples cannot give {n_frames} frames")
+    hop = hop_length(len(y), n_frames)
+    frames = _centered_frames(y, n_fft=n_fft, hop=hop, n_frames=n_frames)
+    spectrum = _rfft(frames * _hann(n_fft))            # (n_frames, 1 + n_fft // 2)
+    power = np.square(spectrum.real)
+    power += np.square(spectrum.imag)
+    mel = mel_basis(sample_rate, n_fft, n_mels) @ power.T  # sparse filters: (n_mels, n_frames)
+    np.maximum(mel, config.LOG_AMIN, out=mel)
+    return (10.0 * np.log10(mel)).astype(np.float32, copy=False)
+
+
+def _centered_frames(y, *, n_fft, hop, n_frames):
+    """Frames of ``y`` zero-padded by ``n_fft // 2`` at both ends: a view of shape (n_frames, n_fft)."""
+    pad = n_fft // 2
+    padded = np.zeros((n_frames - 1) * hop + n_fft, dtype=np.float32)
+    body = y[:len(padded) - pad]
+    padded[pad:pad + len(body)] = body
+    return np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop][:n_frames]
+
+
+def _rfft(frames):
+    import scipy.fft  # pocketfft, single-threaded by default; ~4x numpy.fft on float32 rows
+
+    return scipy.fft.rfft(frames, axis=-1, overwrite_x=True)
+
+
+@functools.lru_cache(maxsize=8)
+def _hann(n_fft):
+    """Periodic Hann window, as ``scipy.signal.get_window("hann", n_fft)`` (librosa's default)."""
+    return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
+
+
+#: Mel filter banks by (sample_rate, n_fft, n_mels); filled once per process.
+_MEL_BASES = {}
+
+
+def mel_basis(sample_rate, n_fft, n_mels):
+    """librosa's mel filter bank as a sparse matrix (each FFT bin feeds at most two bands)."""
+    key = (sample_rate, n_fft, n_mels)
+    if key not in _MEL_BASES:
+        import scipy.sparse
+
+        dense = quiet_librosa().filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels)
+        _MEL_BASES[key] = scipy.sparse.csr_matrix(dense)
+    return _MEL_BASES[key]
+
+
+def quiet_librosa():
+    """librosa with its core loaded, minus the "IProgress not found" warning it causes in notebooks.
+
+    librosa loads pooch, which imports ``tqdm.auto``; without ipywidgets (papermill) that warns.
+    """
+    import librosa
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        librosa.filters.mel  # noqa: B018 -- load the lazy core (and pooch) now
+    return librosa
+
+
+def install_mel_bases(bases):
+    """Worker initializer: receive the filter banks instead of importing librosa (~1 s) per worker."""
+    _MEL_BASES.update(bases)
+
+
+# --- decoding ------------------------------------------------------------------
+
+def load_clip(path, *, sample_rate, clip_seconds, pad_tolerance=config.CLIP_PAD_TOLERANCE,
+              silence_dbfs=config.SILENCE_PEAK_DBFS):
+    """Decode the first ``clip_seconds`` of a file as a mono clip at ``sample_rate``.
+
+    Only the needed frames are decoded. Channels are averaged; resampling
+    uses soxr's high-quality mode (what ``librosa.load`` uses by default).
+
+    Parameters
+    ----------
+    path : str or Path
+        Any file libsndfile reads: WAV, FLAC, OGG/Vorbis, Opus, MP3.
+    sample_rate : int
+    clip_seconds : float
+    pad_tolerance : float
+        A file shorter than ``clip_seconds`` by at most this fraction of it
+        is zero-padded at the end (MP3 encoder delay, previews a few hundred
+        milliseconds short); a shorter file is rejected as ``too_short``.
+    silence_dbfs : float
+        A clip whose peak stays below this level is rejected as ``silent_audio``.
+
+    Returns
+    -------
+    np.ndarray [shape=(clip_samples,), dtype=float32]
+
+    Raises
+    ------
+    ClipRejected
+        With reason ``missing_audio``, ``unreadable_audio``, ``too_short``,
+        ``silent_audio`` or ``extraction_failed`` and a sentence naming the file.
+    """
+    import soundfile as sf
+
+    native, native_rate = _decode_head(Path(path), clip_seconds=clip_seconds, sf=sf)
+    wanted = math.ceil(clip_seconds * native_rate)
+    shortfall = (wanted - len(native)) / native_rate
+    if shortfall > pad_tolerance * clip_seconds:
+        raise ClipRejected(
+            "too_short",
+            f"audio file {path} has {len(native) / native_rate:.2f} s of audio, less than clip_seconds={clip_seconds:g} "
+            f"(up to {pad_tolerance * clip_seconds:.2f} s would be zero-padded)",
+        )
+    if not np.isfinite(native).all():
+        raise ClipRejected("extraction_failed", f"audio file {path} decodes to NaN or infinite samples")
+    peak = float(np.max(np.abs(native))) if len(native) else 0.0
+    if peak <= 10 ** (silence_dbfs / 20):
+        level = "digital silence" if peak == 0 else f"peak {20 * np.log10(peak):.0f} dBFS"
+        raise ClipRejected(
+            "silent_audio",
+            f"audio file {path} is silent in its first {clip_seconds:g} s ({level}, threshold {silence_dbfs:g} dBFS)",
+        )
+    return _fit_length(_resample(native, native_rate, sample_rate),
+                       clip_samples(sample_rate=sample_rate, clip_seconds=clip_seconds))
+
+
+def _decode_head(path, *, clip_seconds, sf):
+    """Decode up to ``clip_seconds`` of ``path``, mixed to mono: (float32 samples, native rate)."""
+    try:
+        probe_duration(path)  # missing, empty, not audio, corrupt header: named by audio_io
+    except AudioReadError as err:
+        raise ClipRejected("unreadable_audio" if path.exists() else "missing_audio", str(err)) from None
+    try:
+        with sf.SoundFile(path) as audio:
+            native_rate = audio.samplerate
+            frames = audio.read(math.ceil(clip_seconds * native_rate), dtype="float32", always_2d=True)
+    except (sf.SoundFileError, RuntimeError) as err:  # the stream breaks after a valid header
+        raise ClipRejected("unreadable_audio", f"audio file {path} cannot be decoded ({err})") from None
+    mono = frames[:, 0] if frames.shape[1] == 1 else frames.mean(axis=1)
+    return np.ascontiguousarray(mono), native_rate
+
+
+def _resample(y, native_rate, sample_rate):
+    if native_rate == sample_rate:
+        return y
+    import soxr
+
+    return soxr.resample(y, native_rate, sample_rate, quality="HQ")
+
+
+def _fit_length(y, n_samples):
+    """Trim or zero-pad ``y`` to exactly ``n_samples``."""
+    if len(y) >= n_samples:
+        return y[:n_samples]
+    return np.concatenate([y, np.zeros(n_samples - len(y), dtype=y.dtype)])
+
+
+# --- storing ------------------------------------------------------------------
+
+def atomic_write(path, write):
+    """Call ``write(file)`` on a temporary file beside ``path``, then rename it to ``path``."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            write(handle)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def extract_and_store(task):
+    """Decode, compute and store one track (the function worker processes run).
+
+    Parameters
+    ----------
+    task : tuple
+        ``(track_id, audio_path, stem, params)``: the feature is written to
+        ``<stem>.npy``, a rejection to ``<stem>.rejected.json``.
+
+    Returns
+    -------
+    tuple
+        ``("ok", feature path, seconds)`` or ``("rejected", reason, detail, seconds)``.
+    """
+    track_id, audio_path, stem, params = task
+    start = time.perf_counter()
+    try:
+        clip = load_clip(audio_path, sample_rate=params["sample_rate"], clip_seconds=params["clip_seconds"])
+    except ClipRejected as rejected:
+        # A property of the file, so remember it (unexpected exceptions are not cached: retried next run).
+        text = json.dumps({"reason": rejected.reason, "detail": rejected.detail}).encode("utf-8")
+        atomic_write(Path(f"{stem}.rejected.json"), lambda handle: handle.write(text))
+        return ("rejected", rejected.reason, rejected.detail, time.perf_counter() - start)
+    feature = mel_spectrogram(clip, sample_rate=params["sample_rate"], n_mels=params["n_mels"],
+                              n_frames=params["n_frames"], n_fft=params["n_fft"]).astype(STORE_DTYPE)
+    target = Path(f"{stem}.npy")
+    atomic_write(target, lambda handle: np.save(handle, feature))
+    return ("ok", str(target), time.perf_counter() - start)
