@@ -322,7 +322,7 @@ def test_lyrics_encodings_and_line_endings(corpus, table):
                 encodings.append("cp949")
                 assert re.search("[가-힣]", text)
         endings.add("crlf" if "\r\n" in text else "lf")
-        assert count_words(read_lyrics(corpus.parent / path)) >= 40
+        assert 40 <= count_words(read_lyrics(corpus.parent / path)) <= 150
     assert encodings.count("utf-16") == 1 and encodings.count("cp949") >= 2
     assert endings == {"crlf", "lf"}
 
