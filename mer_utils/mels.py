@@ -56,6 +56,9 @@ from .parallel import WorkerCrashed, map_unordered, resolve_workers
 
 #: Bump when the computation changes, so that old cache entries are not reused.
 FEATURE_VERSION = 1
+#: With ``n_workers=0``, one worker process per this many tracks to compute: starting a
+#: worker (~0.5 s) costs about what 15-20 tracks take to extract.
+MIN_TRACKS_PER_WORKER = 16
 #: Name of the run-folder index written by notebook 02: track_id -> feature file.
 INDEX_NAME = "mels.csv"
 
@@ -169,7 +172,8 @@ def extract_all(tracks, *, sample_rate=config.SAMPLE_RATE, clip_seconds=config.C
     sample_rate, clip_seconds, n_mels, n_frames, n_fft
         See :func:`load_clip` and :func:`mel_spectrogram`; defaults are the paper's.
     n_workers : int
-        Worker processes; 0 = all cores, 1 = this process only.
+        Worker processes; 1 = this process only; 0 = automatic: all cores, but
+        one worker per :data:`MIN_TRACKS_PER_WORKER` tracks to compute.
     cache_dir : str or Path, optional
         Root of the feature cache; default ``paths.cache_dir("mels")``.
     progress : bool
@@ -207,12 +211,13 @@ def extract_all(tracks, *, sample_rate=config.SAMPLE_RATE, clip_seconds=config.C
             todo.append((track_id, str(audio_path), str(folder / stem), params))
     report = ExtractionReport(hits=hits, misses=len(todo), cache_dir=folder)
     if todo:
+        report.n_workers = resolve_workers(n_workers, n_items=len(todo), min_items_per_worker=MIN_TRACKS_PER_WORKER)
         bases = {(sample_rate, n_fft, n_mels): mel_basis(sample_rate, n_fft, n_mels)}
-        for task, outcome in map_unordered(extract_and_store, todo, n_workers=n_workers, initializer=install_mel_bases,
-                                           initargs=(bases,), desc="mel extraction", progress=progress):
+        for task, outcome in map_unordered(extract_and_store, todo, n_workers=report.n_workers,
+                                           initializer=install_mel_bases, initargs=(bases,), desc="mel extraction",
+                                           progress=progress):
             results[task[0]], seconds = _outcome_of(task, outcome)
             report.compute_s += seconds
-        report.n_workers = resolve_workers(n_workers, n_items=len(todo))
     for track_id, _ in rows:
         outcome = results[track_id]
         if isinstance(outcome, Rejection):

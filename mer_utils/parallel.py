@@ -33,15 +33,19 @@ def available_cores():
         return os.cpu_count() or 1
 
 
-def resolve_workers(n_workers, *, n_items=None):
+def resolve_workers(n_workers, *, n_items=None, min_items_per_worker=1):
     """Turn the ``n_workers`` parameter into a process count.
 
     Parameters
     ----------
     n_workers : int
-        ``0`` for all available cores, else the number of processes (>= 1).
+        ``0`` for automatic (the available cores), else the number of processes (>= 1).
     n_items : int, optional
         Never start more workers than there are items.
+    min_items_per_worker : int
+        With ``n_workers=0``, start a worker only per this many items: a
+        worker process costs its start-up (interpreter and imports), which a
+        few items do not repay. An explicit ``n_workers`` is taken as given.
 
     Returns
     -------
@@ -52,7 +56,7 @@ def resolve_workers(n_workers, *, n_items=None):
         raise ValueError(f"n_workers must be an integer >= 0 (0 = all cores), got {n_workers!r}")
     count = n_workers or available_cores()
     if n_items is not None:
-        count = min(count, max(n_items, 1))
+        count = min(count, max(n_items // (1 if n_workers else min_items_per_worker), 1))
     return count
 
 

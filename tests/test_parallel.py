@@ -49,6 +49,9 @@ def test_resolve_workers():
     assert parallel.resolve_workers(0) == parallel.available_cores()
     assert parallel.resolve_workers(8, n_items=3) == 3
     assert parallel.resolve_workers(4, n_items=0) == 1
+    assert parallel.resolve_workers(0, n_items=10, min_items_per_worker=16) == 1
+    assert parallel.resolve_workers(0, n_items=10 ** 6, min_items_per_worker=16) == parallel.available_cores()
+    assert parallel.resolve_workers(2, n_items=10, min_items_per_worker=16) == 2, "explicit counts are kept"
     for bad in (-1, 1.5, True):
         with pytest.raises(ValueError, match="n_workers must be an integer >= 0"):
             parallel.resolve_workers(bad)
