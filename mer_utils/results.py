@@ -247,6 +247,8 @@ def summary_table(metrics, *, confidence=0.95, scores=SCORES):
         From :func:`collect_metrics`.
     confidence : float
         Coverage of the Student-t interval (``n - 1`` degrees of freedom).
+        The interval is clipped to [0, 1], the range of every score: with
+        few runs it can reach past it (2 runs: ``t = 12.7``).
     scores : sequence of str
 
     Returns
@@ -268,6 +270,7 @@ def summary_table(metrics, *, confidence=0.95, scores=SCORES):
             values = metrics.loc[(metrics["model"] == name) & (metrics["metric"] == score), "value"]
             paper = info.paper_accuracy if score == "accuracy" else math.nan
             summary = mean_confidence_interval(values, confidence=confidence)
+            summary.update(ci_low=max(summary["ci_low"], 0.0), ci_high=min(summary["ci_high"], 1.0))
             rows.append({
                 "model": name, "modality": info.modality, "label": info.label, "baseline": info.baseline,
                 "status": "ok" if len(values) else "not run", "metric": score, **summary,
@@ -438,19 +441,34 @@ def paired_comparison(metrics, model_a, model_b, *, metric="accuracy"):
     }
 
 
-def comparison_pairs(best):
-    """The comparisons notebook 07 reports, from :func:`best_model_per_modality`.
+#: The claims notebook 07 checks, in order: finding -> (A, B, claim that A beats B). A and B are
+#: a modality (its best deep model, :func:`best_model_per_modality`) or a baseline's name.
+CLAIMS = {
+    "fused_beats_best_audio": ("both", "audio", "the fused model beats the best audio model (paper)"),
+    "fused_beats_best_lyrics": ("both", "lyrics", "the fused model beats the best lyrics model (paper)"),
+    "lyrics_beat_audio": ("lyrics", "audio", "the best lyrics model beats the best audio model (paper)"),
+    "best_audio_beats_baseline": ("audio", AUDIO_BASELINE,
+                                  "the best audio model beats the mel-statistics baseline"),
+    "best_lyrics_beats_baseline": ("lyrics", LYRICS_BASELINE, "the best lyrics model beats the TF-IDF baseline"),
+}
 
-    Fused against the best audio and the best lyrics model (the paper's
-    claim), then each modality's best deep model against its classical
-    baseline. Pairs whose models did not run are left out.
+
+def claim_models(best):
+    """``{finding: (model_a, model_b)}`` for every claim of :data:`CLAIMS`; ``None`` where no model ran."""
+    def resolve(side):
+        return best.get(side) if side in MODALITIES else side
+
+    return {key: (resolve(a), resolve(b)) for key, (a, b, _) in CLAIMS.items()}
+
+
+def comparison_pairs(best):
+    """The paired comparisons notebook 07 reports: one per claim of :data:`CLAIMS` whose modalities ran.
+
+    Fused against the best audio and the best lyrics model, lyrics against
+    audio (the paper's claims), then each modality's best deep model against
+    its classical baseline.
     """
-    pairs = []
-    if "both" in best:
-        pairs += [(best["both"], best[m]) for m in ("audio", "lyrics") if m in best]
-    pairs += [(best[m], baseline) for m, baseline in (("audio", AUDIO_BASELINE), ("lyrics", LYRICS_BASELINE))
-              if m in best]
-    return pairs
+    return [(a, b) for a, b in claim_models(best).values() if a is not None and b is not None]
 
 
 def paired_tests(metrics, pairs, *, metric="accuracy"):
@@ -618,7 +636,7 @@ def _json_safe(value):
     return value
 
 
-def results_record(summary, paired, best, *, confidence=0.95):
+def results_record(summary, paired, best, *, confidence=0.95, alpha=0.05):
     """Everything notebook 07 concludes, as one JSON-ready dict (``results/summary.json``).
 
     Parameters
@@ -629,13 +647,17 @@ def results_record(summary, paired, best, *, confidence=0.95):
         From :func:`paired_tests`.
     best : dict
         From :func:`best_model_per_modality`.
+    alpha : float
+        Level at which a paired t-test p value is called significant.
 
     Returns
     -------
     dict
-        ``interval, models, best_per_modality, paired_tests, findings``; NaN
-        is written as ``null``. ``findings`` answers the paper's claims with
-        booleans (``null`` when a model needed for the answer did not run).
+        ``interval, alpha, models, best_per_modality, paired_tests,
+        findings``; NaN is written as ``null``. ``findings`` holds one entry
+        per claim of :data:`CLAIMS`: its models, their mean accuracies,
+        ``holds`` (A's mean is higher; ``null`` when a model did not run) and
+        the paired tests' p values with ``significant``.
     """
     models = {}
     for name, rows in summary.groupby("model", sort=False):
@@ -649,32 +671,38 @@ def results_record(summary, paired, best, *, confidence=0.95):
     return _json_safe({
         "interval": f"{confidence:.0%} confidence interval of the mean over runs, Student t with n-1 "
                     "degrees of freedom; std with ddof=1",
+        "alpha": alpha,
         "models": models,
         "best_per_modality": best,
         "paired_tests": paired.to_dict(orient="records"),
-        "findings": _findings(models, best),
+        "findings": _findings(models, _json_safe(paired.to_dict(orient="records")), best, alpha=alpha),
     })
 
 
-def _findings(models, best):
-    def accuracy(name):
-        return models[name]["accuracy"]["mean"] if name in models and models[name]["runs"] else None
-
-    def beats(a, b):
-        acc_a, acc_b = accuracy(a), accuracy(b)
-        return None if acc_a is None or acc_b is None else bool(acc_a > acc_b)
-
-    return {
-        "lyrics_beat_audio": beats(best.get("lyrics"), best.get("audio")),
-        "fused_beats_best_audio": beats(best.get("both"), best.get("audio")),
-        "fused_beats_best_lyrics": beats(best.get("both"), best.get("lyrics")),
-        "best_audio_beats_baseline": beats(best.get("audio"), AUDIO_BASELINE),
-        "best_lyrics_beats_baseline": beats(best.get("lyrics"), LYRICS_BASELINE),
-    }
+def _findings(models, paired, best, *, alpha):
+    """Each claim of :data:`CLAIMS`: its models, whether A's mean is higher, and the paired tests."""
+    tests = {(row["model_a"], row["model_b"]): row for row in paired}
+    findings = {}
+    for key, (model_a, model_b) in claim_models(best).items():
+        runs = [models.get(m, {}).get("runs", 0) for m in (model_a, model_b)]
+        if model_a is None or model_b is None or 0 in runs:
+            findings[key] = {"claim": CLAIMS[key][2], "model_a": model_a, "model_b": model_b, "holds": None}
+            continue
+        mean_a, mean_b = (models[m]["accuracy"]["mean"] for m in (model_a, model_b))
+        test = tests.get((model_a, model_b), {})
+        p_value = test.get("t_p_value")
+        findings[key] = {
+            "claim": CLAIMS[key][2], "model_a": model_a, "model_b": model_b,
+            "accuracy_a": mean_a, "accuracy_b": mean_b, "difference": mean_a - mean_b,
+            "holds": bool(mean_a > mean_b), "n_pairs": test.get("n_pairs"),
+            "t_p_value": p_value, "wilcoxon_p_value": test.get("wilcoxon_p_value"),
+            "significant": None if p_value is None else bool(p_value < alpha),
+        }
+    return findings
 
 
 def describe_findings(record):
-    """The paper's claims checked against this run, in plain sentences (markdown).
+    """The claims of :data:`CLAIMS` checked against this run, in plain sentences (markdown).
 
     Parameters
     ----------
@@ -685,45 +713,27 @@ def describe_findings(record):
     -------
     str
     """
-    models, best, findings = record["models"], record["best_per_modality"], record["findings"]
-
-    def acc(name):
-        return f"{name} ({models[name]['accuracy']['mean']:.4f})"
-
-    paper_says = {
-        "lyrics_beat_audio": "the best lyrics model beats the best audio model",
-        "fused_beats_best_audio": "the fused model beats the best audio model",
-        "fused_beats_best_lyrics": "the fused model beats the best lyrics model",
-    }
-    pairs = {
-        "lyrics_beat_audio": ("lyrics", "audio"),
-        "fused_beats_best_audio": ("both", "audio"),
-        "fused_beats_best_lyrics": ("both", "lyrics"),
-    }
+    alpha = record["alpha"]
     lines = []
-    for key, claim in paper_says.items():
-        a, b = pairs[key]
-        if findings[key] is None:
-            lines.append(f"- The paper: {claim}. Not checked: a model needed for it did not run.")
+    for finding in record["findings"].values():
+        claim = finding["claim"][0].upper() + finding["claim"][1:]
+        if finding["holds"] is None:
+            lines.append(f"- {claim}: not checked, a model it needs did not run.")
             continue
-        verdict = "Confirmed" if findings[key] else "Not confirmed"
-        lines.append(f"- The paper: {claim}. {verdict} here: {acc(best[a])} vs {acc(best[b])}"
-                     f"{_test_summary(record['paired_tests'], best[a], best[b])}.")
-    for modality, baseline in (("audio", AUDIO_BASELINE), ("lyrics", LYRICS_BASELINE)):
-        key = f"best_{modality}_beats_baseline"
-        if findings[key] is not None:
-            word = "beats" if findings[key] else "does not beat"
-            lines.append(f"- Best {modality} model {acc(best[modality])} {word} the classical baseline "
-                         f"{acc(baseline)}{_test_summary(record['paired_tests'], best[modality], baseline)}.")
+        direction = ("higher" if finding["holds"] else
+                     "equal" if finding["difference"] == 0 else "lower")
+        line = (f"- {claim}: **{'yes' if finding['holds'] else 'no'}** in the means, "
+                f"{finding['model_a']} {finding['accuracy_a']:.4f} vs {finding['model_b']} "
+                f"{finding['accuracy_b']:.4f} ({direction})")
+        if finding["significant"] is None:
+            line += "; no paired test possible"
+        else:
+            wilcoxon = finding["wilcoxon_p_value"]
+            line += (f"; paired over {finding['n_pairs']} runs, t-test p = {finding['t_p_value']:.3g}"
+                     + ("" if wilcoxon is None else f", Wilcoxon p = {wilcoxon:.3g}")
+                     + f": {'' if finding['significant'] else 'not '}significant at {alpha:g} (t-test)")
+        lines.append(line + ".")
     return "\n".join(lines)
-
-
-def _test_summary(paired_rows, model_a, model_b):
-    for row in paired_rows:
-        if (row["model_a"], row["model_b"]) == (model_a, model_b) and row["t_p_value"] is not None:
-            wilcoxon = "" if row["wilcoxon_p_value"] is None else f", Wilcoxon p = {row['wilcoxon_p_value']:.3g}"
-            return f" (paired over {row['n_pairs']} runs: t-test p = {row['t_p_value']:.3g}{wilcoxon})"
-    return ""
 
 
 def save_results(layout, *, table, paired, record):

@@ -108,6 +108,26 @@ def test_interval_with_two_runs_uses_one_degree_of_freedom():
         results.mean_confidence_interval([0.6, 0.7], confidence=95)
 
 
+def test_intervals_are_clipped_to_the_score_range(layout):
+    write_run(layout, {"fused": [0.6, 1.0]})
+    fused = row(results.summary_table(results.collect_metrics(layout)), "fused")
+    # mean 0.8, std 0.2828; half width 12.706 * 0.2828 / sqrt 2 = 2.54 reaches far past [0, 1]
+    assert fused["mean"] == pytest.approx(0.8) and (fused["ci_low"], fused["ci_high"]) == (0.0, 1.0)
+
+
+def test_findings_of_models_that_did_not_run(layout):
+    write_run(layout, {"fused": [0.6, 0.7], "lyrics_cnn": [0.7, 0.8]})
+    summary = results.summary_table(results.collect_metrics(layout))
+    best = results.best_model_per_modality(summary)
+    record = results.results_record(summary, results.paired_tests(results.collect_metrics(layout),
+                                                                  results.comparison_pairs(best)), best)
+    assert record["findings"]["fused_beats_best_audio"]["holds"] is None
+    assert record["findings"]["fused_beats_best_lyrics"]["holds"] is False
+    text = results.describe_findings(record)
+    assert "The fused model beats the best audio model (paper): not checked" in text
+    assert "**no** in the means, fused 0.6500 vs lyrics_cnn 0.7500 (lower); no paired test possible" in text
+
+
 def test_missing_model_is_listed_as_not_run(summary):
     missing = row(summary, "audio_rnn")
     assert missing["status"] == "not run" and missing["runs"] == 0 and math.isnan(missing["mean"])
@@ -195,29 +215,35 @@ def test_paired_comparison_degenerate_cases(layout):
 def test_paired_tests_cover_the_papers_claims_and_the_baselines(metrics, summary):
     best = results.best_model_per_modality(summary)
     pairs = results.comparison_pairs(best)
-    assert pairs == [("fused", "audio_cnn_rnn"), ("fused", "lyrics_cnn"),
+    assert pairs == [("fused", "audio_cnn_rnn"), ("fused", "lyrics_cnn"), ("lyrics_cnn", "audio_cnn_rnn"),
                      ("audio_cnn_rnn", results.AUDIO_BASELINE), ("lyrics_cnn", results.LYRICS_BASELINE)]
     table = results.paired_tests(metrics, pairs + [("fused", "audio_rnn")])
     assert list(table.columns) == list(results.PAIRED_COLUMNS)
-    assert len(table) == 4, "a pair with a model that did not run is left out"
+    assert len(table) == 5, "a pair with a model that did not run is left out"
+    assert results.comparison_pairs({"lyrics": "lyrics_rnn"}) == [("lyrics_rnn", results.LYRICS_BASELINE)]
 
 
 def test_record_findings_and_files(run, metrics, summary):
     best = results.best_model_per_modality(summary)
     paired = results.paired_tests(metrics, results.comparison_pairs(best))
     record = results.results_record(summary, paired, best)
-    assert record["findings"] == {
-        "lyrics_beat_audio": True, "fused_beats_best_audio": True, "fused_beats_best_lyrics": True,
-        "best_audio_beats_baseline": True, "best_lyrics_beats_baseline": True}
+    findings = record["findings"]
+    assert list(findings) == list(results.CLAIMS)
+    assert all(f["holds"] for f in findings.values())
+    fused_lyrics = findings["fused_beats_best_lyrics"]
+    assert (fused_lyrics["model_a"], fused_lyrics["model_b"]) == ("fused", "lyrics_cnn")
+    assert fused_lyrics["difference"] == pytest.approx(0.03)
+    assert fused_lyrics["t_p_value"] == pytest.approx(0.0132356, abs=1e-6) and fused_lyrics["significant"]
     assert record["models"]["audio_rnn"]["runs"] == 0 and record["models"]["audio_rnn"]["accuracy"]["mean"] is None
     text = results.describe_findings(record)
-    assert "best lyrics model beats the best audio model. Confirmed" in text
-    assert "fused (0.8100) vs lyrics_cnn (0.7800)" in text and "t-test p = 0.0132" in text
+    assert ("The fused model beats the best lyrics model (paper): **yes** in the means, fused 0.8100 vs "
+            "lyrics_cnn 0.7800 (higher); paired over 5 runs, t-test p = 0.0132, Wilcoxon p = 0.0625: "
+            "significant at 0.05 (t-test).") in text
 
     paths = results.save_results(run, table=results.table1(summary), paired=paired, record=record)
     assert json.loads(paths["summary"].read_text())["best_per_modality"]["both"] == "fused"
     assert pd.read_csv(paths["table1"]).set_index("name").loc["fused", "accuracy"] == pytest.approx(0.81)
-    assert len(pd.read_csv(paths["paired_tests"])) == 4
+    assert len(pd.read_csv(paths["paired_tests"])) == 5
     assert "| both | CNN+RNN, CNN | 5 | 0.8100 ± " in paths["table1_md"].read_text()
 
 
