@@ -34,9 +34,11 @@ Choices where the paper is silent (each also stated in its builder):
 """
 
 import math
+import os
 
-import keras
-from keras import layers
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow starts quietly in notebooks
+import keras  # noqa: E402
+from keras import layers  # noqa: E402
 
 from . import config
 

@@ -46,18 +46,20 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import os
 import platform
 import time
 
-import keras
-import numpy as np
-import pandas as pd
-import tensorflow as tf
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow starts quietly in notebooks
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import tensorflow as tf  # noqa: E402
 
-from . import config
-from . import run as runner
-from .metrics import evaluate
-from .models import MODEL_BUILDERS, MODEL_INPUTS, validate_model_name
+from . import config  # noqa: E402
+from . import run as runner  # noqa: E402
+from .metrics import evaluate  # noqa: E402
+from .models import MODEL_BUILDERS, MODEL_INPUTS, validate_model_name  # noqa: E402
 
 logger = logging.getLogger(__name__)
 

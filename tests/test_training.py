@@ -269,3 +269,22 @@ def test_cpu_ignores_mixed_precision_and_is_deterministic(monkeypatch, caplog):
     assert info["device"] == "CPU" and info["gpus"] == []
     assert not info["mixed_precision"] and info["dtype_policy"] == "float32" and info["deterministic_ops"]
     assert "no GPU found" in caplog.text
+
+
+def test_report_tables_and_curves(fused_run):
+    from mer_utils import model_report
+
+    layout, _, summary = fused_run
+    table = model_report.scores_table(summary)
+    assert list(table.index) == [0, 1, "mean", "std"]
+    assert table.loc["mean", "accuracy"] == pytest.approx(summary["accuracy"].mean(), abs=1e-4)
+    assert table.loc["std", "accuracy"] == pytest.approx(summary["accuracy"].std(ddof=1), abs=1e-4)
+    comparison = model_report.paper_comparison(summary)
+    assert comparison.loc[0, "paper_accuracy"] == 0.8046 and comparison.loc[0, "runs"] == 2
+    fig = model_report.plot_training_curves(layout, "fused")
+    loss_axis, accuracy_axis = fig.axes
+    assert len(loss_axis.lines) == len(accuracy_axis.lines) == 2 * 3  # per split: training, validation, best epoch
+    np.testing.assert_allclose(loss_axis.lines[1].get_ydata(),
+                               pd.read_csv(layout.model_dir("fused", 0) / "history.csv")["val_loss"])
+    with pytest.raises(ValueError, match="no training history for audio_rnn"):
+        model_report.plot_training_curves(layout, "audio_rnn")

@@ -1,0 +1,87 @@
+"""What notebooks 04-06 show after training one model: per-split scores, the paper's number, learning curves.
+
+The three training notebooks call these same functions, so they stay a few
+lines each and show their results the same way.
+"""
+
+import numpy as np
+import pandas as pd
+
+from .metrics import SCORES
+from .results import collect_histories, model_info
+
+#: Columns of the per-split table, in display order.
+TABLE_COLUMNS = ("n_train", "n_val", "epochs_run", "best_epoch",
+                 *(s for s in SCORES if s != "n"), "wall_s")
+
+
+def scores_table(summary):
+    """Per-split scores of one model, with mean and standard deviation rows.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        From :func:`mer_utils.training.train_on_splits`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: split numbers, then ``mean`` and ``std`` (sample std, ``ddof=1``);
+        values rounded to 4 decimals for display.
+    """
+    table = summary.set_index("split").loc[:, list(TABLE_COLUMNS)]
+    return pd.concat([table, table.agg(["mean", "std"])]).round(4)
+
+
+def paper_comparison(summary):
+    """Mean validation accuracy over the splits beside the paper's Table 1 value.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row: ``model, runs, accuracy_mean, accuracy_std, paper_accuracy``
+        (NaN for a model the paper does not report).
+    """
+    (name,) = summary["model"].unique()
+    accuracy = summary["accuracy"]
+    return pd.DataFrame([{
+        "model": name, "runs": len(accuracy), "accuracy_mean": accuracy.mean(),
+        "accuracy_std": accuracy.std() if len(accuracy) > 1 else np.nan,
+        "paper_accuracy": model_info(name).paper_accuracy,
+    }])
+
+
+def plot_training_curves(layout, model_name):
+    """Loss and accuracy per epoch of every split: training dashed, validation solid.
+
+    Parameters
+    ----------
+    layout : RunLayout
+    model_name : str
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two panels (loss, accuracy); one colour per split; a dot marks the
+        epoch with the lowest validation loss (the one kept by early stopping).
+    """
+    import matplotlib.pyplot as plt
+
+    histories = collect_histories(layout)
+    histories = histories[histories["model"] == model_name]
+    if histories.empty:
+        raise ValueError(f"no training history for {model_name} in {layout.run_dir}: train it first")
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    colours = plt.get_cmap("tab10")
+    for i, (split, run) in enumerate(histories.groupby("split")):
+        best = run.loc[run["val_loss"].idxmin()]
+        for ax, metric in zip(axes, ("loss", "accuracy")):
+            ax.plot(run["epoch"], run[metric], "--", color=colours(i), alpha=0.7)
+            ax.plot(run["epoch"], run[f"val_{metric}"], "-", color=colours(i), label=f"split {split}")
+            ax.plot(best["epoch"], best[f"val_{metric}"], "o", color=colours(i))
+    for ax, metric in zip(axes, ("loss", "accuracy")):
+        ax.set(xlabel="epoch", ylabel=metric, title=f"{metric} (dashed: training, solid: validation)")
+    axes[1].legend(fontsize="small")
+    fig.suptitle(f"{model_name}: learning curves per split")
+    fig.tight_layout()
+    return fig
