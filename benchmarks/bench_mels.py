@@ -14,24 +14,31 @@ the same worker processes as the project (the true floor of a parallel
 extraction). With ``--repeat``, the whole sequence runs R times and the
 best (smallest) time of each contender is used for the ratios, the usual
 way to filter out the disturbance of other jobs on a shared CPU; the
-medians are printed too.
+medians are printed too. BLAS and OpenMP are limited to one thread, so
+"one process" means one core (librosa's mel product would otherwise spin a
+BLAS thread per core, which on a shared CPU makes the naive loop slower and
+its times erratic).
 """
 
 import argparse
 import io
 import math
 import os
+import resource
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import soundfile as sf
+from mer_utils.parallel import THREAD_VARIABLES, available_cores, map_unordered, resolve_workers
 
-from mer_utils import config, melspec
-from mer_utils.parallel import available_cores, map_unordered, resolve_workers
-from mer_utils.paths import MIREX_DIR
+os.environ.update({name: "1" for name in THREAD_VARIABLES})  # before numpy loads its BLAS
+
+import numpy as np  # noqa: E402
+import soundfile as sf  # noqa: E402
+
+from mer_utils import config, melspec  # noqa: E402
+from mer_utils.paths import MIREX_DIR  # noqa: E402
 
 
 # Spawned workers import this script again: it imports mer_utils.mels (and pandas) only in the
@@ -76,13 +83,18 @@ def stage_profile(files, params):
 
 
 def timed(func):
-    start = time.perf_counter()
+    """Run ``func``; return (wall seconds, CPU seconds of this process and its finished children), result."""
+    def cpu():
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)  # pool workers, once joined
+        return time.process_time() + children.ru_utime + children.ru_stime
+
+    wall, used = time.perf_counter(), cpu()
     result = func()
-    return time.perf_counter() - start, result
+    return (time.perf_counter() - wall, cpu() - used), result
 
 
 def one_round(files, params, workers):
-    """All five measurements once; returns ({name: seconds}, project features, naive features)."""
+    """All five measurements once: ({name: (wall s, CPU s)}, project features, naive features, report)."""
     from mer_utils import mels
 
     rows = [{"track_id": p.stem, "audio_path": str(p)} for p in files]
@@ -100,6 +112,32 @@ def one_round(files, params, workers):
         assert warm.misses == 0, "the warm rerun recomputed something"
         ours = {t: np.load(p).astype(np.float32) for t, p in report.features.items()}
     return figures, ours, naive, report
+
+
+def print_table(rounds, n_clips):
+    """Best and median wall time of each contender, and its CPU time in the best round."""
+    best = {name: min((r[name] for r in rounds), key=lambda f: f[0]) for name in rounds[0]}
+    median = {name: statistics.median(r[name][0] for r in rounds) for name in rounds[0]}
+    print(f"\n{'measurement':36s} {'best s':>8s} {'ms/clip':>8s} {'median s':>9s} {'CPU s':>7s} {'CPU ms/clip':>12s}")
+    for name, (wall, cpu) in best.items():
+        print(f"{name:36s} {wall:8.2f} {1000 * wall / n_clips:8.1f} {median[name]:9.2f} {cpu:7.2f} "
+              f"{1000 * cpu / n_clips:12.1f}")
+    return {name: wall for name, (wall, _) in best.items()}, median
+
+
+def print_ratios(best, median, workers):
+    cold = f"project cold, {workers} workers"
+    print(f"\n{'ratio (best wall times)':48s} {'value':>7s}  target   {'(medians)':>9s}")
+    for name, numerator, denominator, target, met in [
+        ("naive loop / project cold", "naive librosa loop, 1 process", cold, ">= 2", lambda r: r >= 2),
+        (f"project cold / decode only ({workers} workers)", cold, f"decode only, {workers} workers", "<= 1.25",
+         lambda r: r <= 1.25),
+        ("project cold / decode only (1 process)", cold, "decode only, 1 process", "<= 1.25", lambda r: r <= 1.25),
+        ("project warm / project cold", "project warm rerun", cold, "<= 0.02", lambda r: r <= 0.02),
+    ]:
+        value = best[numerator] / best[denominator]
+        print(f"{name:48s} {value:7.3f}  {target:8s} {'met' if met(value) else 'MISSED':6s} "
+              f"({median[numerator] / median[denominator]:.3f})")
 
 
 def agreement(ours, naive):
@@ -135,27 +173,9 @@ def main():
     for index in range(args.repeat):
         figures, ours, naive, report = one_round(files, params, workers)
         rounds.append(figures)
-        print(f"round {index + 1}: " + ", ".join(f"{k} {v:.2f} s" for k, v in figures.items()))
-    best = {name: min(r[name] for r in rounds) for name in rounds[0]}
-    median = {name: statistics.median(r[name] for r in rounds) for name in rounds[0]}
-
-    print(f"\n{'measurement':36s} {'best s':>8s} {'ms/clip':>8s} {'median s':>9s}")
-    for name, seconds in best.items():
-        print(f"{name:36s} {seconds:8.2f} {1000 * seconds / len(files):8.1f} {median[name]:9.2f}")
-    print(f"\n{'ratio (best times)':48s} {'value':>7s}  target   {'(medians)':>9s}")
-    for name, numerator, denominator, target, met in [
-        ("naive loop / project cold", "naive librosa loop, 1 process", f"project cold, {workers} workers",
-         ">= 2", lambda r: r >= 2),
-        (f"project cold / decode only ({workers} workers)", f"project cold, {workers} workers",
-         f"decode only, {workers} workers", "<= 1.25", lambda r: r <= 1.25),
-        ("project cold / decode only (1 process)", f"project cold, {workers} workers", "decode only, 1 process",
-         "<= 1.25", lambda r: r <= 1.25),
-        ("project warm / project cold", "project warm rerun", f"project cold, {workers} workers",
-         "<= 0.02", lambda r: r <= 0.02),
-    ]:
-        value = best[numerator] / best[denominator]
-        print(f"{name:48s} {value:7.3f}  {target:8s} {'met' if met(value) else 'MISSED':6s} "
-              f"({median[numerator] / median[denominator]:.3f})")
+        print(f"round {index + 1}: " + ", ".join(f"{k} {wall:.2f} s" for k, (wall, _) in figures.items()))
+    best, median = print_table(rounds, len(files))
+    print_ratios(best, median, workers)
     profile = stage_profile(files[:50], params)
     print(f"\nwhere the time goes, one process, first {min(50, len(files))} clips (ms per clip): "
           + ", ".join(f"{step} {ms:.1f}" for step, ms in profile.items()))
