@@ -252,15 +252,21 @@ def _decode_head(path, *, clip_seconds, sf):
     try:
         probe_duration(path)  # missing, empty, not audio, corrupt header: named by audio_io
     except AudioReadError as err:
-        raise ClipRejected("unreadable_audio" if path.exists() else "missing_audio", str(err)) from None
+        if not path.exists():
+            raise ClipRejected("missing_audio", str(err)) from None
+        raise ClipRejected("unreadable_audio", f"{err}; {_FORMATS_HINT}") from None
     try:
         with sf.SoundFile(path) as audio:
             native_rate = audio.samplerate
             frames = audio.read(math.ceil(clip_seconds * native_rate), dtype="float32", always_2d=True)
     except (sf.SoundFileError, RuntimeError) as err:  # the stream breaks after a valid header
-        raise ClipRejected("unreadable_audio", f"audio file {path} cannot be decoded ({err})") from None
+        raise ClipRejected("unreadable_audio", f"audio file {path} cannot be decoded ({err}); {_FORMATS_HINT}") from None
     mono = frames[:, 0] if frames.shape[1] == 1 else frames.mean(axis=1)
     return np.ascontiguousarray(mono), native_rate
+
+
+#: Appended to decoding errors: librosa.load would try audioread/ffmpeg for other formats; we do not.
+_FORMATS_HINT = "readable formats are WAV, FLAC, OGG/Vorbis, Opus and MP3 (convert others, e.g. M4A/AAC, first)"
 
 
 def _resample(y, native_rate, sample_rate):

@@ -107,6 +107,8 @@ def zoo(tmp_path):
     files["unreadable_audio_text"] = folder / "text.wav"
     (folder / "notes.mp3").write_text("not an mp3 at all\n" * 40)
     files["unreadable_audio_text_mp3"] = folder / "notes.mp3"
+    (folder / "song.m4a").write_bytes(b"\x00\x00\x00\x20ftypM4A " + bytes(range(256)) * 20)
+    files["unreadable_audio_m4a"] = folder / "song.m4a"
     flac = write(folder / "whole.flac", tone(2.0, 8000) + 0.01 * np.random.default_rng(1).normal(size=16000),
                  8000).read_bytes()
     (folder / "truncated.flac").write_bytes(flac[: len(flac) // 2])  # valid header, broken stream
@@ -133,6 +135,7 @@ def test_every_input_is_extracted_or_rejected_with_its_reason(zoo, tmp_path):
             assert str(path) in rejected[name].detail, "the sentence names the file"
     assert "0 bytes" in rejected["unreadable_audio_empty"].detail
     assert "1.00 s" in rejected["too_short"].detail
+    assert "convert others" in rejected["unreadable_audio_m4a"].detail
 
 
 def test_sample_rates_and_channels_give_the_same_feature(zoo, tmp_path):
