@@ -371,7 +371,6 @@ def _train_split(model_name, layout, data, index, opts, device, *, verbose):
     """Train, evaluate and save one model on split ``index``; return its summary row."""
     started, clock = dt.datetime.now(), time.perf_counter()
     seed = opts.seed + index
-    out_dir = layout.model_dir(model_name, index)
     train_ids, val_ids = list(data.splits[index]["train"]), list(data.splits[index]["val"])
     y_train = np.array([data.labels[t] for t in train_ids], dtype=np.int32)
     y_val = np.array([data.labels[t] for t in val_ids], dtype=np.int32)
@@ -380,40 +379,45 @@ def _train_split(model_name, layout, data, index, opts, device, *, verbose):
     keras.utils.set_random_seed(seed)
     build_options, train_tokens, val_tokens, vocab = _prepare_inputs(model_name, data, train_ids, val_ids, opts)
     model = MODEL_BUILDERS[model_name](dropout=opts.dropout, **build_options)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=opts.learning_rate),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=False)
     mels = data.mels if "mel" in MODEL_INPUTS[model_name] else None
     train_set = make_dataset(train_ids, y_train, mels=mels, tokens=train_tokens, batch_size=opts.batch_size,
                              shuffle=True, seed=seed)
     val_set = make_dataset(val_ids, y_val, mels=mels, tokens=val_tokens, batch_size=opts.batch_size)
-    stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=opts.patience, restore_best_weights=True)
-    fit = model.fit(train_set, validation_data=val_set, epochs=opts.epochs, verbose=verbose, shuffle=False,
-                    callbacks=[stopper] if opts.patience else [],
-                    class_weight=balanced_class_weights(y_train) if opts.class_weights else None)
+    history, best_epoch = _fit(model, train_set, val_set, opts, class_weight=(
+        balanced_class_weights(y_train) if opts.class_weights else None), verbose=verbose)
     prob_positive = model.predict(val_set, verbose=0)[:, 1].astype(float)
 
-    history = pd.DataFrame(fit.history)
-    history.insert(0, "epoch", np.arange(1, len(history) + 1))
-    best_epoch = stopper.best_epoch + 1 if opts.patience else len(history)
     scores = evaluate(y_val, prob_positive)
     predictions = pd.DataFrame({"track_id": val_ids, "label": y_val, "prob_positive": prob_positive,
                                 "predicted": (prob_positive >= 0.5).astype(int)})
+    run = {"model": model_name, "split": index, "n_train": len(train_ids), "n_val": len(val_ids),
+           "epochs_run": len(history), "best_epoch": best_epoch}
     wall_s = round(time.perf_counter() - clock, 2)
     provenance = {
-        "model": model_name, "split": index, "seed": seed, "parameters": dataclasses.asdict(opts),
-        "n_train": len(train_ids), "n_val": len(val_ids), "n_params": model.count_params(),
-        "epochs_run": len(history), "best_epoch": best_epoch, "inputs": build_options_summary(build_options),
-        "device": device, "python": platform.python_version(), "libraries": runner.library_versions(),
-        "git_commit": runner.git_commit(), "started": started.isoformat(timespec="seconds"),
+        **run, "seed": seed, "parameters": dataclasses.asdict(opts), "n_params": model.count_params(),
+        "inputs": build_options_summary(build_options), "device": device, "python": platform.python_version(),
+        "libraries": runner.library_versions(), "git_commit": runner.git_commit(),
+        "started": started.isoformat(timespec="seconds"),
         "finished": dt.datetime.now().isoformat(timespec="seconds"), "wall_s": wall_s,
     }
-    _save_outputs(out_dir, model=model, history=history, predictions=predictions, scores=scores,
-                  vocab=vocab, provenance=provenance)
+    _save_outputs(layout.model_dir(model_name, index), model=model, history=history, predictions=predictions,
+                  scores=scores, vocab=vocab, provenance=provenance)
     logger.info("%s split %d: %d epochs (best %d), validation accuracy %.3f, %.1f s",
                 model_name, index, len(history), best_epoch, scores["accuracy"], wall_s)
-    del model
-    return {"model": model_name, "split": index, "n_train": len(train_ids), "n_val": len(val_ids),
-            "epochs_run": len(history), "best_epoch": best_epoch, **scores, "wall_s": wall_s}
+    return {**run, **scores, "wall_s": wall_s}
+
+
+def _fit(model, train_set, val_set, opts, *, class_weight, verbose):
+    """Compile and fit ``model``; return its history (``HISTORY_COLUMNS``) and the epoch whose weights it keeps."""
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=opts.learning_rate),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=False)
+    stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=opts.patience, restore_best_weights=True)
+    fit = model.fit(train_set, validation_data=val_set, epochs=opts.epochs, verbose=verbose, shuffle=False,
+                    callbacks=[stopper] if opts.patience else [], class_weight=class_weight)
+    history = pd.DataFrame(fit.history)
+    history.insert(0, "epoch", np.arange(1, len(history) + 1))
+    best_epoch = stopper.best_epoch + 1 if opts.patience else len(history)
+    return history.loc[:, list(HISTORY_COLUMNS)], best_epoch
 
 
 def _prepare_inputs(model_name, data, train_ids, val_ids, opts):
@@ -447,7 +451,7 @@ def build_options_summary(build_options):
 
 
 def _save_outputs(out_dir, *, model, history, predictions, scores, vocab, provenance):
-    history.loc[:, list(HISTORY_COLUMNS)].to_csv(out_dir / "history.csv", index=False)
+    history.to_csv(out_dir / "history.csv", index=False)
     predictions.loc[:, list(PREDICTION_COLUMNS)].to_csv(out_dir / "predictions.csv", index=False)
     (out_dir / "metrics.json").write_text(json.dumps(scores, indent=2), encoding="utf-8")
     model.save(out_dir / "model.keras")
@@ -458,7 +462,10 @@ def _save_outputs(out_dir, *, model, history, predictions, scores, vocab, proven
 
 def load_model(layout, model_name, split_index):
     """The trained model of one split, as saved by :func:`train_on_splits`."""
-    path = layout.model_dir(model_name, split_index) / "model.keras"
+    folder = layout.model_dir(model_name, split_index)
+    path = folder / "model.keras"
     if not path.is_file():
+        if not any(folder.iterdir()):
+            folder.rmdir()  # model_dir() has just created it: leave no empty split folder behind
         raise ValueError(f"no trained model at {path}: run the notebook that trains {model_name}")
     return keras.models.load_model(path)

@@ -160,6 +160,7 @@ def test_saved_model_gives_the_saved_predictions(fused_run):
     np.testing.assert_allclose(model.predict(inputs, verbose=0)[:, 1], saved["prob_positive"], rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="no trained model at .*split_3.* run the notebook that trains fused"):
         training.load_model(layout, "fused", 3)
+    assert not (layout.models_dir / "fused" / "split_3").exists(), "no empty split folder left behind"
 
 
 def test_early_stopping_restores_the_best_epoch(layout):
