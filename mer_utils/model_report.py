@@ -66,6 +66,7 @@ def plot_training_curves(layout, model_name):
         epoch with the lowest validation loss (the one kept by early stopping).
     """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     histories = collect_histories(layout)
     histories = histories[histories["model"] == model_name]
@@ -81,6 +82,7 @@ def plot_training_curves(layout, model_name):
             ax.plot(best["epoch"], best[f"val_{metric}"], "o", color=colours(i))
     for ax, metric in zip(axes, ("loss", "accuracy")):
         ax.set(xlabel="epoch", ylabel=metric, title=f"{metric} (dashed: training, solid: validation)")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[1].legend(fontsize="small")
     fig.suptitle(f"{model_name}: learning curves per split")
     fig.tight_layout()

@@ -63,6 +63,16 @@ from .models import MODEL_BUILDERS, MODEL_INPUTS, validate_model_name  # noqa: E
 
 logger = logging.getLogger(__name__)
 
+
+class _ExpectedRetracing(logging.Filter):
+    """Every split trains a fresh model, so TensorFlow's warning about repeated tracing is expected: hide it."""
+
+    def filter(self, record):
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+logging.getLogger("tensorflow").addFilter(_ExpectedRetracing())
+
 #: Columns of ``history.csv`` and ``predictions.csv`` (the contract with the results stage).
 HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy")
 PREDICTION_COLUMNS = ("track_id", "label", "prob_positive", "predicted")
