@@ -196,6 +196,19 @@ def use_project_kernel():
     os.environ["JUPYTER_PATH"] = os.pathsep.join(dict.fromkeys(paths))
 
 
+def _local_kernel_config():
+    """Talk to the kernel over local IPC sockets rather than unencrypted TCP.
+
+    The kernel runs on this machine only; IPC needs no open port and spares
+    every notebook ipykernel's warning about plain-text TCP.
+    """
+    from traitlets.config import Config
+
+    config = Config()
+    config.KernelManager.transport = "ipc"
+    return config
+
+
 def execute(profile, *, run_id=None, runs_dir=RUNS_DIR, notebooks_dir=NOTEBOOKS_DIR, only=None, log=print):
     """Execute a profile's notebook sequence; return the run folder.
 
@@ -255,7 +268,7 @@ def execute(profile, *, run_id=None, runs_dir=RUNS_DIR, notebooks_dir=NOTEBOOKS_
             papermill.execute_notebook(
                 str(notebook), str(output), parameters=params, kernel_name="python3",
                 execution_timeout=profile["cell_timeout_s"], cwd=str(notebook.parent),
-                progress_bar=False, log_output=False,
+                progress_bar=False, log_output=False, config=_local_kernel_config(),
             )
         except papermill.PapermillExecutionError as err:
             entry.update(status="failed", wall_s=round(time.perf_counter() - start, 2),
