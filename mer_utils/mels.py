@@ -59,8 +59,6 @@ FEATURE_VERSION = 1
 #: With ``n_workers=0``, one worker process per this many tracks to compute: starting a
 #: worker (~0.5 s) costs about what 15-20 tracks take to extract.
 MIN_TRACKS_PER_WORKER = 16
-#: Name of the run-folder index written by notebook 02: track_id -> feature file.
-INDEX_NAME = "mels.csv"
 
 
 # --- the cache ------------------------------------------------------------------
@@ -302,7 +300,7 @@ def _outcome_of(task, outcome):
 
 def index_path(layout):
     """``data/mels.csv`` of a run: track_id -> feature file."""
-    return layout.data_dir / INDEX_NAME
+    return layout.mels_csv
 
 
 def write_index(layout, features):

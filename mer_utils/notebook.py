@@ -3,6 +3,7 @@
 import logging
 import os
 import random
+import warnings
 
 import numpy as np
 
@@ -30,6 +31,8 @@ def setup(run_dir, *, seed):
     import matplotlib
     import seaborn as sns
 
+    # tqdm.auto (imported by pooch, through librosa) warns once per kernel without ipywidgets
+    warnings.filterwarnings("ignore", message="IProgress not found")
     random.seed(seed)
     np.random.seed(seed)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ chatter out of notebooks

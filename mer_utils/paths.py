@@ -68,6 +68,11 @@ class RunLayout:
         return self.data_dir / "tracks.csv"
 
     @property
+    def mels_csv(self):
+        """Index of the run's mel features: track id -> cached feature file."""
+        return self.data_dir / "mels.csv"
+
+    @property
     def splits_json(self):
         """The train/validation splits every model uses."""
         return self.data_dir / "splits.json"
