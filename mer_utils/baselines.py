@@ -16,7 +16,6 @@ nothing is trained by epochs), so :mod:`mer_utils.results` treats them as
 two more rows of Table 1.
 """
 
-import json
 import time
 
 import numpy as np
@@ -29,7 +28,7 @@ from sklearn.preprocessing import StandardScaler
 
 from .lyrics import load_tokens
 from .mels import MelStore
-from .metrics import evaluate
+from .metrics import evaluate, save_split_outputs
 from .results import AUDIO_BASELINE, LYRICS_BASELINE
 from .splits import label_map, load_splits
 
@@ -175,11 +174,10 @@ def fit_on_splits(name, layout, *, splits, labels, features, available, make_mod
 
 
 def _save_split(folder, track_ids, labels, prob_positive, scores, *, provenance):
-    """Write ``predictions.csv``, ``metrics.json`` and ``provenance.json`` in the models' format."""
-    pd.DataFrame({"track_id": list(track_ids), "label": labels, "prob_positive": prob_positive,
-                  "predicted": (prob_positive >= 0.5).astype(int)}).to_csv(folder / "predictions.csv", index=False)
-    (folder / "metrics.json").write_text(json.dumps(scores, indent=2), encoding="utf-8")
-    (folder / "provenance.json").write_text(json.dumps(provenance, indent=2), encoding="utf-8")
+    """Write the split's outputs in the models' format (:func:`metrics.save_split_outputs`)."""
+    predictions = pd.DataFrame({"track_id": list(track_ids), "label": labels, "prob_positive": prob_positive,
+                                "predicted": (prob_positive >= 0.5).astype(int)})
+    save_split_outputs(folder, predictions=predictions, scores=scores, provenance=provenance)
 
 
 def lyrics_tfidf_baseline(layout, *, seed):

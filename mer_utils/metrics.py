@@ -11,14 +11,39 @@ Examples
 (0.75, 1.0)
 """
 
+import json
 import math
 import warnings
 
 import numpy as np
+import pandas as pd
 from sklearn import metrics as skm
 
 #: Names of the scores :func:`evaluate` returns, in order.
 SCORES = ("accuracy", "balanced_accuracy", "f1", "roc_auc", "n")
+#: Columns of ``history.csv`` and ``predictions.csv``: the contract between the
+#: training stages (models, baselines) and the results stage.
+HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy")
+PREDICTION_COLUMNS = ("track_id", "label", "prob_positive", "predicted")
+
+
+def save_split_outputs(folder, *, predictions, scores, provenance):
+    """Write one split's ``predictions.csv``, ``metrics.json`` and ``provenance.json``.
+
+    Parameters
+    ----------
+    folder : Path
+        ``RunLayout.model_dir(model_name, split_index)``.
+    predictions : pandas.DataFrame
+        With at least :data:`PREDICTION_COLUMNS`, one row per validation track.
+    scores : dict
+        From :func:`evaluate`.
+    provenance : dict
+        Parameters, versions, seed, time: whatever reproduces the split's model.
+    """
+    predictions.loc[:, list(PREDICTION_COLUMNS)].to_csv(folder / "predictions.csv", index=False)
+    (folder / "metrics.json").write_text(json.dumps(scores, indent=2), encoding="utf-8")
+    (folder / "provenance.json").write_text(json.dumps(provenance, indent=2, default=str), encoding="utf-8")
 
 
 def validate_predictions(y_true, prob_positive, *, threshold=0.5):

@@ -33,6 +33,7 @@ import pandas as pd
 from scipy import stats
 
 from .config import LABELS, PAPER_ACCURACY
+from .metrics import HISTORY_COLUMNS, PREDICTION_COLUMNS
 from .metrics import SCORES as EVALUATE_SCORES
 
 logger = logging.getLogger(__name__)
@@ -43,9 +44,6 @@ AUDIO_BASELINE = "baseline_audio_melstats"
 
 #: The scores of ``metrics.json`` that the tables summarise (``n``, a count, is not averaged).
 SCORES = tuple(score for score in EVALUATE_SCORES if score != "n")
-#: Columns of ``history.csv`` and ``predictions.csv`` (the training stages' contract).
-HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy")
-PREDICTION_COLUMNS = ("track_id", "label", "prob_positive", "predicted")
 #: The Table 1 modalities, in the paper's order ("both" is the fused model).
 MODALITIES = ("audio", "lyrics", "both")
 

@@ -44,7 +44,6 @@ a ``tf.data`` pipeline that prefetches the next batches while the model trains.
 
 import dataclasses
 import datetime as dt
-import json
 import logging
 import os
 import platform
@@ -58,7 +57,7 @@ import tensorflow as tf  # noqa: E402
 
 from . import config  # noqa: E402
 from . import run as runner  # noqa: E402
-from .metrics import evaluate  # noqa: E402
+from .metrics import HISTORY_COLUMNS, evaluate, save_split_outputs  # noqa: E402
 from .models import MODEL_BUILDERS, MODEL_INPUTS, validate_model_name  # noqa: E402
 
 logger = logging.getLogger(__name__)
@@ -72,10 +71,6 @@ class _ExpectedRetracing(logging.Filter):
 
 
 logging.getLogger("tensorflow").addFilter(_ExpectedRetracing())
-
-#: Columns of ``history.csv`` and ``predictions.csv`` (the contract with the results stage).
-HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy")
-PREDICTION_COLUMNS = ("track_id", "label", "prob_positive", "predicted")
 
 #: What :func:`configure_device` chose last (``None`` before the first call).
 _device = None
@@ -462,12 +457,10 @@ def build_options_summary(build_options):
 
 def _save_outputs(out_dir, *, model, history, predictions, scores, vocab, provenance):
     history.to_csv(out_dir / "history.csv", index=False)
-    predictions.loc[:, list(PREDICTION_COLUMNS)].to_csv(out_dir / "predictions.csv", index=False)
-    (out_dir / "metrics.json").write_text(json.dumps(scores, indent=2), encoding="utf-8")
+    save_split_outputs(out_dir, predictions=predictions, scores=scores, provenance=provenance)
     model.save(out_dir / "model.keras")
     if vocab is not None:
         vocab.save(out_dir / "vocabulary.json")
-    (out_dir / "provenance.json").write_text(json.dumps(provenance, indent=2, default=str), encoding="utf-8")
 
 
 def load_model(layout, model_name, split_index):
