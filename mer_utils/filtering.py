@@ -36,8 +36,7 @@ from . import accounting
 from .audio_io import AudioReadError, probe_duration
 from .config import BALANCE_CLASSES, LABELS, MIN_DURATION_S, MIN_LYRICS_WORDS, NEGATIVE_TAGS, POSITIVE_TAGS, SEED
 from .corpus import split_tags, validate_manifest
-from .lyrics import UnusableLyrics, read_track_lyrics
-from .textio import count_words
+from .textio import UnusableLyrics, count_words, read_track_lyrics
 
 logger = logging.getLogger(__name__)
 
@@ -135,7 +134,7 @@ def _missing_audio(row):
 def _lyrics_text(row):
     """``(text, source)`` of a track's lyrics, or a Verdict rejecting it (missing, empty or undecodable)."""
     try:
-        text, source = read_track_lyrics(row)  # the same reading as the lyrics stage
+        text, source = read_track_lyrics(row)  # the same reading as the lyrics stage (03)
     except UnusableLyrics as err:
         return Verdict("", err.reason, err.detail)
     if not text.strip():

@@ -43,7 +43,7 @@ from .pos import (
     TaggerUnavailableError, detect_language, has_hangul, pos_filter, resolve_language, tag_words,
     tagger_version, validate_korean_tagger, SUPPORTED_LANGUAGES,
 )
-from .textio import LyricsDecodeError, normalize_lyrics, read_lyrics
+from .textio import UnusableLyrics, normalize_lyrics, read_track_lyrics, text_cell
 from .vocabulary import Vocabulary
 
 __all__ = [
@@ -55,14 +55,6 @@ log = logging.getLogger(__name__)
 #: Below this many texts to tag, a process pool never pays for its start-up
 #: (each worker loads the English lexicon and, for Korean, its own Java VM).
 MIN_TEXTS_PER_WORKER = 2000
-
-
-class UnusableLyrics(ValueError):
-    """A track's lyrics cannot be used: ``reason`` (a code of ``accounting.REASONS``) and ``detail``."""
-
-    def __init__(self, reason, detail):
-        super().__init__(detail)
-        self.reason, self.detail = reason, detail
 
 
 @dataclass
@@ -126,38 +118,6 @@ class TaggingReport:
 
 # --- one track ------------------------------------------------------------------
 
-def _cell(row, column):
-    """A text cell of a ledger row; ``""`` when absent, ``None`` or NaN (a DataFrame read without ``dtype=str``)."""
-    value = row.get(column, "")
-    return "" if value is None or (isinstance(value, float) and value != value) else str(value)
-
-
-def read_track_lyrics(row):
-    """The lyrics of one ledger row and a name for messages: ``(text, source)``.
-
-    Inline ``lyrics_text`` wins over ``lyrics_path``.
-
-    Raises
-    ------
-    UnusableLyrics
-        ``missing_lyrics`` (no text, no file) or ``undecodable_lyrics``.
-    """
-    track_id = row["track_id"]
-    if _cell(row, "lyrics_text").strip():
-        return _cell(row, "lyrics_text"), f"track {track_id} (inline lyrics)"
-    path = _cell(row, "lyrics_path")
-    if not path:
-        raise UnusableLyrics("missing_lyrics", f"track {track_id}: no lyrics file or inline lyrics in the ledger")
-    try:
-        return read_lyrics(path), path
-    except LyricsDecodeError as err:
-        raise UnusableLyrics("undecodable_lyrics", str(err)) from None
-    except FileNotFoundError:
-        raise UnusableLyrics("missing_lyrics", f"{path}: lyrics file not found") from None
-    except OSError as err:
-        raise UnusableLyrics("missing_lyrics", f"{path}: lyrics file cannot be read ({err.strerror or err})") from None
-
-
 @dataclass(frozen=True)
 class _Job:
     track_id: str
@@ -176,10 +136,10 @@ def _prepare(row, *, korean_tagger, max_chars):
     if len(text) > max_chars:
         raise UnusableLyrics("lyrics_too_long", f"{source}: {len(text):,} characters after normalisation, "
                                            f"over the {max_chars:,} limit (MAX_LYRICS_CHARS): not a song's lyrics?")
-    given = resolve_language(_cell(row, "language"))
+    given = resolve_language(text_cell(row, "language"))
     language = given or detect_language(text)
     if language not in SUPPORTED_LANGUAGES:
-        raise UnusableLyrics("unsupported_language", f"{source}: language {_cell(row, 'language')!r} has no POS tagger "
+        raise UnusableLyrics("unsupported_language", f"{source}: language {text_cell(row, 'language')!r} has no POS tagger "
                                                 f"here (supported: {', '.join(SUPPORTED_LANGUAGES)})")
     return _Job(row["track_id"], source, text, language, token_cache_key(text, language=language,
                                                                           korean_tagger=korean_tagger))
@@ -298,7 +258,7 @@ def tag_all(ledger_rows, *, korean_tagger=config.KOREAN_TAGGER, n_workers=0,
         except UnusableLyrics as rej:
             report.rejections.append(Rejection(row["track_id"], rej.reason, rej.detail))
         else:
-            if not resolve_language(_cell(row, "language")):
+            if not resolve_language(text_cell(row, "language")):
                 report.detected.add(row["track_id"])
 
     cached = {job.key: _read_cache(cache_dir, job.key) for job in jobs}
@@ -355,7 +315,7 @@ def tagging_examples(ledger_rows, *, korean_tagger=config.KOREAN_TAGGER, n_lines
             text = normalize_lyrics(read_track_lyrics(row)[0])
         except UnusableLyrics:
             continue
-        language = resolve_language(_cell(row, "language")) or detect_language(text)
+        language = resolve_language(text_cell(row, "language")) or detect_language(text)
         if language in seen or language not in SUPPORTED_LANGUAGES:
             continue
         excerpt = "\n".join([line for line in text.splitlines() if line.strip()][:n_lines])

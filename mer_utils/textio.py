@@ -217,3 +217,43 @@ def count_words(text):
     int
     """
     return sum(1 for token in normalize_lyrics(text).split() if any(ch.isalpha() for ch in token))
+
+
+class UnusableLyrics(ValueError):
+    """A track's lyrics cannot be used: ``reason`` (a code of ``accounting.REASONS``) and ``detail``."""
+
+    def __init__(self, reason, detail):
+        super().__init__(detail)
+        self.reason, self.detail = reason, detail
+
+
+def text_cell(row, column):
+    """A text cell of a ledger row; ``""`` when absent, ``None`` or NaN (a DataFrame read without ``dtype=str``)."""
+    value = row.get(column, "")
+    return "" if value is None or (isinstance(value, float) and value != value) else str(value)
+
+
+def read_track_lyrics(row):
+    """The lyrics of one ledger row and a name for messages: ``(text, source)``.
+
+    Inline ``lyrics_text`` wins over ``lyrics_path``.
+
+    Raises
+    ------
+    UnusableLyrics
+        ``missing_lyrics`` (no text, no file) or ``undecodable_lyrics``.
+    """
+    track_id = row["track_id"]
+    if text_cell(row, "lyrics_text").strip():
+        return text_cell(row, "lyrics_text"), f"track {track_id} (inline lyrics)"
+    path = text_cell(row, "lyrics_path")
+    if not path:
+        raise UnusableLyrics("missing_lyrics", f"track {track_id}: no lyrics file or inline lyrics in the ledger")
+    try:
+        return read_lyrics(path), path
+    except LyricsDecodeError as err:
+        raise UnusableLyrics("undecodable_lyrics", str(err)) from None
+    except FileNotFoundError:
+        raise UnusableLyrics("missing_lyrics", f"{path}: lyrics file not found") from None
+    except OSError as err:
+        raise UnusableLyrics("missing_lyrics", f"{path}: lyrics file cannot be read ({err.strerror or err})") from None
