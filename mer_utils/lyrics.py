@@ -29,7 +29,6 @@ half would not be the study).
 import hashlib
 import json
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +37,7 @@ import pandas as pd
 
 from . import config, paths
 from .accounting import Rejection
+from .fileio import write_json
 from .parallel import map_unordered, resolve_workers
 from .pos import (
     TaggerUnavailableError, detect_language, has_hangul, pos_filter, resolve_language, tag_words,
@@ -158,7 +158,9 @@ def token_cache_key(text, *, language, korean_tagger):
 
 
 def _cache_path(cache_dir, key):
-    return Path(cache_dir) / key[:2] / f"{key}.json"
+    path = Path(cache_dir) / key[:2] / f"{key}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def _read_cache(cache_dir, key):
@@ -171,14 +173,6 @@ def _read_cache(cache_dir, key):
         log.warning("ignoring unreadable token cache entry %s", path)
         return None
     return entry.get("tokens") if entry.get("key") == key else None
-
-
-def _write_json_atomically(path, data):
-    """Write JSON to a temporary name then rename, so a kill never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    tmp.replace(path)
 
 
 # --- tagging --------------------------------------------------------------------
@@ -271,7 +265,7 @@ def tag_all(ledger_rows, *, korean_tagger=config.KOREAN_TAGGER, n_workers=0,
         status, result = outcomes[items[job.key]]
         if status == "ok":
             cached[job.key] = result
-            _write_json_atomically(_cache_path(cache_dir, job.key), {"key": job.key, "tokens": result})
+            write_json(_cache_path(cache_dir, job.key), {"key": job.key, "tokens": result})
             report.cache_misses += 1
         else:
             cached[job.key] = (status, result)
@@ -334,7 +328,7 @@ def tagging_examples(ledger_rows, *, korean_tagger=config.KOREAN_TAGGER, n_lines
 def save_tokens(layout, tokens):
     """Write ``{track_id: [word, ...]}`` to ``data/tokens.json`` of the run; return the path."""
     path = layout.tokens_json
-    _write_json_atomically(path, {str(k): list(v) for k, v in tokens.items()})
+    write_json(path, {str(k): list(v) for k, v in tokens.items()})
     return path
 
 

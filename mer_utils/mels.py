@@ -48,8 +48,9 @@ import pandas as pd
 
 from . import config, paths
 from .accounting import Rejection
+from .fileio import atomic_write
 from .melspec import (  # noqa: F401 -- the computation, re-exported: mels is the stage's one entry point
-    STORE_DTYPE, ClipRejected, atomic_write, clip_samples, extract_and_store, hop_length, install_mel_bases,
+    STORE_DTYPE, ClipRejected, clip_samples, extract_and_store, hop_length, install_mel_bases,
     load_clip, mel_basis, mel_spectrogram, quiet_librosa, validate_parameters,
 )
 from .parallel import WorkerCrashed, map_unordered, resolve_workers

@@ -8,7 +8,6 @@ they start without pandas or librosa.
 import functools
 import json
 import math
-import os
 import time
 import warnings
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from . import config
+from .fileio import atomic_write
 from .audio_io import AudioReadError, probe_duration
 
 #: Storage type of the cached features (the models read float32 batches).
@@ -285,17 +285,6 @@ def _fit_length(y, n_samples):
 
 
 # --- storing ------------------------------------------------------------------
-
-def atomic_write(path, write):
-    """Call ``write(file)`` on a temporary file beside ``path``, then rename it to ``path``."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            write(handle)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
 
 def extract_and_store(task):
     """Decode, compute and store one track (the function worker processes run).

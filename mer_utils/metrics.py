@@ -16,7 +16,6 @@ import math
 import warnings
 
 import numpy as np
-import pandas as pd
 from sklearn import metrics as skm
 
 #: Names of the scores :func:`evaluate` returns, in order.

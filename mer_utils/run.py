@@ -23,7 +23,6 @@ Profile format::
 import argparse
 import datetime as dt
 import importlib.metadata
-import json
 import os
 import platform
 import subprocess
@@ -33,6 +32,7 @@ from pathlib import Path
 
 import yaml
 
+from .fileio import write_json
 from .paths import NOTEBOOKS_DIR, PROFILES_DIR, REPO_ROOT, RUNS_DIR
 
 #: Libraries whose versions go into run.json.
@@ -177,12 +177,6 @@ def library_versions():
     return versions
 
 
-def _write_json(path, data):
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
-    tmp.replace(path)
-
-
 # --- running ------------------------------------------------------------------
 
 def use_project_kernel():
@@ -256,7 +250,7 @@ def execute(profile, *, run_id=None, runs_dir=RUNS_DIR, notebooks_dir=NOTEBOOKS_
         "libraries": library_versions(),
         "notebooks": [],
     }
-    _write_json(run_dir / "run.json", record)
+    write_json(run_dir / "run.json", record, indent=2)
     log(f"run {profile['name']}/{run_id}: {len(plan)} notebook executions -> {run_dir}")
 
     for step, (notebook, output_name, params) in enumerate(plan, start=1):
@@ -275,7 +269,7 @@ def execute(profile, *, run_id=None, runs_dir=RUNS_DIR, notebooks_dir=NOTEBOOKS_
                          error=f"{err.ename}: {err.evalue}", cell_index=err.cell_index)
             record["notebooks"].append(entry)
             record.update(status="failed", finished=dt.datetime.now().isoformat(timespec="seconds"))
-            _write_json(run_dir / "run.json", record)
+            write_json(run_dir / "run.json", record, indent=2)
             raise RunError(
                 f"notebook {notebook.name} failed in cell {err.cell_index} "
                 f"(execution count {err.exec_count}): {err.ename}: {err.evalue}\n"
@@ -283,12 +277,12 @@ def execute(profile, *, run_id=None, runs_dir=RUNS_DIR, notebooks_dir=NOTEBOOKS_
             ) from None
         entry.update(status="ok", wall_s=round(time.perf_counter() - start, 2))
         record["notebooks"].append(entry)
-        _write_json(run_dir / "run.json", record)
+        write_json(run_dir / "run.json", record, indent=2)
         log(f"[{step}/{len(plan)}] {output_name} done in {entry['wall_s']:.1f} s")
 
     record.update(status="ok", finished=dt.datetime.now().isoformat(timespec="seconds"),
                   wall_s=round(sum(e["wall_s"] for e in record["notebooks"]), 2))
-    _write_json(run_dir / "run.json", record)
+    write_json(run_dir / "run.json", record, indent=2)
     log(f"run finished in {record['wall_s']:.0f} s; executed notebooks and run.json in {run_dir}")
     return run_dir
 

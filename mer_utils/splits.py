@@ -21,6 +21,7 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, Strat
 
 from .accounting import kept_ids, read_ledger
 from .config import LABELS, N_SPLITS, SEED, SPLIT_SCHEME, VAL_FRACTION
+from .fileio import write_json
 
 SCHEMES = ("shuffle", "kfold")
 
@@ -185,11 +186,7 @@ def save_splits(layout, splits, *, params):
 
     Written to a temporary name and renamed, so a kill never leaves half a file.
     """
-    path = layout.splits_json
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({"params": params, "splits": splits}, indent=1), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_json(layout.splits_json, {"params": params, "splits": splits}, indent=1)
 
 
 def read_splits(layout):

@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .fileio import write_json
+
 PAD_ID = 0
 OOV_ID = 1
 _FORMAT = "mer_utils.Vocabulary/1"
@@ -131,10 +133,7 @@ class Vocabulary:
         """Write the vocabulary as JSON (UTF-8, words in id order); return the path."""
         path = Path(path)
         data = {"format": _FORMAT, "padding_id": PAD_ID, "oov_id": OOV_ID, "words": self.words}
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-        tmp.replace(path)
-        return path
+        return write_json(path, data)
 
     @classmethod
     def load(cls, path):
