@@ -1,0 +1,51 @@
+"""Retrain one model of a finished run under other training options, on the same splits.
+
+Used to investigate a model that falls short (docs/results.md lists what was
+tried). Each option set trains into ``<run>/sweeps/<label>/`` (a copy of the
+run's ``data/`` folder), so the run itself is untouched; a table of mean
+validation scores per option set is printed at the end.
+
+    .venv/bin/python scripts/sweep_training.py papermill_runs/mirex/latest lyrics_cnn \
+        --base epochs=30 patience=5 --try dropout=0.5 --try "dropout=0.5 vocab_size=5000"
+"""
+
+import argparse
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from mer_utils import run as runner
+from mer_utils import training
+from mer_utils.paths import RunLayout
+
+
+def sweep(run_dir, model_name, option_sets, *, base):
+    """Train ``model_name`` once per option set; return one row of mean scores per set."""
+    rows = []
+    for options in option_sets:
+        label = "_".join(f"{k}-{v}" for k, v in options.items()) or "base"
+        target = RunLayout(Path(run_dir) / "sweeps" / f"{model_name}_{label}")
+        shutil.copytree(RunLayout(run_dir).data_dir, target.data_dir, dirs_exist_ok=True)
+        summary = training.train_on_splits(model_name, target, **{**base, **options})
+        rows.append({"options": label, **summary[["accuracy", "balanced_accuracy", "f1", "roc_auc",
+                                                  "epochs_run"]].mean().round(4).to_dict()})
+    return pd.DataFrame(rows)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("run_dir")
+    parser.add_argument("model_name")
+    parser.add_argument("--base", nargs="*", default=[], metavar="NAME=VALUE", help="options of every set")
+    parser.add_argument("--try", dest="sets", action="append", default=[], metavar='"NAME=VALUE ..."',
+                        help="one option set (repeatable); none: the base options alone")
+    args = parser.parse_args(argv)
+    base = runner.parse_overrides(args.base)
+    option_sets = [runner.parse_overrides(s.split()) for s in args.sets] or [{}]
+    training.configure_device()
+    print(sweep(args.run_dir, args.model_name, option_sets, base=base).to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()
