@@ -10,6 +10,7 @@ PROFILE ?= demo
 TF      ?= cpu
 VENV    := .venv
 STAMP   := $(VENV)/.installed-$(TF)
+OTHER_TF := $(if $(filter gpu,$(TF)),cpu,gpu)
 PY      := $(VENV)/bin/python
 
 .PHONY: setup reproduce test lab clean-venv
@@ -20,6 +21,8 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) scripts/check_prereqs.py
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	@# tensorflow and tensorflow-cpu install the same module: switching flavours removes the other
+	@if [ -e $(VENV)/.installed-$(OTHER_TF) ]; then $(PY) -m pip uninstall --quiet -y tensorflow tensorflow-cpu; fi
 	$(PY) -m pip install --quiet -e ".[$(TF),dev]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (mer)" >/dev/null
 	@rm -f $(VENV)/.installed-*
