@@ -42,6 +42,11 @@ TRACKED_LIBRARIES = (
 )
 
 
+#: Longest Jupyter runtime folder for IPC sockets (a Unix socket path holds ~100 bytes;
+#: the socket's own name adds ~50).
+MAX_IPC_DIR_LENGTH = 50
+
+
 class RunError(RuntimeError):
     """A run could not start or a notebook failed; the message says which and why."""
 
@@ -194,12 +199,16 @@ def _local_kernel_config():
     """Talk to the kernel over local IPC sockets rather than unencrypted TCP.
 
     The kernel runs on this machine only; IPC needs no open port and spares
-    every notebook ipykernel's warning about plain-text TCP.
+    every notebook ipykernel's warning about plain-text TCP. Sockets live in
+    Jupyter's runtime folder and a socket path may not exceed ~100 bytes, so a
+    long runtime path falls back to TCP.
     """
+    from jupyter_core.paths import jupyter_runtime_dir
     from traitlets.config import Config
 
     config = Config()
-    config.KernelManager.transport = "ipc"
+    if len(jupyter_runtime_dir()) <= MAX_IPC_DIR_LENGTH:
+        config.KernelManager.transport = "ipc"
     return config
 
 

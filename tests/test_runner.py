@@ -154,3 +154,10 @@ def test_only_reruns_selected_notebooks_with_the_whole_profile_checked(profiles,
     with pytest.raises(runner.RunError, match="selects no notebook"):
         runner.execute(profile, run_id="r2", runs_dir=tmp_path / "runs", notebooks_dir=notebooks,
                        only={"09"}, log=lambda *_: None)
+
+
+def test_kernel_talks_over_ipc_unless_the_socket_path_would_be_too_long(tmp_path, monkeypatch):
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", "/tmp/rt")
+    assert runner._local_kernel_config().KernelManager.transport == "ipc"
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / ("x" * 80)))
+    assert "transport" not in runner._local_kernel_config().KernelManager
