@@ -199,8 +199,7 @@ def choose_workers(n_workers, n_texts):
     songs costs more than it saves (``benchmarks/bench_lyrics.py``), so in
     practice tagging stays in this process.
     """
-    workers = resolve_workers(n_workers, n_items=n_texts)
-    return workers if n_workers else max(1, min(workers, n_texts // MIN_TEXTS_PER_WORKER))
+    return resolve_workers(n_workers, n_items=n_texts, min_items_per_worker=MIN_TEXTS_PER_WORKER)
 
 
 def _tag_texts(items, *, n_workers):
