@@ -285,8 +285,21 @@ def _decode_head(path, *, clip_seconds, sf):
             frames = audio.read(math.ceil(clip_seconds * native_rate), dtype="float32", always_2d=True)
     except (sf.SoundFileError, RuntimeError) as err:  # the stream breaks after a valid header
         raise ClipRejected("unreadable_audio", f"audio file {path} cannot be decoded ({err}); {_FORMATS_HINT}") from None
-    mono = frames[:, 0] if frames.shape[1] == 1 else frames.mean(axis=1)
-    return np.ascontiguousarray(mono), native_rate
+    return _mix_to_mono(frames), native_rate
+
+
+def _mix_to_mono(frames):
+    """Average the channels of ``frames`` [shape=(n_samples, n_channels)]: a contiguous float32 (n_samples,).
+
+    Channel by channel: ``frames.mean(axis=1)`` reduces along the short axis
+    and costs 40 ms for a minute of stereo, as much as decoding it.
+    """
+    mono = np.array(frames[:, 0], dtype=np.float32)
+    for channel in range(1, frames.shape[1]):
+        mono += frames[:, channel]
+    if frames.shape[1] > 1:
+        mono *= np.float32(1 / frames.shape[1])
+    return mono
 
 
 #: Appended to decoding errors: librosa.load would try audioread/ffmpeg for other formats; we do not.

@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 
 from conftest import needs_mirex
-from mer_utils import accounting, config, mels
+from mer_utils import accounting, config, mels, melspec
 from mer_utils.paths import MIREX_DIR
 
 #: Small settings for tests that are not about the paper's sizes.
@@ -150,6 +150,15 @@ def test_sample_rates_and_channels_give_the_same_feature(zoo, tmp_path):
     for name in ("ok_44100hz", "ok_48000hz", "ok_stereo"):
         same = np.load(report.features[name]).astype(np.float32)
         assert np.abs(same - reference)[reference > reference.max() - 40].max() < 0.5, name
+
+
+@pytest.mark.parametrize("n_channels", [1, 2, 3, 6])
+def test_channels_are_averaged_into_one_contiguous_clip(n_channels):
+    frames = np.random.default_rng(n_channels).normal(size=(5000, n_channels)).astype(np.float32)
+    mono = melspec._mix_to_mono(frames)
+    assert mono.shape == (5000,) and mono.dtype == np.float32 and mono.flags.c_contiguous
+    assert np.allclose(mono, frames.mean(axis=1), atol=1e-6)
+    assert not np.shares_memory(mono, frames), "the decoder's buffer is not aliased"
 
 
 def test_short_clip_within_tolerance_is_zero_padded(zoo, tmp_path):
