@@ -505,23 +505,33 @@ def plot_learning_curves(histories, models):
     -------
     matplotlib.figure.Figure
         Two panels (accuracy, loss). With early stopping, splits stop at
-        different epochs: each epoch's mean is over the splits that reached it.
+        different epochs: each epoch's mean is over the splits that reached
+        it, and the curve is dotted from the last epoch that all splits reached.
     """
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
     _require_models(histories, models, "training histories")
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    any_tail = False
     for name in models:
         runs = histories[histories["model"] == name]
         by_epoch = runs.groupby("epoch")
+        splits_per_epoch = by_epoch["split"].nunique()
+        last_full_epoch = splits_per_epoch.index[splits_per_epoch == runs["split"].nunique()].max()
         for ax, column in zip(axes, ("val_accuracy", "val_loss")):
             mean, std = by_epoch[column].mean(), by_epoch[column].std().fillna(0.0)
-            line, = ax.plot(mean.index, mean, marker=".", label=_run_label(name, runs["split"].nunique()))
+            full, tail = mean[mean.index <= last_full_epoch], mean[mean.index >= last_full_epoch]
+            line, = ax.plot(full.index, full, marker=".", label=_run_label(name, runs["split"].nunique()))
+            if len(tail) > 1:
+                ax.plot(tail.index, tail, marker=".", linestyle=":", color=line.get_color())
+                any_tail = True
             ax.fill_between(mean.index, mean - std, mean + std, color=line.get_color(), alpha=0.2)
     for ax, title in zip(axes, ("validation accuracy", "validation loss")):
         ax.set(xlabel="epoch", ylabel=title, title=title)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if any_tail:
+        axes[0].plot([], [], linestyle=":", color="grey", label="dotted: not all splits still training")
     axes[0].legend(fontsize="small")
     fig.suptitle("Best model per modality: mean over splits ± 1 std")
     fig.tight_layout()

@@ -261,6 +261,23 @@ def test_learning_curves_plot_the_mean_over_splits(run):
         results.plot_learning_curves(histories, ["audio_rnn"])
 
 
+def test_learning_curves_dot_the_epochs_that_not_all_splits_reached():
+    """Early stopping: split 0 trains 5 epochs, split 1 only 3; from epoch 3 on the mean is one split's."""
+    histories = pd.DataFrame([
+        {"model": "fused", "split": split, "epoch": epoch, "val_accuracy": 0.5 + 0.1 * split, "val_loss": 1.0}
+        for split, last in ((0, 5), (1, 3)) for epoch in range(1, last + 1)
+    ])
+    accuracy = results.plot_learning_curves(histories, ["fused"]).axes[0]
+    solid, dotted = accuracy.lines[0], accuracy.lines[1]
+    assert list(solid.get_xdata()) == [1, 2, 3] and solid.get_ydata()[0] == pytest.approx(0.55)
+    assert list(dotted.get_xdata()) == [3, 4, 5] and dotted.get_linestyle() == ":"
+    assert dotted.get_ydata()[-1] == pytest.approx(0.5), "the tail is split 0 alone"
+    assert "not all splits" in " ".join(t.get_text() for t in accuracy.get_legend().get_texts())
+
+    even = histories[histories.epoch <= 3]
+    assert len(results.plot_learning_curves(even, ["fused"]).axes[0].lines) == 1, "no tail, no dotted line"
+
+
 def test_confusion_matrices_pool_the_splits(run):
     predictions = results.collect_predictions(run)
     fig = results.plot_confusion_matrices(predictions, ["fused", "lyrics_cnn"])
