@@ -65,7 +65,8 @@ STEREO_DELAY_S = 0.0007
 def encode_stereo_minute(task):
     """Join two clips into one stereo MP3 of (up to) a minute at ~320 kbit/s CBR, written at ``target``."""
     (first, second), target = task
-    left = np.concatenate([sf.read(path, dtype="float32", always_2d=True)[0].mean(axis=1) for path in (first, second)])
+    left = np.concatenate([melspec._mix_to_mono(sf.read(path, dtype="float32", always_2d=True)[0])
+                           for path in (first, second)])
     rate = sf.info(first).samplerate
     delay = int(STEREO_DELAY_S * rate)
     right = 0.9 * np.concatenate([np.zeros(delay, dtype=np.float32), left[:-delay]])
