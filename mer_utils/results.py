@@ -517,12 +517,12 @@ def plot_learning_curves(histories, models):
     for name in models:
         runs = histories[histories["model"] == name]
         by_epoch = runs.groupby("epoch")
-        splits_per_epoch = by_epoch["split"].nunique()
-        last_full_epoch = splits_per_epoch.index[splits_per_epoch == runs["split"].nunique()].max()
+        n_splits, splits_per_epoch = runs["split"].nunique(), by_epoch["split"].nunique()
+        last_full_epoch = splits_per_epoch.index[splits_per_epoch == n_splits].max()
         for ax, column in zip(axes, ("val_accuracy", "val_loss")):
             mean, std = by_epoch[column].mean(), by_epoch[column].std().fillna(0.0)
             full, tail = mean[mean.index <= last_full_epoch], mean[mean.index >= last_full_epoch]
-            line, = ax.plot(full.index, full, marker=".", label=_run_label(name, runs["split"].nunique()))
+            line, = ax.plot(full.index, full, marker=".", label=_run_label(name, n_splits))
             if len(tail) > 1:
                 ax.plot(tail.index, tail, marker=".", linestyle=":", color=line.get_color())
                 any_tail = True
