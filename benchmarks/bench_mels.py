@@ -91,11 +91,16 @@ def stereo_minute_copy(files, workers):
     return [target for _, target in pairs]
 
 
-def decode_only(task):
-    """Read the first ``clip_seconds`` of a file as float32, nothing else: the floor."""
-    path, clip_seconds = task
+def read_head(path, clip_seconds):
+    """The first ``clip_seconds`` of a file as float32 frames (n_samples, channels), and its rate."""
     with sf.SoundFile(path) as audio:
-        return len(audio.read(math.ceil(clip_seconds * audio.samplerate), dtype="float32", always_2d=True))
+        return audio.read(math.ceil(clip_seconds * audio.samplerate), dtype="float32", always_2d=True), audio.samplerate
+
+
+def decode_only(task):
+    """Read the first ``clip_seconds`` of a file, nothing else: the floor."""
+    path, clip_seconds = task
+    return len(read_head(path, clip_seconds)[0])
 
 
 def decode_and_transform(task):
@@ -103,10 +108,8 @@ def decode_and_transform(task):
     import scipy.fft  # here, not at the top: the decode-only workers start without it
 
     path, params = task
-    with sf.SoundFile(path) as audio:
-        native = audio.read(math.ceil(params["clip_seconds"] * audio.samplerate), dtype="float32", always_2d=True)
-        step = max(1, audio.samplerate // params["sample_rate"])  # decimation without a filter: free
-    clip = native[::step, 0]
+    native, rate = read_head(path, params["clip_seconds"])  # the floor's own read
+    clip = native[::max(1, rate // params["sample_rate"]), 0]  # decimation without a filter: free
     n_fft, n_frames = params["n_fft"], params["n_frames"]
     frames = melspec._centered_frames(clip, n_fft=n_fft, hop=melspec.hop_length(len(clip), n_frames),
                                       n_frames=n_frames)
