@@ -33,7 +33,7 @@ def mirex_rows(dataset_dir):
 
 
 def korean_rows(n, *, seed=2017):
-    from mer_utils.demo_lyrics import write_lyrics
+    from mer_utils.demo.lyrics import write_lyrics
 
     rng = np.random.default_rng(seed)
     return [{"track_id": f"ko-{i:04d}", "lyrics_path": "", "language": "ko",

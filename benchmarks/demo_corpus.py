@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mer_utils.demo_corpus import generate_demo_corpus
+from mer_utils.demo.corpus import generate_demo_corpus
 
 
 def timed_generation(out_dir, *, n_tracks, seed):

@@ -25,7 +25,7 @@ Supported corpora (:func:`build_manifest`):
 - ``folder``: audio files, ``lyrics/<stem>.txt`` and ``tags.csv``, see :func:`from_folder`.
 - ``mirex``: the MIREX-like multimodal dataset of Panda et al. (2013) as its
   authors distribute it, see :func:`from_mirex`.
-- ``demo``: the generated teaching corpus (:mod:`mer_utils.demo_corpus`).
+- ``demo``: the generated teaching corpus (:mod:`mer_utils.demo`).
 """
 
 import csv
@@ -409,7 +409,7 @@ def from_mirex(dataset_dir=paths.MIREX_DIR):
 
 def from_demo(*, n_tracks=DEMO_N_TRACKS, seed=SEED):
     """Manifest of the generated teaching corpus (generated once, then read from its cache folder)."""
-    from . import demo_corpus  # imported here: generating needs the synthesis code, reading does not
+    from .demo import corpus as demo_corpus  # imported here: generating needs the synthesis code, reading does not
 
     out_dir = demo_corpus.demo_corpus_dir(n_tracks=n_tracks, seed=seed)
     metadata = demo_corpus.generate_demo_corpus(out_dir, n_tracks=n_tracks, seed=seed)

@@ -198,7 +198,7 @@ def test_real_mirex_accounting():
 
 def test_demo_corpus_defects_match_the_truth():
     """Filtering the demo corpus finds exactly the defects it planted for notebook 01."""
-    demo_corpus = pytest.importorskip("mer_utils.demo_corpus")
+    demo_corpus = pytest.importorskip("mer_utils.demo.corpus")
     n_tracks, seed = 60, 2017  # the smoke profile's corpus: generated once, shared with the smoke run
     manifest = corpus.from_demo(n_tracks=n_tracks, seed=seed)
     truth = pd.read_csv(demo_corpus.demo_corpus_dir(n_tracks=n_tracks, seed=seed) / "truth.csv",

@@ -1,4 +1,4 @@
-"""Lyrics for the generated demo corpus (:mod:`mer_utils.demo_corpus`).
+"""Lyrics for the generated demo corpus (:mod:`mer_utils.demo.corpus`).
 
 Lines are short sentences built from templates whose slots take emotion
 words (positive or negative), neutral words, times and places. A song is a

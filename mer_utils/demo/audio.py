@@ -1,4 +1,4 @@
-"""Music-like audio for the generated demo corpus (:mod:`mer_utils.demo_corpus`).
+"""Music-like audio for the generated demo corpus (:mod:`mer_utils.demo.corpus`).
 
 Each clip is an arpeggiated chord progression of additive sines (with
 envelopes), a bass line, a soft pad, light percussion and a little noise.
