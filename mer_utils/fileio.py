@@ -1,10 +1,14 @@
-"""Crash-safe writes: a kill mid-write never leaves half a file behind.
+"""Crash-safe writes: a kill mid-write never leaves half a file (or half a folder) behind.
 
 Standard library only, so worker processes can import it cheaply.
 """
 
+import contextlib
 import json
 import os
+import re
+import shutil
+import tempfile
 from pathlib import Path
 
 
@@ -28,3 +32,53 @@ def write_json(path, data, *, indent=None):
     text = json.dumps(data, indent=indent, ensure_ascii=False, default=str)
     atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
     return Path(path)
+
+
+@contextlib.contextmanager
+def atomic_dir(out_dir):
+    """Build a folder under a temporary sibling name; rename it to ``out_dir`` when the block succeeds.
+
+    Yields the temporary folder (a ``Path``, created empty). When the block
+    ends normally, it replaces ``out_dir`` (an old folder there is removed);
+    when it raises, it is deleted and ``out_dir`` is left as it was.
+    Temporary folders of processes that were killed are removed first.
+    """
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned_partials(out_dir)
+    partial = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.partial-{os.getpid()}-"))
+    try:
+        yield partial
+        _swap_into_place(partial, out_dir)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+
+
+def _swap_into_place(partial, out_dir):
+    """Rename the finished folder to ``out_dir``, replacing an old or incomplete one."""
+    old = None
+    if out_dir.exists():
+        old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+        out_dir.rename(old)
+    partial.rename(out_dir)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _remove_abandoned_partials(out_dir):
+    """Delete temporary folders left beside ``out_dir`` by :func:`atomic_dir` in processes that were killed."""
+    pattern = re.compile(rf"\.{re.escape(out_dir.name)}\.(partial|old)-(\d+)(-.*)?$")
+    for leftover in out_dir.parent.iterdir():
+        match = pattern.match(leftover.name)
+        if match and not _process_alive(int(match.group(2))):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _process_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True

@@ -35,10 +35,6 @@ Accuracies measured on this corpus say nothing about real music.
 import csv
 import io
 import json
-import os
-import re
-import shutil
-import tempfile
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -47,6 +43,8 @@ from pathlib import Path
 import numpy as np
 
 from .. import config, paths
+from ..fileio import atomic_dir
+from ..parallel import available_cores
 from ..config import LABELS
 from .audio import draw_cues, synthesize, write_audio
 from .lyrics import (
@@ -103,6 +101,8 @@ NEUTRAL_TAGS = (
 )
 #: Smallest corpus the generator makes (two splits need a few tracks of each class).
 MIN_TRACKS = 10
+#: Most threads that render tracks (beyond, writing files is the bottleneck).
+MAX_THREADS = 8
 
 _ARTIST_PARTS = (
     ("Luna", "Neon", "Blue", "Silver", "Paper", "Moon", "Haneul", "Byeol", "Sora", "Velvet", "Echo"),
@@ -194,15 +194,9 @@ def generate_demo_corpus(out_dir, *, n_tracks=config.DEMO_N_TRACKS, seed=config.
     if _is_complete(out_dir, record):
         return out_dir / "metadata.csv"
     _refuse_foreign_folder(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    _remove_abandoned_partials(out_dir)
-    partial = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.partial-{os.getpid()}-"))
-    try:
+    with atomic_dir(out_dir) as partial:
         plans = plan_tracks(n_tracks=n_tracks, seed=seed, sample_rate=sample_rate)
         _write_corpus(partial, plans, seed=seed, record=record)
-        _swap_into_place(partial, out_dir)
-    finally:
-        shutil.rmtree(partial, ignore_errors=True)
     return out_dir / "metadata.csv"
 
 
@@ -385,10 +379,7 @@ def _write_track(folder, plan, *, seed):
 
 
 def _n_threads():
-    try:
-        return max(1, min(len(os.sched_getaffinity(0)), 8))
-    except AttributeError:  # not on Linux
-        return max(1, min(os.cpu_count() or 1, 8))
+    return min(available_cores(), MAX_THREADS)
 
 
 def _duplicate_row(original, rng):
@@ -500,7 +491,7 @@ languages and artists.
 """
 
 
-# --- caching and atomic replacement ------------------------------------------------
+# --- caching ------------------------------------------------------------------------
 
 def _is_complete(out_dir, record):
     """True if ``out_dir`` holds a finished corpus made with ``record``'s version and parameters."""
@@ -524,34 +515,3 @@ def _refuse_foreign_folder(out_dir):
             f"demo corpus: {out_dir} exists and is not a demo corpus (it holds {foreign[:5]}); "
             "choose another out_dir or remove it"
         )
-
-
-def _swap_into_place(partial, out_dir):
-    """Rename the finished corpus to ``out_dir``, replacing an old or incomplete one."""
-    old = None
-    if out_dir.exists():
-        old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-        out_dir.rename(old)
-    partial.rename(out_dir)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def _remove_abandoned_partials(out_dir):
-    """Delete temporary folders left beside ``out_dir`` by generator processes that were killed."""
-    pattern = re.compile(rf"\.{re.escape(out_dir.name)}\.(partial|old)-(\d+)(-.*)?$")
-    for leftover in out_dir.parent.iterdir():
-        match = pattern.match(leftover.name)
-        if match and not _process_alive(int(match.group(2))):
-            shutil.rmtree(leftover, ignore_errors=True)
-
-
-def _process_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # exists, owned by someone else
-    return True
-

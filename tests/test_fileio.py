@@ -1,0 +1,50 @@
+"""Crash-safe files and folders: a failure never leaves half of one where the whole is expected."""
+
+import os
+
+import pytest
+
+from mer_utils.fileio import atomic_dir
+
+
+class Failed(Exception):
+    pass
+
+
+def test_atomic_dir_replaces_the_old_folder_when_the_block_succeeds(tmp_path):
+    out = tmp_path / "corpus"
+    out.mkdir()
+    (out / "old.txt").write_text("old")
+    with atomic_dir(out) as partial:
+        assert partial.parent == tmp_path and partial != out and not any(partial.iterdir())
+        (partial / "new.txt").write_text("new")
+        assert (out / "old.txt").exists()  # the old folder stays until the new one is complete
+    assert [p.name for p in out.iterdir()] == ["new.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["corpus"]
+
+
+@pytest.mark.parametrize("existed", [True, False])
+def test_atomic_dir_keeps_the_previous_state_when_the_block_fails(tmp_path, existed):
+    out = tmp_path / "corpus"
+    if existed:
+        out.mkdir()
+        (out / "old.txt").write_text("old")
+    with pytest.raises(Failed):
+        with atomic_dir(out) as partial:
+            (partial / "half.txt").write_text("half")
+            raise Failed
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["corpus"] if existed else [])
+    if existed:
+        assert [p.name for p in out.iterdir()] == ["old.txt"]
+
+
+def test_atomic_dir_removes_leftovers_of_dead_processes_only(tmp_path):
+    dead = tmp_path / ".corpus.partial-999999999-abc"  # no such process
+    dead_old = tmp_path / ".corpus.old-999999999"
+    alive = tmp_path / f".corpus.partial-{os.getppid()}-xyz"  # a running process may still be writing it
+    other = tmp_path / ".other.partial-999999999-abc"  # another folder's leftovers are not ours to judge
+    for folder in (dead, dead_old, alive, other):
+        folder.mkdir()
+    with atomic_dir(tmp_path / "corpus"):
+        pass
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["corpus", alive.name, other.name])
