@@ -10,29 +10,12 @@ import numpy as np
 from matplotlib import font_manager
 from matplotlib import pyplot as plt
 
+from .hangul import romanize
 from .pos import has_hangul
 
 #: Fonts with Hangul glyphs, tried in this order.
 HANGUL_FONTS = ("NanumGothic", "Noto Sans CJK KR", "Noto Sans KR", "Malgun Gothic", "AppleGothic",
                 "Apple SD Gothic Neo", "UnDotum", "Baekmuk Gulim")
-
-_INITIALS = ("g", "kk", "n", "d", "tt", "r", "m", "b", "pp", "s", "ss", "", "j", "jj", "ch", "k", "t", "p", "h")
-_VOWELS = ("a", "ae", "ya", "yae", "eo", "e", "yeo", "ye", "o", "wa", "wae", "oe", "yo", "u", "wo", "we", "wi",
-           "yu", "eu", "ui", "i")
-_FINALS = ("", "k", "k", "k", "n", "n", "n", "t", "l", "k", "m", "l", "l", "l", "p", "l", "m", "p", "p", "t", "t",
-           "ng", "t", "t", "k", "t", "p", "t")
-
-
-def romanize(word):
-    """Letter-by-letter romanisation of Hangul syllables (Revised Romanization letters, no sound changes)."""
-    out = []
-    for ch in word:
-        index = ord(ch) - 0xAC00
-        if 0 <= index < 11172:
-            out.append(_INITIALS[index // 588] + _VOWELS[index % 588 // 28] + _FINALS[index % 28])
-        else:
-            out.append(ch)
-    return "".join(out)
 
 
 def hangul_font():

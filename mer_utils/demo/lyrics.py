@@ -13,6 +13,8 @@ from the other one (noise); a share of the lines is neutral filler.
 
 import re
 
+from ..hangul import FINAL_RIEUL, final_consonant
+
 #: Emotion and neutral vocabulary, by language. Adjectives are in the form
 #: that precedes a noun (Korean: 관형형); verbs in the form that ends a line.
 WORDS = {
@@ -238,9 +240,8 @@ def _particle(match):
     """Pick the Korean particle that fits the last syllable (final consonant or not)."""
     syllable = match.group(1)
     after_consonant, after_vowel = _PARTICLES[match.group(2)]
-    code = ord(syllable) - 0xAC00
-    final = code % 28 if 0 <= code < 11172 else 0
-    if match.group(2) == "으로/로" and final == 8:  # ㄹ takes 로: "길로"
+    final = final_consonant(syllable)
+    if match.group(2) == "으로/로" and final == FINAL_RIEUL:  # ㄹ takes 로: "길로"
         return syllable + after_vowel
     return syllable + (after_consonant if final else after_vowel)
 
