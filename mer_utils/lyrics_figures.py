@@ -1,27 +1,17 @@
 """Figures of notebook 03 (lyrics): lengths against max_len, vocabulary coverage, class words.
 
 Each function returns a matplotlib Figure; the notebook saves it with
-:func:`mer_utils.notebook.save_figure`. Korean words need a font with Hangul
-glyphs; when none is installed (common on servers), labels are romanised
-letter by letter (``눈물`` -> ``nunmul``) instead of being drawn as empty boxes.
+:func:`mer_utils.notebook.save_figure`. Korean words are drawn in the Hangul
+font of :mod:`mer_utils.plotting`; when none loads, they are romanised letter by
+letter (``눈물`` -> ``nunmul*``) instead of being drawn as empty boxes.
 """
 
 import numpy as np
-from matplotlib import font_manager
 from matplotlib import pyplot as plt
 
 from .hangul import romanize
+from .plotting import CLASS_COLORS, hangul_font
 from .pos import has_hangul
-
-#: Fonts with Hangul glyphs, tried in this order.
-HANGUL_FONTS = ("NanumGothic", "Noto Sans CJK KR", "Noto Sans KR", "Malgun Gothic", "AppleGothic",
-                "Apple SD Gothic Neo", "UnDotum", "Baekmuk Gulim")
-
-
-def hangul_font():
-    """Name of an installed font with Hangul glyphs, or ``None``."""
-    installed = {font.name for font in font_manager.fontManager.ttflist}
-    return next((name for name in HANGUL_FONTS if name in installed), None)
 
 
 def _labels(words):
@@ -83,15 +73,14 @@ def plot_class_words(table):
     """
     fig, axes = plt.subplots(1, 2, figsize=(10, 0.8 + 0.3 * max(table.label.value_counts().max(), 1)))
     romanized = False
-    for ax, label, color in zip(axes, ("positive", "negative"), ("tab:orange", "tab:blue")):
+    for ax, label in zip(axes, ("positive", "negative")):
         part = table[table.label == label].iloc[::-1]
         names, changed = _labels(part.word.tolist())
         romanized |= changed
-        ax.barh(range(len(part)), part.log_odds.abs(), color=color)
-        font = hangul_font()
-        ax.set_yticks(range(len(part)), names, **({"fontfamily": [font, "sans-serif"]} if font else {}))
+        ax.barh(range(len(part)), part.log_odds.abs(), color=CLASS_COLORS[label])
+        ax.set_yticks(range(len(part)), names, **(hangul_font() or {}))
         ax.set(xlabel=f"log odds ratio, {label} vs other", title=f"Words of {label} tracks")
     if romanized:
-        fig.text(0.01, -0.02, "* Korean word romanised (no Hangul font installed)", fontsize=8)
+        fig.text(0.01, -0.02, "* Korean word romanised (no Hangul font could be loaded)", fontsize=8)
     fig.tight_layout()
     return fig

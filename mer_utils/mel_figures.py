@@ -7,12 +7,8 @@ Each function returns a matplotlib Figure; the notebook saves it with
 import numpy as np
 from matplotlib import pyplot as plt
 
-from .lyrics_figures import hangul_font, romanize
 from .melspec import clip_samples, hop_length, quiet_librosa
-from .pos import has_hangul
-
-#: Line colour of each class, shared by the figures of this stage.
-CLASS_COLORS = {"negative": "tab:blue", "positive": "tab:orange"}
+from .plotting import CLASS_COLORS, drawable, hangul_font
 
 
 def plot_examples(store, examples, *, sample_rate, clip_seconds, titles=None):
@@ -52,10 +48,11 @@ def plot_examples(store, examples, *, sample_rate, clip_seconds, titles=None):
             if col >= len(ids):
                 ax.axis("off")
                 continue
-            image = librosa.display.specshow(features[ids[col]], sr=sample_rate, hop_length=hop, x_axis="time",
+            image = librosa.display.specshow(features[ids[col]], sr=sample_rate, hop_length=hop, x_axis="s",
                                              y_axis="mel", fmax=sample_rate / 2, vmin=vmin, vmax=vmax, cmap="magma", ax=ax)
-            ax.set_title(f"{label}: {_drawable((titles or {}).get(ids[col], ids[col]))}", fontsize=9,
-                         color=CLASS_COLORS.get(label, "black"), **_font())
+            ax.set_title(f"{label}: {drawable((titles or {}).get(ids[col], ids[col]))}", fontsize=9,
+                         color=CLASS_COLORS.get(label, "black"), **(hangul_font() or {}))
+            ax.set_xlabel("time (s)")
             ax.label_outer()
     if image is not None:
         fig.colorbar(image, ax=axes, format="%+.0f dB", shrink=0.8)
@@ -90,12 +87,3 @@ def plot_class_spectra(spectra, *, sample_rate):
     diff.set(xscale="log", xlabel="mel band centre (Hz)", ylabel="positive - negative (dB)")
     return fig
 
-
-def _drawable(text):
-    """``text``, romanised when it has Hangul and no installed font can draw it."""
-    return romanize(text) if has_hangul(text) and not hangul_font() else text
-
-
-def _font():
-    font = hangul_font()
-    return {"fontfamily": [font, "sans-serif"]} if font else {}

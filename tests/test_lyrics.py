@@ -338,20 +338,3 @@ def test_tagging_examples_show_one_track_per_language(okt):
     korean = examples[examples.language == "ko"]
     assert korean.word.tolist() == ["슬프다", "눈물", "이", "흐르다"]
     assert korean.kept_as.tolist() == ["adjective", "noun", "", "verb"]
-
-
-@pytest.mark.filterwarnings("ignore:Glyph")  # the pretended Hangul font is not really installed
-def test_korean_labels_romanised_without_a_hangul_font(monkeypatch):
-    from mer_utils import lyrics_figures
-
-    assert lyrics_figures.romanize("눈물") == "nunmul" and lyrics_figures.romanize("행복하다 love") == "haengbokhada love"
-    table = class_association([["눈물", "rain"], ["눈물", "rain"], ["sun", "joy"], ["sun", "joy"]], [0, 0, 1, 1],
-                              top=2, min_tracks=1)
-
-    def tick_labels(font):
-        monkeypatch.setattr(lyrics_figures, "hangul_font", lambda: font)
-        fig = lyrics_figures.plot_class_words(table)
-        return sorted(t.get_text() for ax in fig.axes for t in ax.get_yticklabels())
-
-    assert tick_labels(None) == ["joy", "nunmul*", "rain", "sun"]
-    assert tick_labels("NanumGothic") == ["joy", "rain", "sun", "눈물"]
