@@ -20,6 +20,11 @@ def pins(requirements):
     return found
 
 
+def version(text):
+    """``"3.11"`` as ``(3, 11)``, so that 3.9 sorts before 3.11 (as strings it does not)."""
+    return tuple(int(part) for part in text.split("."))
+
+
 def test_environment_yml_matches_pyproject_pins():
     project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
     extras = project["optional-dependencies"]
@@ -32,7 +37,11 @@ def test_environment_yml_matches_pyproject_pins():
     conda = [d for d in env["dependencies"] if isinstance(d, str)]
     assert any(d.startswith("openjdk") for d in conda), "konlpy needs a Java runtime"
     python_pin = next(d for d in conda if d.startswith("python="))
-    assert python_pin.split("=")[1] >= project["requires-python"].removeprefix(">=")
+    assert version(python_pin.split("=")[1]) >= version(project["requires-python"].removeprefix(">="))
+
+
+def test_versions_compare_as_numbers():
+    assert version("3.9") < version("3.11") and version("3.11.4") > version("3.11")
 
 
 def test_gpu_extra_pins_the_same_tensorflow():
