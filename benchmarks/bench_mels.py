@@ -3,10 +3,11 @@
     .venv/bin/python benchmarks/bench_mels.py [--dataset DIR] [--limit N] [--workers N] [--repeat R]
                                               [--stereo-minute]
 
-Targets (issue 3), on 2 cores: a cold extraction (empty cache) at least 2x
-faster than a naive loop of ``librosa.load`` + ``librosa.feature.melspectrogram``
-in one process; at most 1.25x the time it takes just to decode the same
-files; a warm rerun (everything cached) at most 2 % of the cold one.
+What the mel stage must reach, on 2 cores: a cold extraction (empty cache)
+at least 2x faster than a naive loop of ``librosa.load`` +
+``librosa.feature.melspectrogram`` in one process; at most 1.25x the time
+it takes just to decode the same files; a warm rerun (everything cached)
+at most 2 % of the cold one.
 
 Everything is measured in this process, one after another, on the same
 files, whose bytes are read once beforehand so that every contender finds
