@@ -292,12 +292,11 @@ def from_folder(folder):
 
 def _mirex_root(dataset_dir):
     """The folder holding categories.txt: ``dataset_dir`` itself or its ``dataset/``."""
-    dataset_dir = Path(dataset_dir).resolve()
-    for candidate in (dataset_dir, dataset_dir / "dataset"):
-        if (candidate / "categories.txt").is_file():
-            return candidate
+    root = paths.mirex_root(dataset_dir)
+    if root is not None:
+        return root
     raise ValueError(
-        f"{dataset_dir} is not the MIREX-like multimodal dataset: no categories.txt in it "
+        f"{Path(dataset_dir).resolve()} is not the MIREX-like multimodal dataset: no categories.txt in it "
         f"or in its dataset/ subfolder"
     )
 

@@ -39,6 +39,22 @@ def cache_dir(kind):
     return path
 
 
+def mirex_root(dataset_dir=MIREX_DIR):
+    """The folder of the MIREX-like dataset that holds ``categories.txt``, or None.
+
+    The dataset is accepted as its authors ship it (``dataset_dir/dataset/``)
+    or unpacked flat (``dataset_dir`` itself).
+
+    >>> mirex_root("/nonexistent") is None
+    True
+    """
+    dataset_dir = Path(dataset_dir).resolve()
+    for candidate in (dataset_dir, dataset_dir / "dataset"):
+        if (candidate / "categories.txt").is_file():
+            return candidate
+    return None
+
+
 class RunLayout:
     """Paths inside one run folder, shared by every notebook of the run.
 

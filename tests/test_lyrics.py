@@ -13,7 +13,7 @@ from mer_utils.lyrics import Vocabulary, load_tokens, save_tokens, tag_all
 from mer_utils.pos import pos_filter
 from mer_utils.vocabulary import class_association, coverage_curve, length_summary
 
-from conftest import needs_mirex
+from conftest import MIREX_ROOT, needs_mirex
 
 ENGLISH_SONG = "I can't stop loving you, baby\nShe was dancing in the rain and we're so happy tonight\n"
 KOREAN_SONG = "슬픈 눈물이 흘러\n오늘 밤 우리는 행복한 노래를 함께 불러요\n"
@@ -319,9 +319,7 @@ def test_class_association_log_odds_by_hand():
 
 @needs_mirex
 def test_real_dataset_lyrics_all_usable(tmp_path):
-    from mer_utils.paths import MIREX_DIR
-
-    files = sorted((MIREX_DIR / "dataset" / "Lyrics").glob("*.txt"))
+    files = sorted((MIREX_ROOT / "Lyrics").glob("*.txt"))
     report = tag_all([row(p.stem, path=p) for p in files], n_workers=1, cache_dir=tmp_path)
     assert len(files) == 764 and not report.rejections
     assert set(report.languages.values()) == {"en"}

@@ -9,9 +9,8 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from conftest import needs_mirex
+from conftest import MIREX_ROOT, needs_mirex
 from mer_utils import accounting, config, mels, melspec
-from mer_utils.paths import MIREX_DIR
 
 #: Small settings for tests that are not about the paper's sizes.
 SMALL = dict(sample_rate=8000, clip_seconds=2.0, n_mels=32, n_frames=50, n_fft=512)
@@ -298,7 +297,7 @@ def test_class_average_spectra_and_examples(zoo, tmp_path, layout):
 
 @needs_mirex
 def test_real_mp3_clips(tmp_path):
-    files = sorted((MIREX_DIR / "dataset" / "Audio").glob("*.mp3"))[:4]
+    files = sorted((MIREX_ROOT / "Audio").glob("*.mp3"))[:4]
     report = mels.extract_all(rows_of({p.stem: p for p in files}), clip_seconds=30.0, n_workers=1,
                               cache_dir=tmp_path, progress=False)
     assert not report.rejections and len(report.features) == 4
