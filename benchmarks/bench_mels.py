@@ -179,7 +179,7 @@ def one_round(files, params, workers):
             lambda: mels.extract_all(rows, **params, n_workers=workers, cache_dir=cache, progress=False))
         figures["project warm rerun"], warm = timed(
             lambda: mels.extract_all(rows, **params, n_workers=workers, cache_dir=cache, progress=False))
-        assert warm.misses == 0, "the warm rerun recomputed something"
+        assert warm.cache_misses == 0, "the warm rerun recomputed something"
         ours = {t: np.load(p).astype(np.float32) for t, p in report.features.items()}
     return figures, ours, naive, report
 

@@ -13,12 +13,14 @@ label                  "positive" / "negative" once known, else ""
 status                 "kept" or "rejected"
 reason                 a code from :data:`REASONS` ("" when kept)
 detail                 a human sentence naming the file and the cause
-stage                  the notebook that decided ("01_data", "02_mels", ...)
+stage                  the notebook that decided: a stage module's ``STAGE`` ("01_data", "02_mels", ...)
+
+Worker processes import :class:`Rejected` (through :mod:`mer_utils.melspec`),
+so this module imports pandas only inside the functions that need it.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-import pandas as pd
 
 MANIFEST_COLUMNS = (
     "track_id", "source", "audio_path", "lyrics_path", "lyrics_text",
@@ -53,20 +55,85 @@ REASONS = {
 }
 
 
-@dataclass(frozen=True)
-class Rejection:
-    """One rejected track: its id, a code from :data:`REASONS`, a sentence."""
+class Rejected(ValueError):
+    """A track cannot be used: ``reason``, a code from :data:`REASONS`, and ``detail``, a sentence naming the file.
 
-    track_id: str
-    reason: str
-    detail: str
+    The one way to say "this track is rejected, here is why". Raised where the
+    cause is found (decoding a clip, reading lyrics, a filtering rule); once it
+    names its track (``track_id``) it is also the record a stage returns in its
+    ``rejections`` and :func:`apply_rejections` writes to the ledger.
 
-    def __post_init__(self):
-        if self.reason not in REASONS:
-            raise ValueError(
-                f"unknown rejection reason {self.reason!r} for track {self.track_id!r}; "
-                f"known reasons: {', '.join(sorted(REASONS))}"
-            )
+    Parameters
+    ----------
+    reason : str
+        A key of :data:`REASONS`; any other value raises ``ValueError``.
+    detail : str
+        A sentence naming the file (or the track) and the cause.
+    track_id : str, optional
+        The rejected track, when known.
+    """
+
+    def __init__(self, reason, detail, *, track_id=None):
+        if reason not in REASONS:
+            of_track = f" for track {track_id!r}" if track_id is not None else ""
+            raise ValueError(f"unknown rejection reason {reason!r}{of_track}; "
+                             f"known reasons: {', '.join(sorted(REASONS))}")
+        super().__init__(detail)
+        self.reason, self.detail, self.track_id = reason, detail, track_id
+
+    def of(self, track_id):
+        """The same rejection, recorded for ``track_id``."""
+        return Rejected(self.reason, self.detail, track_id=track_id)
+
+    def _key(self):
+        return self.track_id, self.reason, self.detail
+
+    def __eq__(self, other):
+        return isinstance(other, Rejected) and self._key() == other._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def __repr__(self):
+        return f"Rejected({self.reason!r}, {self.detail!r}, track_id={self.track_id!r})"
+
+    def __reduce__(self):  # picklable across worker processes despite the keyword-only track_id
+        return _rejected, self._key()
+
+
+def _rejected(track_id, reason, detail):
+    return Rejected(reason, detail, track_id=track_id)
+
+
+@dataclass
+class StageReport:
+    """What a stage did to the kept tracks (the fields :class:`~mer_utils.mels.ExtractionReport`
+    and :class:`~mer_utils.lyrics.TaggingReport` share).
+
+    Attributes
+    ----------
+    rejections : list of Rejected
+        Tracks the stage rejected, each with its ``track_id``, in input order.
+    cache_hits, cache_misses : int
+        Items found in / added to the stage's cache.
+    wall_s : float
+        Elapsed time of the whole stage call.
+    n_workers : int
+        Worker processes used (1: this process).
+    """
+
+    rejections: list = field(default_factory=list)
+    cache_hits: int = 0
+    cache_misses: int = 0
+    wall_s: float = 0.0
+    n_workers: int = 0
+
+    def rejection_table(self):
+        """The rejections as a table (track_id, reason, detail)."""
+        import pandas as pd
+
+        return pd.DataFrame([(r.track_id, r.reason, r.detail) for r in self.rejections],
+                            columns=["track_id", "reason", "detail"])
 
 
 def validate_ledger(ledger):
@@ -103,6 +170,8 @@ def write_ledger(ledger, path):
 
 def read_ledger(path):
     """Read a ledger written by :func:`write_ledger`; ids and text stay strings."""
+    import pandas as pd
+
     ledger = pd.read_csv(path, dtype=str, keep_default_na=False)
     validate_ledger(ledger)
     return ledger
@@ -119,15 +188,18 @@ def apply_rejections(ledger, rejections, *, stage):
     Parameters
     ----------
     ledger : pandas.DataFrame
-    rejections : iterable of Rejection
+    rejections : iterable of Rejected
+        Each naming its track (``track_id``).
     stage : str
-        Name of the deciding stage, e.g. ``"02_mels"``.
+        Name of the deciding stage: the stage module's ``STAGE``, e.g. ``mels.STAGE``.
 
     Raises
     ------
     ValueError
         If a rejection names a track that is not in the ledger.
     """
+    import pandas as pd
+
     ledger = ledger.copy()
     index = pd.Index(ledger["track_id"])
     for rej in rejections:

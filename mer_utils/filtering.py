@@ -26,26 +26,23 @@ after each step.
 
 import logging
 import time
-from collections import namedtuple
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from . import accounting
+from .accounting import Rejected
 from .audio_io import AudioReadError, probe_duration
 from .config import BALANCE_CLASSES, LABELS, MIN_DURATION_S, MIN_LYRICS_WORDS, NEGATIVE_TAGS, POSITIVE_TAGS, SEED
 from .corpus import split_tags, validate_manifest
-from .textio import UnusableLyrics, count_words, read_track_lyrics
+from .textio import count_words, read_track_lyrics
 
 logger = logging.getLogger(__name__)
 
 #: Name of this stage in the ledger.
 STAGE = "01_data"
 NEGATIVE, POSITIVE = LABELS
-
-#: Outcome of the checks on one track: label ("" if unknown), reason ("" if it passed), detail.
-Verdict = namedtuple("Verdict", "label reason detail")
 
 
 # --- the tag dictionary -------------------------------------------------------------
@@ -75,8 +72,8 @@ def validate_tag_dictionary(positive_tags, negative_tags):
         raise ValueError(f"tags in both the positive and the negative dictionary: {both}")
 
 
-def tag_polarity(tags, *, positive_tags=POSITIVE_TAGS, negative_tags=NEGATIVE_TAGS):
-    """Label of one track from its tags, or the reason it has none.
+def tag_polarity(tags, *, positive_tags=POSITIVE_TAGS, negative_tags=NEGATIVE_TAGS, name="the track"):
+    """Label of one track from its tags.
 
     Parameters
     ----------
@@ -84,28 +81,34 @@ def tag_polarity(tags, *, positive_tags=POSITIVE_TAGS, negative_tags=NEGATIVE_TA
         The manifest's ``"|"``-joined tags.
     positive_tags, negative_tags : sequence of str
         Polarity dictionaries; whole tags match, case-insensitively.
+    name : str
+        How a rejection's detail names the track.
 
     Returns
     -------
-    Verdict
-        ``label`` is ``"positive"``/``"negative"`` with ``reason == ""``, or
-        ``""`` with reason ``no_tags``, ``conflicting_tags`` or ``no_polarity_tag``.
+    str
+        ``"positive"`` or ``"negative"``.
+
+    Raises
+    ------
+    mer_utils.accounting.Rejected
+        ``no_tags``, ``conflicting_tags`` or ``no_polarity_tag``.
     """
     track_tags = split_tags(tags)
     if not track_tags:
-        return Verdict("", "no_tags", "has no tags")
+        raise Rejected("no_tags", f"{name} has no tags")
     positive = {_normalize_tag(t) for t in positive_tags}
     negative = {_normalize_tag(t) for t in negative_tags}
     hits_positive = [t for t in track_tags if _normalize_tag(t) in positive]
     hits_negative = [t for t in track_tags if _normalize_tag(t) in negative]
     if hits_positive and hits_negative:
-        return Verdict("", "conflicting_tags",
-                       f"has positive tags {hits_positive} and negative tags {hits_negative}")
+        raise Rejected("conflicting_tags",
+                       f"{name} has positive tags {hits_positive} and negative tags {hits_negative}")
     if hits_positive:
-        return Verdict(POSITIVE, "", "")
+        return POSITIVE
     if hits_negative:
-        return Verdict(NEGATIVE, "", "")
-    return Verdict("", "no_polarity_tag", f"has tags {track_tags}, none in the polarity dictionary")
+        return NEGATIVE
+    raise Rejected("no_polarity_tag", f"{name} has tags {track_tags}, none in the polarity dictionary")
 
 
 # --- the per-track checks -------------------------------------------------------------
@@ -131,17 +134,6 @@ def _missing_audio(row):
     return ""
 
 
-def _lyrics_text(row):
-    """``(text, source)`` of a track's lyrics, or a Verdict rejecting it (missing, empty or undecodable)."""
-    try:
-        text, source = read_track_lyrics(row)  # the same reading as the lyrics stage (03)
-    except UnusableLyrics as err:
-        return Verdict("", err.reason, err.detail)
-    if not text.strip():
-        return Verdict("", "missing_lyrics", f"lyrics file {source} is empty")
-    return text, source
-
-
 def check_track(row, *, positive_tags, negative_tags, min_duration_s, min_lyrics_words):
     """Run the per-track rules (everything but duplicates and balancing) on one manifest row.
 
@@ -155,39 +147,49 @@ def check_track(row, *, positive_tags, negative_tags, min_duration_s, min_lyrics
 
     Returns
     -------
-    Verdict
-        The label (when the tags gave one) and the first failing reason, or ``""``.
+    label : str
+        ``"positive"`` / ``"negative"`` when the tags gave one, else ``""``.
+    rejected : mer_utils.accounting.Rejected or None
+        The first failing rule, or ``None`` when the track passed.
     """
-    tagged = tag_polarity(row["tags"], positive_tags=positive_tags, negative_tags=negative_tags)
-    if tagged.reason:
-        return tagged._replace(detail=f"{_track_name(row)} {tagged.detail}")
-    label = tagged.label
+    try:
+        label = tag_polarity(row["tags"], positive_tags=positive_tags, negative_tags=negative_tags,
+                             name=_track_name(row))
+    except Rejected as rejected:
+        return "", rejected
+    try:
+        _check_files(row, min_duration_s=min_duration_s, min_lyrics_words=min_lyrics_words)
+    except Rejected as rejected:
+        return label, rejected
+    return label, None
+
+
+def _check_files(row, *, min_duration_s, min_lyrics_words):
+    """Raise :class:`~mer_utils.accounting.Rejected` for the first failing rule on the track's files."""
     missing_audio = _missing_audio(row)
     if missing_audio:
-        return Verdict(label, "missing_audio", missing_audio)
-    lyrics = _lyrics_text(row)
-    if isinstance(lyrics, Verdict):
-        return lyrics._replace(label=label)
-    text, source = lyrics
+        raise Rejected("missing_audio", missing_audio)
+    text, source = read_track_lyrics(row)  # the same reading as the lyrics stage (03)
+    if not text.strip():
+        raise Rejected("missing_lyrics", f"lyrics file {source} is empty")
     words = count_words(text)
     if words < min_lyrics_words:
-        return Verdict(label, "too_few_words", f"{source}: {words} words, under the minimum of {min_lyrics_words}")
+        raise Rejected("too_few_words", f"{source}: {words} words, under the minimum of {min_lyrics_words}")
     try:
         duration = probe_duration(row["audio_path"])
     except AudioReadError as err:
-        return Verdict(label, "unreadable_audio", str(err))
+        raise Rejected("unreadable_audio", str(err)) from None
     if duration < min_duration_s:
-        return Verdict(label, "too_short",
+        raise Rejected("too_short",
                        f"audio file {row['audio_path']} lasts {duration:.1f} s, under the minimum of {min_duration_s:g} s")
-    return Verdict(label, "", "")
 
 
-def _balance(verdicts, track_ids, *, seed):
-    """Undersample the larger class of the passing tracks; return verdicts with ``balanced_out`` added."""
-    passing = {label: [i for i, v in enumerate(verdicts) if not v.reason and v.label == label] for label in LABELS}
+def _balance(outcomes, track_ids, *, seed):
+    """Undersample the larger class of the passing tracks; return the outcomes with ``balanced_out`` added."""
+    passing = {label: [i for i, (lab, rej) in enumerate(outcomes) if rej is None and lab == label] for label in LABELS}
     n_keep = min(len(ids) for ids in passing.values())
     rng = np.random.default_rng(seed)
-    verdicts = list(verdicts)
+    outcomes = list(outcomes)
     for label, members in passing.items():
         if len(members) <= n_keep:
             continue
@@ -195,10 +197,10 @@ def _balance(verdicts, track_ids, *, seed):
         counts = ", ".join(f"{len(passing[name])} {name}" for name in LABELS)
         for i in members:
             if i not in kept:
-                verdicts[i] = Verdict(label, "balanced_out",
-                                      f"track {track_ids[i]!r} ({label}) removed by undersampling "
-                                      f"with seed {seed}: {counts} passed, {n_keep} of each kept")
-    return verdicts
+                outcomes[i] = (label, Rejected("balanced_out",
+                                               f"track {track_ids[i]!r} ({label}) removed by undersampling "
+                                               f"with seed {seed}: {counts} passed, {n_keep} of each kept"))
+    return outcomes
 
 
 def filter_tracks(manifest, *, positive_tags=POSITIVE_TAGS, negative_tags=NEGATIVE_TAGS,
@@ -241,19 +243,19 @@ def filter_tracks(manifest, *, positive_tags=POSITIVE_TAGS, negative_tags=NEGATI
                  min_duration_s=min_duration_s, min_lyrics_words=min_lyrics_words)
     ids = ledger_ids(manifest["track_id"].tolist())
     first_row = {}
-    verdicts = []
+    outcomes = []  # (label, Rejected or None) per manifest row
     for position, row in enumerate(manifest.to_dict("records")):
         track_id = row["track_id"]
         if track_id in first_row:
-            verdicts.append(Verdict("", "duplicate_id",
-                                    f"{_track_name(row)} repeats the id of row {first_row[track_id] + 1} "
-                                    f"of the manifest (the first one is kept); recorded as {ids[position]!r}"))
+            outcomes.append(("", Rejected("duplicate_id",
+                                          f"{_track_name(row)} repeats the id of row {first_row[track_id] + 1} "
+                                          f"of the manifest (the first one is kept); recorded as {ids[position]!r}")))
             continue
         first_row[track_id] = position
-        verdicts.append(check_track(row, **rules))
+        outcomes.append(check_track(row, **rules))
     if balance:
-        verdicts = _balance(verdicts, ids, seed=seed)
-    ledger = _ledger(manifest, verdicts, ids)
+        outcomes = _balance(outcomes, ids, seed=seed)
+    ledger = _ledger(manifest, outcomes, ids)
     logger.info("filtered %d tracks in %.2f s: %d kept", len(ledger), time.perf_counter() - start,
                 (ledger["status"] == "kept").sum())
     return ledger
@@ -280,13 +282,13 @@ def ledger_ids(track_ids):
     return unique
 
 
-def _ledger(manifest, verdicts, ids):
+def _ledger(manifest, outcomes, ids):
     ledger = manifest.loc[:, list(accounting.MANIFEST_COLUMNS)].reset_index(drop=True)
     ledger["track_id"] = ids
-    ledger["label"] = [v.label for v in verdicts]
-    ledger["status"] = ["rejected" if v.reason else "kept" for v in verdicts]
-    ledger["reason"] = [v.reason for v in verdicts]
-    ledger["detail"] = [v.detail for v in verdicts]
+    ledger["label"] = [label for label, _ in outcomes]
+    ledger["status"] = ["kept" if rejected is None else "rejected" for _, rejected in outcomes]
+    ledger["reason"] = ["" if rejected is None else rejected.reason for _, rejected in outcomes]
+    ledger["detail"] = ["" if rejected is None else rejected.detail for _, rejected in outcomes]
     ledger["stage"] = STAGE
     accounting.validate_ledger(ledger)
     return ledger

@@ -36,58 +36,54 @@ from pathlib import Path
 import pandas as pd
 
 from . import config, paths
-from .accounting import Rejection
+from .accounting import Rejected, StageReport
 from .fileio import write_json
 from .parallel import map_unordered, resolve_workers
 from .pos import (
     TaggerUnavailableError, detect_language, has_hangul, pos_filter, resolve_language, tag_words,
     tagger_version, validate_korean_tagger, SUPPORTED_LANGUAGES,
 )
-from .textio import UnusableLyrics, normalize_lyrics, read_track_lyrics, text_cell
+from .textio import normalize_lyrics, read_track_lyrics, text_cell
 from .vocabulary import Vocabulary
 
 __all__ = [
     "pos_filter", "tag_words", "tag_all", "TaggingReport", "save_tokens", "load_tokens", "Vocabulary",
-    "read_track_lyrics", "UnusableLyrics", "choose_workers", "tagging_examples",
+    "read_track_lyrics", "choose_workers", "tagging_examples", "STAGE",
 ]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
+
+#: Name of this stage in the ledger.
+STAGE = "03_lyrics"
 #: Below this many texts to tag, a process pool never pays for its start-up
 #: (each worker loads the English lexicon and, for Korean, its own Java VM).
 MIN_TEXTS_PER_WORKER = 2000
 
 
 @dataclass
-class TaggingReport:
-    """What :func:`tag_all` did.
+class TaggingReport(StageReport):
+    """What :func:`tag_all` did (``rejections``, ``cache_hits``, ``cache_misses``,
+    ``wall_s`` and ``n_workers`` as in :class:`~mer_utils.accounting.StageReport`).
+
+    ``rejections`` are the tracks whose lyrics cannot be used;
+    ``cache_hits`` / ``cache_misses`` count texts found in / added to the
+    token cache; ``n_workers`` is 1 when tagging ran in this process.
 
     Attributes
     ----------
     tokens : dict of str to list of str
         Kept words per usable track, in input order.
-    rejections : list of Rejection
-        Tracks whose lyrics cannot be used, with reason and a sentence naming the file.
     languages : dict of str to str
         ``"ko"`` / ``"en"`` per usable track (manifest value, else detected).
     detected : set of str
         Tracks whose language was detected rather than given.
-    cache_hits, cache_misses : int
-        Texts found in / added to the token cache.
-    seconds : float
-        Wall time of the whole call.
-    n_workers : int
-        Processes that tagged (1 = in this process).
     unavailable : dict of str to str
         Taggers that could not run here, with the reason (e.g. no Java).
     """
 
     tokens: dict = field(default_factory=dict)
-    rejections: list = field(default_factory=list)
     languages: dict = field(default_factory=dict)
     detected: set = field(default_factory=set)
-    cache_hits: int = 0
-    cache_misses: int = 0
-    seconds: float = 0.0
     n_workers: int = 1
     unavailable: dict = field(default_factory=dict)
 
@@ -102,7 +98,7 @@ class TaggingReport:
             "cache hits": self.cache_hits,
             "cache misses (tagged now)": self.cache_misses,
             "worker processes": self.n_workers,
-            "seconds": f"{self.seconds:.1f}",
+            "seconds": f"{self.wall_s:.1f}",
         }
         return pd.Series(rows, name="value", dtype=object).to_frame()
 
@@ -128,19 +124,19 @@ class _Job:
 
 
 def _prepare(row, *, korean_tagger, max_chars):
-    """Read, normalise and check one track; return a :class:`_Job` or raise :class:`UnusableLyrics`."""
+    """Read, normalise and check one track; return a :class:`_Job` or raise :class:`~mer_utils.accounting.Rejected`."""
     raw, source = read_track_lyrics(row)
     text = normalize_lyrics(raw)
     if not any(ch.isalpha() for ch in text):
-        raise UnusableLyrics("empty_lyrics", f"{source}: no words left after removing section markers and punctuation")
+        raise Rejected("empty_lyrics", f"{source}: no words left after removing section markers and punctuation")
     if len(text) > max_chars:
-        raise UnusableLyrics("lyrics_too_long", f"{source}: {len(text):,} characters after normalisation, "
-                                           f"over the {max_chars:,} limit (MAX_LYRICS_CHARS): not a song's lyrics?")
+        raise Rejected("lyrics_too_long", f"{source}: {len(text):,} characters after normalisation, "
+                                          f"over the {max_chars:,} limit (MAX_LYRICS_CHARS): not a song's lyrics?")
     given = resolve_language(text_cell(row, "language"))
     language = given or detect_language(text)
     if language not in SUPPORTED_LANGUAGES:
-        raise UnusableLyrics("unsupported_language", f"{source}: language {text_cell(row, 'language')!r} has no POS tagger "
-                                                f"here (supported: {', '.join(SUPPORTED_LANGUAGES)})")
+        raise Rejected("unsupported_language", f"{source}: language {text_cell(row, 'language')!r} has no POS tagger "
+                                               f"here (supported: {', '.join(SUPPORTED_LANGUAGES)})")
     return _Job(row["track_id"], source, text, language, token_cache_key(text, language=language,
                                                                           korean_tagger=korean_tagger))
 
@@ -170,7 +166,7 @@ def _read_cache(cache_dir, key):
     except FileNotFoundError:
         return None
     except (OSError, ValueError):
-        log.warning("ignoring unreadable token cache entry %s", path)
+        logger.warning("ignoring unreadable token cache entry %s", path)
         return None
     return entry.get("tokens") if entry.get("key") == key else None
 
@@ -248,8 +244,8 @@ def tag_all(ledger_rows, *, korean_tagger=config.KOREAN_TAGGER, n_workers=0,
     for row in rows:
         try:
             jobs.append(_prepare(row, korean_tagger=korean_tagger, max_chars=max_chars))
-        except UnusableLyrics as rej:
-            report.rejections.append(Rejection(row["track_id"], rej.reason, rej.detail))
+        except Rejected as rejected:
+            report.rejections.append(rejected.of(row["track_id"]))
         else:
             if not resolve_language(text_cell(row, "language")):
                 report.detected.add(row["track_id"])
@@ -274,15 +270,15 @@ def tag_all(ledger_rows, *, korean_tagger=config.KOREAN_TAGGER, n_workers=0,
     for job in jobs:
         outcome = cached[job.key]
         if isinstance(outcome, tuple):
-            report.rejections.append(Rejection(job.track_id, "tagger_failed", f"{job.source}: {outcome[1]}"))
+            report.rejections.append(Rejected("tagger_failed", f"{job.source}: {outcome[1]}", track_id=job.track_id))
         elif not outcome:
-            report.rejections.append(Rejection(
-                job.track_id, "no_content_words",
-                f"{job.source}: no noun, verb, adjective or adverb left after POS filtering"))
+            report.rejections.append(Rejected(
+                "no_content_words", f"{job.source}: no noun, verb, adjective or adverb left after POS filtering",
+                track_id=job.track_id))
         else:
             report.tokens[job.track_id] = outcome
             report.languages[job.track_id] = job.language
-    report.seconds = time.perf_counter() - start
+    report.wall_s = time.perf_counter() - start
     return report
 
 
@@ -306,7 +302,7 @@ def tagging_examples(ledger_rows, *, korean_tagger=config.KOREAN_TAGGER, n_lines
     for row in ledger_rows[ledger_rows["status"] == "kept"].to_dict("records"):
         try:
             text = normalize_lyrics(read_track_lyrics(row)[0])
-        except UnusableLyrics:
+        except Rejected:
             continue
         language = resolve_language(text_cell(row, "language")) or detect_language(text)
         if language in seen or language not in SUPPORTED_LANGUAGES:

@@ -47,14 +47,16 @@ import numpy as np
 import pandas as pd
 
 from . import config, paths
-from .accounting import Rejection
+from .accounting import Rejected, StageReport
 from .fileio import atomic_write
 from .melspec import (  # noqa: F401 -- the computation, re-exported: mels is the stage's one entry point
-    STORE_DTYPE, ClipRejected, clip_samples, extract_and_store, hop_length, install_mel_bases,
+    STORE_DTYPE, clip_samples, extract_and_store, hop_length, install_mel_bases,
     load_clip, mel_basis, mel_spectrogram, quiet_librosa, validate_parameters,
 )
 from .parallel import WorkerCrashed, map_unordered, resolve_workers
 
+#: Name of this stage in the ledger.
+STAGE = "02_mels"
 #: Bump when the computation changes, so that old cache entries are not reused.
 FEATURE_VERSION = 1
 #: With ``n_workers=0``, one worker process per this many tracks to compute: starting a
@@ -113,48 +115,35 @@ def _npy_size(shape):
 # --- extraction -------------------------------------------------------------------
 
 @dataclass
-class ExtractionReport:
-    """What :func:`extract_all` did.
+class ExtractionReport(StageReport):
+    """What :func:`extract_all` did (``rejections``, ``cache_hits``, ``cache_misses``,
+    ``wall_s`` and ``n_workers`` as in :class:`~mer_utils.accounting.StageReport`).
+
+    ``cache_hits`` / ``cache_misses`` count tracks answered from the cache /
+    decoded now (tracks whose audio file is missing are neither);
+    ``n_workers`` is 0 when everything came from the cache.
 
     Attributes
     ----------
     features : dict[str, Path]
         Track id -> cached feature file, for every extracted track, in input order.
-    rejections : list of Rejection
-        Tracks that gave no feature, with a reason code and a sentence.
-    hits, misses : int
-        Tracks answered from the cache / decoded now (tracks whose audio
-        file is missing are neither).
-    wall_s : float
-        Elapsed time of the whole call.
     compute_s : float
         Time spent decoding and computing, summed over workers.
-    n_workers : int
-        Worker processes used (0: everything came from the cache; 1: this process).
     cache_dir : Path
         The parameter set's cache folder.
     """
 
     features: dict = field(default_factory=dict)
-    rejections: list = field(default_factory=list)
-    hits: int = 0
-    misses: int = 0
-    wall_s: float = 0.0
     compute_s: float = 0.0
-    n_workers: int = 0
     cache_dir: Path = None
 
     def summary(self):
         """One-row table of counts and times, for notebooks."""
         return pd.DataFrame([{
             "extracted": len(self.features), "rejected": len(self.rejections),
-            "cache_hits": self.hits, "cache_misses": self.misses, "workers": self.n_workers,
+            "cache_hits": self.cache_hits, "cache_misses": self.cache_misses, "workers": self.n_workers,
             "wall_s": round(self.wall_s, 2), "compute_s": round(self.compute_s, 2),
         }])
-
-    def rejection_table(self):
-        """The rejections as a table (track_id, reason, detail)."""
-        return pd.DataFrame([vars(r) for r in self.rejections], columns=["track_id", "reason", "detail"])
 
 
 def extract_all(tracks, *, sample_rate=config.SAMPLE_RATE, clip_seconds=config.CLIP_SECONDS,
@@ -208,7 +197,7 @@ def extract_all(tracks, *, sample_rate=config.SAMPLE_RATE, clip_seconds=config.C
             results[track_id], hits = cached, hits + 1
         else:
             todo.append((track_id, str(audio_path), str(folder / stem), params))
-    report = ExtractionReport(hits=hits, misses=len(todo), cache_dir=folder)
+    report = ExtractionReport(cache_hits=hits, cache_misses=len(todo), cache_dir=folder)
     if todo:
         report.n_workers = resolve_workers(n_workers, n_items=len(todo), min_items_per_worker=MIN_TRACKS_PER_WORKER)
         bases = {(sample_rate, n_fft, n_mels): mel_basis(sample_rate, n_fft, n_mels)}
@@ -219,7 +208,7 @@ def extract_all(tracks, *, sample_rate=config.SAMPLE_RATE, clip_seconds=config.C
             report.compute_s += seconds
     for track_id, _ in rows:
         outcome = results[track_id]
-        if isinstance(outcome, Rejection):
+        if isinstance(outcome, Rejected):
             report.rejections.append(outcome)
         else:
             report.features[track_id] = outcome
@@ -262,12 +251,12 @@ def _remove_stale_temporaries(folder, *, older_than_s=3600):
 
 def _missing_audio(track_id, audio_path):
     if audio_path is None:
-        return Rejection(track_id, "missing_audio", f"track {track_id} has no audio file in the ledger")
-    return Rejection(track_id, "missing_audio", f"audio file {audio_path} does not exist")
+        return Rejected("missing_audio", f"track {track_id} has no audio file in the ledger", track_id=track_id)
+    return Rejected("missing_audio", f"audio file {audio_path} does not exist", track_id=track_id)
 
 
 def _cached_outcome(track_id, stem, params):
-    """The cached feature path or Rejection of a track; ``None`` when it must be computed."""
+    """The cached feature path or rejection of a track; ``None`` when it must be computed."""
     feature = stem.with_name(f"{stem.name}.npy")
     try:
         if feature.stat().st_size == _npy_size((params["n_mels"], params["n_frames"])):
@@ -277,24 +266,24 @@ def _cached_outcome(track_id, stem, params):
     rejected = stem.with_name(f"{stem.name}.rejected.json")
     if rejected.is_file():
         try:
-            return Rejection(track_id, **json.loads(rejected.read_text(encoding="utf-8")))
+            return Rejected(**json.loads(rejected.read_text(encoding="utf-8")), track_id=track_id)
         except (ValueError, TypeError):
             return None  # unreadable marker: recompute
     return None
 
 
 def _outcome_of(task, outcome):
-    """Turn a worker's answer (or its exception) into (Path or Rejection, seconds)."""
+    """Turn a worker's answer (or its exception) into (Path or Rejected, seconds)."""
     track_id, audio_path = task[0], task[1]
     if isinstance(outcome, WorkerCrashed):
-        return Rejection(track_id, "extraction_failed",
-                         f"audio file {audio_path} crashed the decoder (malformed audio?)"), 0.0
+        return Rejected("extraction_failed", f"audio file {audio_path} crashed the decoder (malformed audio?)",
+                        track_id=track_id), 0.0
     if isinstance(outcome, BaseException):
-        return Rejection(track_id, "extraction_failed",
-                         f"audio file {audio_path}: unexpected {type(outcome).__name__}: {outcome}"), 0.0
+        return Rejected("extraction_failed", f"audio file {audio_path}: unexpected {type(outcome).__name__}: {outcome}",
+                        track_id=track_id), 0.0
     if outcome[0] == "ok":
         return Path(outcome[1]), outcome[2]
-    return Rejection(track_id, outcome[1], outcome[2]), outcome[3]
+    return Rejected(outcome[1], outcome[2], track_id=track_id), outcome[3]
 
 
 # --- the run-folder index and the store -----------------------------------------------

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from . import config
+from .accounting import Rejected
 from .fileio import atomic_write
 from .audio_io import AudioReadError, probe_duration
 
@@ -22,15 +23,6 @@ from .audio_io import AudioReadError, probe_duration
 STORE_DTYPE = np.float16
 #: Frames transformed at a time by :func:`mel_spectrogram` (1 MB of float32 at n_fft=2048).
 _FRAMES_PER_BLOCK = 128
-
-
-class ClipRejected(ValueError):
-    """The track's audio cannot give a feature; ``reason`` is a code from ``REASONS``."""
-
-    def __init__(self, reason, detail):
-        super().__init__(detail)
-        self.reason = reason
-        self.detail = detail
 
 
 # --- parameters -----------------------------------------------------------------
@@ -243,7 +235,7 @@ def load_clip(path, *, sample_rate, clip_seconds, pad_tolerance=config.CLIP_PAD_
 
     Raises
     ------
-    ClipRejected
+    Rejected
         With reason ``missing_audio``, ``unreadable_audio``, ``too_short``,
         ``silent_audio`` or ``extraction_failed`` and a sentence naming the file.
     """
@@ -253,17 +245,17 @@ def load_clip(path, *, sample_rate, clip_seconds, pad_tolerance=config.CLIP_PAD_
     wanted = math.ceil(clip_seconds * native_rate)
     shortfall = (wanted - len(native)) / native_rate
     if shortfall > pad_tolerance * clip_seconds:
-        raise ClipRejected(
+        raise Rejected(
             "too_short",
             f"audio file {path} has {len(native) / native_rate:.2f} s of audio, less than clip_seconds={clip_seconds:g} "
             f"(up to {pad_tolerance * clip_seconds:.2f} s would be zero-padded)",
         )
     peak = max(float(native.max()), -float(native.min())) if len(native) else 0.0  # NaN and inf propagate
     if not np.isfinite(peak):
-        raise ClipRejected("extraction_failed", f"audio file {path} decodes to NaN or infinite samples")
+        raise Rejected("extraction_failed", f"audio file {path} decodes to NaN or infinite samples")
     if peak <= 10 ** (silence_dbfs / 20):
         level = "digital silence" if peak == 0 else f"peak {20 * np.log10(peak):.0f} dBFS"
-        raise ClipRejected(
+        raise Rejected(
             "silent_audio",
             f"audio file {path} is silent in its first {clip_seconds:g} s ({level}, threshold {silence_dbfs:g} dBFS)",
         )
@@ -277,14 +269,14 @@ def _decode_head(path, *, clip_seconds, sf):
         probe_duration(path)  # missing, empty, not audio, corrupt header: named by audio_io
     except AudioReadError as err:
         if not path.exists():
-            raise ClipRejected("missing_audio", str(err)) from None
-        raise ClipRejected("unreadable_audio", f"{err}; {_FORMATS_HINT}") from None
+            raise Rejected("missing_audio", str(err)) from None
+        raise Rejected("unreadable_audio", f"{err}; {_FORMATS_HINT}") from None
     try:
         with sf.SoundFile(path) as audio:
             native_rate = audio.samplerate
             frames = audio.read(math.ceil(clip_seconds * native_rate), dtype="float32", always_2d=True)
     except (sf.SoundFileError, RuntimeError) as err:  # the stream breaks after a valid header
-        raise ClipRejected("unreadable_audio", f"audio file {path} cannot be decoded ({err}); {_FORMATS_HINT}") from None
+        raise Rejected("unreadable_audio", f"audio file {path} cannot be decoded ({err}); {_FORMATS_HINT}") from None
     return _mix_to_mono(frames), native_rate
 
 
@@ -341,7 +333,7 @@ def extract_and_store(task):
     start = time.perf_counter()
     try:
         clip = load_clip(audio_path, sample_rate=params["sample_rate"], clip_seconds=params["clip_seconds"])
-    except ClipRejected as rejected:
+    except Rejected as rejected:
         # A property of the file, so remember it (unexpected exceptions are not cached: retried next run).
         text = json.dumps({"reason": rejected.reason, "detail": rejected.detail}).encode("utf-8")
         atomic_write(Path(f"{stem}.rejected.json"), lambda handle: handle.write(text))

@@ -17,6 +17,8 @@ import re
 import unicodedata
 from pathlib import Path
 
+from .accounting import Rejected
+
 #: Byte-order marks, longest first (the UTF-32-LE mark starts with UTF-16-LE's).
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),
@@ -219,14 +221,6 @@ def count_words(text):
     return sum(1 for token in normalize_lyrics(text).split() if any(ch.isalpha() for ch in token))
 
 
-class UnusableLyrics(ValueError):
-    """A track's lyrics cannot be used: ``reason`` (a code of ``accounting.REASONS``) and ``detail``."""
-
-    def __init__(self, reason, detail):
-        super().__init__(detail)
-        self.reason, self.detail = reason, detail
-
-
 def text_cell(row, column):
     """A text cell of a ledger row; ``""`` when absent, ``None`` or NaN (a DataFrame read without ``dtype=str``)."""
     value = row.get(column, "")
@@ -240,7 +234,7 @@ def read_track_lyrics(row):
 
     Raises
     ------
-    UnusableLyrics
+    mer_utils.accounting.Rejected
         ``missing_lyrics`` (no text, no file) or ``undecodable_lyrics``.
     """
     track_id = row["track_id"]
@@ -248,12 +242,12 @@ def read_track_lyrics(row):
         return text_cell(row, "lyrics_text"), f"track {track_id} (inline lyrics)"
     path = text_cell(row, "lyrics_path")
     if not path:
-        raise UnusableLyrics("missing_lyrics", f"track {track_id}: no lyrics file or inline lyrics in the ledger")
+        raise Rejected("missing_lyrics", f"track {track_id}: no lyrics file or inline lyrics in the ledger")
     try:
         return read_lyrics(path), path
     except LyricsDecodeError as err:
-        raise UnusableLyrics("undecodable_lyrics", str(err)) from None
+        raise Rejected("undecodable_lyrics", str(err)) from None
     except FileNotFoundError:
-        raise UnusableLyrics("missing_lyrics", f"{path}: lyrics file not found") from None
+        raise Rejected("missing_lyrics", f"{path}: lyrics file not found") from None
     except OSError as err:
-        raise UnusableLyrics("missing_lyrics", f"{path}: lyrics file cannot be read ({err.strerror or err})") from None
+        raise Rejected("missing_lyrics", f"{path}: lyrics file cannot be read ({err.strerror or err})") from None

@@ -301,10 +301,11 @@ def test_notebook_01_filtering_gives_the_planted_reasons(corpus, table):
 
 
 def test_notebook_02_decoding_rejects_silence_and_keeps_odd_formats(corpus, table):
-    from mer_utils.mels import ClipRejected, load_clip
+    from mer_utils.accounting import Rejected
+    from mer_utils.mels import load_clip
 
     for path in rows_with(table, "silent_audio")["audio_path"]:
-        with pytest.raises(ClipRejected) as rejected:
+        with pytest.raises(Rejected) as rejected:
             load_clip(corpus.parent / path, sample_rate=config.SAMPLE_RATE, clip_seconds=config.CLIP_SECONDS)
         assert rejected.value.reason == "silent_audio"
     valid = table[(table["planted_defect"] == "") & ~table["audio_path"].str.endswith(".flac")]

@@ -100,6 +100,15 @@ def test_dictionaries_are_parameters_and_match_whole_tags(tmp_path):
     assert ledger["reason"].tolist() == ["", "no_polarity_tag", "conflicting_tags"]
 
 
+def test_tag_polarity_gives_a_label_or_raises_the_rejection():
+    assert filtering.tag_polarity("Happy|dance") == "positive"
+    assert filtering.tag_polarity("dance| lonely ") == "negative"
+    for tags, reason in (("", "no_tags"), ("dance", "no_polarity_tag"), ("happy|sad", "conflicting_tags")):
+        with pytest.raises(accounting.Rejected) as info:
+            filtering.tag_polarity(tags, name="track 'x'")
+        assert info.value.reason == reason and info.value.detail.startswith("track 'x' has ")
+
+
 def test_cheap_checks_come_first_no_audio_is_opened_for_tag_rejections(tmp_path, monkeypatch):
     opened = []
     monkeypatch.setattr(filtering, "probe_duration", lambda path: opened.append(path) or 61.0)

@@ -2,6 +2,8 @@
 
 import json
 import os
+import subprocess
+import sys
 
 import librosa
 import numpy as np
@@ -135,6 +137,20 @@ def test_every_input_is_extracted_or_rejected_with_its_reason(zoo, tmp_path):
     assert "0 bytes" in rejected["unreadable_audio_empty"].detail
     assert "1.00 s" in rejected["too_short"].detail
     assert "convert others" in rejected["unreadable_audio_m4a"].detail
+    assert all(isinstance(r, accounting.Rejected) for r in report.rejections)
+
+
+def test_load_clip_raises_the_ledgers_rejection(zoo):
+    with pytest.raises(accounting.Rejected) as info:
+        melspec.load_clip(zoo["silent_audio"], sample_rate=8000, clip_seconds=2.0)
+    assert info.value.reason == "silent_audio" and str(zoo["silent_audio"]) in info.value.detail
+
+
+def test_workers_import_neither_pandas_nor_librosa():
+    """melspec (and the accounting it raises rejections from) stays light: workers start fast."""
+    code = "import sys, mer_utils.melspec; print(sorted({'pandas', 'librosa'} & set(sys.modules)))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
 
 
 def test_sample_rates_and_channels_give_the_same_feature(zoo, tmp_path):
@@ -200,7 +216,7 @@ def test_parallel_workers_give_identical_features(zoo, tmp_path):
     subset = {k: zoo[k] for k in ("ok_8000hz", "ok_44100hz", "ok_stereo", "silent_audio", "unreadable_audio_text")}
     serial = extract(rows_of(subset), tmp_path / "serial")
     pooled = extract(rows_of(subset), tmp_path / "pooled", n_workers=2)
-    assert pooled.n_workers == 2 and pooled.misses == len(subset)
+    assert pooled.n_workers == 2 and pooled.cache_misses == len(subset)
     assert list(pooled.features) == list(serial.features)
     for name in serial.features:
         np.testing.assert_array_equal(np.load(serial.features[name]), np.load(pooled.features[name]))
@@ -214,8 +230,8 @@ def test_rerun_hits_the_cache_and_computes_nothing(zoo, tmp_path):
     stamps = {name: os.stat(path).st_mtime_ns for name, path in first.features.items()}
     second = extract(rows_of(zoo), tmp_path / "cache")
     # a missing file is neither a hit nor a miss: it is checked on every run
-    assert (first.hits, first.misses) == (0, len(zoo) - 1)
-    assert (second.hits, second.misses) == (len(zoo) - 1, 0)
+    assert (first.cache_hits, first.cache_misses) == (0, len(zoo) - 1)
+    assert (second.cache_hits, second.cache_misses) == (len(zoo) - 1, 0)
     assert second.features == first.features
     assert {name: os.stat(path).st_mtime_ns for name, path in second.features.items()} == stamps
     assert [(r.track_id, r.reason, r.detail) for r in second.rejections] == \
@@ -226,13 +242,13 @@ def test_changed_parameter_or_audio_recomputes(zoo, tmp_path):
     subset = {k: zoo[k] for k in ("ok_8000hz", "ok_22050hz", "ok_stereo")}
     first = extract(rows_of(subset), tmp_path / "cache")
     changed = extract(rows_of(subset), tmp_path / "cache", n_mels=40)
-    assert (changed.hits, changed.misses) == (0, 3)
+    assert (changed.cache_hits, changed.cache_misses) == (0, 3)
     assert changed.cache_dir != first.cache_dir
     assert np.load(changed.features["ok_8000hz"]).shape == (40, SMALL["n_frames"])
     assert json.loads((changed.cache_dir / "params.json").read_text())["n_mels"] == 40
     write(zoo["ok_stereo"], tone(2.0, 44100, freq=500.0, channels=2), 44100)  # the file changes
     again = extract(rows_of(subset), tmp_path / "cache")
-    assert (again.hits, again.misses) == (2, 1)
+    assert (again.cache_hits, again.cache_misses) == (2, 1)
     assert again.features["ok_stereo"] != first.features["ok_stereo"]
 
 
@@ -257,7 +273,7 @@ def test_interrupted_extraction_resumes_without_corrupt_entries(zoo, tmp_path, m
     assert not list(folder.glob(".*.tmp")), "the torn temporary file was removed"
     (folder / ".killed.npy.999.tmp").write_bytes(b"\x93NUMPY torn by SIGKILL")  # what a hard kill leaves
     resumed = extract(rows_of(subset), tmp_path / "cache")
-    assert (resumed.hits, resumed.misses) == (2, 3)
+    assert (resumed.cache_hits, resumed.cache_misses) == (2, 3)
     for path in resumed.features.values():
         feature = np.load(path)
         assert feature.shape == (SMALL["n_mels"], SMALL["n_frames"]) and np.isfinite(feature).all()
@@ -268,7 +284,7 @@ def test_truncated_cache_entry_is_recomputed(zoo, tmp_path):
     entry = first.features["a"]
     entry.write_bytes(entry.read_bytes()[:200])  # e.g. an interrupted copy of the cache
     again = extract(rows_of({"a": zoo["ok_8000hz"]}), tmp_path / "cache")
-    assert again.misses == 1 and np.load(again.features["a"]).shape == (SMALL["n_mels"], SMALL["n_frames"])
+    assert again.cache_misses == 1 and np.load(again.features["a"]).shape == (SMALL["n_mels"], SMALL["n_frames"])
 
 
 # --- the store ---------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mer_utils import accounting
+from mer_utils import accounting, filtering, mels
 from mer_utils.splits import label_map, load_splits, make_splits, read_splits, save_splits, split_summary
 
 IDS = [f"t{i:03d}" for i in range(200)]
@@ -122,9 +122,9 @@ def write_ledger(layout, rejected=()):
     ledger["track_id"] = IDS
     ledger["label"] = ["positive" if y else "negative" for y in LABELS]
     ledger["status"] = "kept"
-    ledger["stage"] = "01_data"
+    ledger["stage"] = filtering.STAGE
     ledger = accounting.apply_rejections(
-        ledger, [accounting.Rejection(t, "silent_audio", "silence") for t in rejected], stage="02_mels")
+        ledger, [accounting.Rejected("silent_audio", "silence", track_id=t) for t in rejected], stage=mels.STAGE)
     accounting.write_ledger(ledger, layout.tracks_csv)
 
 
