@@ -21,6 +21,7 @@ so this module imports pandas only inside the functions that need it.
 
 from dataclasses import dataclass, field
 
+from .fileio import atomic_write
 
 MANIFEST_COLUMNS = (
     "track_id", "source", "audio_path", "lyrics_path", "lyrics_text",
@@ -163,13 +164,14 @@ def validate_ledger(ledger):
 
 
 def write_ledger(ledger, path):
-    """Validate and write the ledger as CSV (UTF-8)."""
+    """Validate and write the ledger as CSV (UTF-8), atomically: a kill never leaves half a ledger."""
     validate_ledger(ledger)
-    ledger.loc[:, list(LEDGER_COLUMNS)].to_csv(path, index=False)
+    text = ledger.loc[:, list(LEDGER_COLUMNS)].to_csv(index=False)
+    atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
 
 
 def read_ledger(path):
-    """Read a ledger written by :func:`write_ledger`; ids and text stay strings."""
+    """Read a ledger written by :func:`write_ledger`; ids and text stay strings ("NA" is not NaN)."""
     import pandas as pd
 
     ledger = pd.read_csv(path, dtype=str, keep_default_na=False)

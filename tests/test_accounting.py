@@ -1,6 +1,7 @@
 """The ledger and the one rejection type every stage uses."""
 
 import ast
+import os
 import pickle
 from pathlib import Path
 
@@ -75,6 +76,18 @@ def ledger_of(track_ids, *, status="kept"):
     ledger = pd.DataFrame({c: "" for c in accounting.LEDGER_COLUMNS}, index=range(len(track_ids)))
     ledger["track_id"], ledger["label"], ledger["status"], ledger["stage"] = track_ids, "positive", status, "01_data"
     return ledger
+
+
+def test_ledger_ids_stay_strings_and_the_file_is_replaced_atomically(tmp_path):
+    ids = ["NA", "None", "nan", "NULL", "#N/A", "007", "1.0"]
+    path = tmp_path / "tracks.csv"
+    accounting.write_ledger(ledger_of(ids), path)
+    first_inode = os.stat(path).st_ino
+    ledger = accounting.read_ledger(path)
+    assert ledger["track_id"].tolist() == ids and ledger["reason"].tolist() == [""] * len(ids)
+    accounting.write_ledger(ledger, path)
+    assert os.stat(path).st_ino != first_inode, "written beside and renamed, not overwritten in place"
+    assert [p.name for p in tmp_path.iterdir()] == ["tracks.csv"]
 
 
 def test_apply_rejections_takes_rejected_records():
