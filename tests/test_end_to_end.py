@@ -11,6 +11,8 @@ from mer_utils.paths import RunLayout
 
 pytestmark = pytest.mark.slow
 MODELS = ("audio_cnn", "audio_rnn", "audio_cnn_rnn", "lyrics_cnn", "lyrics_rnn", "fused")
+#: Planted defects that notebook 01 cannot see, and the stage that rejects them.
+LATE_DEFECT_STAGES = {"silent_audio": "02_mels", "no_content_words": "03_lyrics"}
 
 
 def test_every_notebook_executed_and_recorded(smoke_run):
@@ -31,16 +33,39 @@ def test_every_notebook_executed_and_recorded(smoke_run):
 
 
 def test_every_track_is_accounted_for(smoke_run):
-    layout = RunLayout(smoke_run)
-    ledger = accounting.read_ledger(layout.tracks_csv)
-    manifest_size = ledger["track_id"].nunique()
-    assert len(ledger) == manifest_size
-    counts = accounting.reason_counts(ledger)
-    assert counts["tracks"].sum() == len(ledger)
-    rejected_stages = set(ledger.loc[ledger.status == "rejected", "stage"])
-    assert {"01_data", "02_mels", "03_lyrics"} <= rejected_stages, "the demo corpus plants defects for each stage"
-    kept = ledger[ledger.status == "kept"]
-    assert set(kept.label) == {"positive", "negative"}
+    """The ledger against the generated corpus's own truth.csv (row i describes row i of metadata.csv).
+
+    Every generated track is in the ledger exactly once; every planted defect is rejected
+    with its planned reason by the stage that can see it; every other track is kept with
+    its true label, or balanced out.
+    """
+    from mer_utils.demo.corpus import DEFECTS, LATE_DEFECTS, demo_corpus_dir
+    from mer_utils.filtering import ledger_ids
+
+    params = json.loads((smoke_run / "run.json").read_text())["parameters"]
+    folder = demo_corpus_dir(n_tracks=params["demo_n_tracks"], seed=params["seed"])
+    truth = pd.read_csv(folder / "truth.csv", dtype=str, keep_default_na=False)
+    assert len(truth) == params["demo_n_tracks"]
+    assert set(truth["planted_defect"]) - {""} == {reason for reason, _ in DEFECTS}, "one of each defect"
+    assert set(LATE_DEFECT_STAGES) == set(LATE_DEFECTS)
+    truth.index = ledger_ids(truth["track_id"].tolist())  # a repeated id is recorded as "<id>#2"
+    ledger = accounting.read_ledger(RunLayout(smoke_run).tracks_csv).set_index("track_id")
+    assert sorted(ledger.index) == sorted(truth.index), "each generated track exactly once"
+    ledger = ledger.loc[truth.index]
+
+    planted = truth["planted_defect"] != ""
+    defects = ledger[planted].assign(planned=truth["planted_defect"], planned_stage=truth["planted_defect"].map(
+        lambda reason: LATE_DEFECT_STAGES.get(reason, "01_data")))
+    assert (defects["status"] == "rejected").all(), defects.loc[defects["status"] != "rejected", "planned"].to_dict()
+    wrong = defects[(defects["reason"] != defects["planned"]) | (defects["stage"] != defects["planned_stage"])]
+    assert wrong.empty, wrong[["reason", "stage", "planned", "planned_stage", "detail"]].to_string()
+
+    clean = ledger[~planted]
+    unexpected = clean[(clean["status"] == "rejected") & (clean["reason"] != "balanced_out")]
+    assert unexpected.empty, unexpected[["reason", "stage", "detail"]].to_string()
+    mislabelled = clean["label"] != truth.loc[~planted, "true_label"]
+    assert not mislabelled.any(), f"labels differ from truth.csv: {clean.loc[mislabelled, 'label'].to_dict()}"
+    assert set(clean.loc[clean["status"] == "kept", "label"]) == {"positive", "negative"}
 
 
 def test_splits_cover_only_kept_tracks(smoke_run):
