@@ -3,7 +3,12 @@
 Notebook 01 writes the ledger (``RunLayout.tracks_csv``); later stages (mel
 extraction, lyrics) only move kept tracks to rejected, through
 :func:`apply_rejections`. Nothing is ever dropped silently: the ledger has one
-row per input track for the whole run.
+row per input track for the whole run. It is the one record of what was kept
+(:func:`kept`, :func:`rejected` read it; no other track list is written).
+
+A stage starts from the ledger as the stages before it left it
+(:func:`reopen_stage`): a rerun of stage 03 recomputes its own rejections
+instead of inheriting them, while those of 01 and 02 stand.
 
 Columns
 -------
@@ -29,6 +34,10 @@ MANIFEST_COLUMNS = (
 )
 LEDGER_COLUMNS = MANIFEST_COLUMNS + ("label", "status", "reason", "detail", "stage")
 STATUSES = ("kept", "rejected")
+#: The stages that decide about tracks, in run order: the ``STAGE`` of :mod:`~mer_utils.filtering`,
+#: :mod:`~mer_utils.mels` and :mod:`~mer_utils.lyrics`. The first writes the ledger and is the
+#: ``stage`` of every kept track.
+STAGES = ("01_data", "02_mels", "03_lyrics")
 
 #: Every rejection reason, with the sentence shown to users. Stages add theirs here.
 REASONS = {
@@ -179,9 +188,56 @@ def read_ledger(path):
     return ledger
 
 
+def kept(ledger):
+    """The kept tracks: the rows (every column) of ``ledger``, a DataFrame or the path of one, in ledger order."""
+    return _with_status(ledger, "kept")
+
+
+def rejected(ledger):
+    """The rejected tracks, with their reason, detail and stage: rows of ``ledger`` (a DataFrame or a path)."""
+    return _with_status(ledger, "rejected")
+
+
+def _with_status(ledger, status):
+    import pandas as pd
+
+    if not isinstance(ledger, pd.DataFrame):
+        ledger = read_ledger(ledger)
+    return ledger[ledger["status"] == status]
+
+
 def kept_ids(ledger):
     """Ids of the kept tracks, in ledger order."""
     return ledger.loc[ledger["status"] == "kept", "track_id"].tolist()
+
+
+def reopen_stage(ledger, stage):
+    """Return a copy of ``ledger`` as the stages before ``stage`` left it.
+
+    The tracks rejected by ``stage`` or a later stage are kept again, with
+    their label (a rejection never erases it) and stage ``STAGES[0]``,
+    the one that kept them; the rejections of earlier stages stand. A stage
+    starts from here, so that a rerun recomputes its own decisions instead of
+    inheriting them: a Korean track rejected while Java was missing is tagged
+    once Java is installed; a clip replaced by a good file is extracted.
+
+    Parameters
+    ----------
+    ledger : pandas.DataFrame
+    stage : str
+        One of :data:`STAGES` after the first (the first rebuilds the ledger).
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    if stage not in STAGES[1:]:
+        raise ValueError(f"cannot reopen stage {stage!r}: the stages after {STAGES[0]} are {', '.join(STAGES[1:])}")
+    reopened = (ledger["status"] == "rejected") & ledger["stage"].isin(STAGES[STAGES.index(stage):])
+    ledger = ledger.copy()
+    ledger.loc[reopened, ["status", "reason", "detail", "stage"]] = ["kept", "", "", STAGES[0]]
+    validate_ledger(ledger)
+    return ledger
 
 
 def apply_rejections(ledger, rejections, *, stage):

@@ -26,6 +26,16 @@ def write_audio(path, seconds, *, sample_rate=SR, channels=1):
     return path
 
 
+def ledger_of(rows):
+    """A valid ledger from partial rows (``track_id`` and whatever else): kept, positive, stage 01 by default."""
+    from mer_utils.accounting import LEDGER_COLUMNS, validate_ledger
+
+    defaults = {column: "" for column in LEDGER_COLUMNS} | {"label": "positive", "status": "kept", "stage": "01_data"}
+    ledger = pd.DataFrame([{**defaults, **row} for row in rows], columns=list(LEDGER_COLUMNS))
+    validate_ledger(ledger)
+    return ledger
+
+
 def english_lyrics(n_words):
     """``n_words`` letter words in lines of eight."""
     words = [ENGLISH_WORDS[i % len(ENGLISH_WORDS)] for i in range(n_words)]

@@ -107,3 +107,66 @@ def test_stage_report_rejection_table():
     report = StageReport(rejections=[Rejected("too_short", "a.wav lasts 3 s", track_id="a")])
     assert report.rejection_table().values.tolist() == [["a", "too_short", "a.wav lasts 3 s"]]
     assert list(StageReport().rejection_table().columns) == ["track_id", "reason", "detail"]
+
+
+def test_stages_are_the_modules_stages_in_run_order():
+    from mer_utils import filtering, lyrics, mels
+
+    assert accounting.STAGES == (filtering.STAGE, mels.STAGE, lyrics.STAGE)
+
+
+def staged_ledger():
+    """Five tracks: kept, and rejected by 01 (no label), 01 (labelled), 02 and 03."""
+    ledger = ledger_of(["kept", "r01", "r01_labelled", "r02", "r03"])
+    rejections = {"r01": ("no_tags", "01_data"), "r01_labelled": ("balanced_out", "01_data"),
+                  "r02": ("unreadable_audio", "02_mels"), "r03": ("tagger_failed", "03_lyrics")}
+    for track_id, (reason, stage) in rejections.items():
+        ledger = accounting.apply_rejections(ledger, [Rejected(reason, f"{track_id}: {reason}", track_id=track_id)],
+                                             stage=stage)
+    ledger.loc[ledger["track_id"] == "r01", "label"] = ""
+    return ledger
+
+
+@pytest.mark.parametrize("stage, reopened", [("02_mels", {"r02", "r03"}), ("03_lyrics", {"r03"})])
+def test_reopen_stage_keeps_again_what_this_stage_and_later_ones_rejected(stage, reopened):
+    before = staged_ledger()
+    after = accounting.reopen_stage(before, stage)
+    by_id = after.set_index("track_id")
+    assert set(accounting.kept_ids(after)) == {"kept"} | reopened
+    for track_id in reopened:
+        assert by_id.loc[track_id, ["status", "reason", "detail", "stage", "label"]].tolist() == \
+               ["kept", "", "", "01_data", "positive"], "kept as 01 kept it, with its label"
+    untouched = before["track_id"].isin(set(before["track_id"]) - reopened)
+    pd.testing.assert_frame_equal(after[untouched], before[untouched])
+    assert before.loc[before["track_id"] == "r03", "status"].item() == "rejected", "the input is not modified"
+
+
+def test_reopen_stage_refuses_the_first_or_an_unknown_stage():
+    for stage in ("01_data", "04_audio_model", "mels"):
+        with pytest.raises(ValueError, match=f"cannot reopen stage '{stage}': the stages after 01_data are "
+                                             "02_mels, 03_lyrics"):
+            accounting.reopen_stage(staged_ledger(), stage)
+
+
+@pytest.mark.parametrize("notebook, module", [("02_mels", "mels"), ("03_lyrics", "lyrics")])
+def test_stage_notebooks_start_from_the_reopened_ledger(notebook, module):
+    """Notebooks 02 and 03 reopen their stage where they read the ledger (a rerun recomputes, issue 13)."""
+    import json
+
+    cells = json.loads((PACKAGE.parent / "notebooks" / f"{notebook}.ipynb").read_text(encoding="utf-8"))["cells"]
+    code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+    reads = [line for cell in code for line in cell.splitlines() if "read_ledger(" in line]
+    stage = "mels.STAGE" if module == "mels" else "STAGE"
+    assert reads == [f"ledger = accounting.reopen_stage(accounting.read_ledger(layout.tracks_csv), {stage})"]
+
+
+def test_kept_and_rejected_read_the_ledger_or_its_file(tmp_path):
+    ledger = staged_ledger()
+    path = tmp_path / "tracks.csv"
+    accounting.write_ledger(ledger, path)
+    for source in (ledger, path):
+        assert accounting.kept(source)["track_id"].tolist() == ["kept"]
+        table = accounting.rejected(source)
+        assert table["track_id"].tolist() == ["r01", "r01_labelled", "r02", "r03"]
+        assert table["stage"].tolist() == ["01_data", "01_data", "02_mels", "03_lyrics"]
+        assert list(table.columns) == list(accounting.LEDGER_COLUMNS)

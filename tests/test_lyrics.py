@@ -14,6 +14,7 @@ from mer_utils.pos import pos_filter
 from mer_utils.vocabulary import class_association, coverage_curve, length_summary
 
 from conftest import MIREX_ROOT, needs_mirex
+from messy_corpus import ledger_of
 
 ENGLISH_SONG = "I can't stop loving you, baby\nShe was dancing in the rain and we're so happy tonight\n"
 KOREAN_SONG = "슬픈 눈물이 흘러\n오늘 밤 우리는 행복한 노래를 함께 불러요\n"
@@ -141,13 +142,18 @@ def test_bad_inputs_are_rejected_with_reasons_naming_the_file(tmp_path, cache):
         assert where in rej.detail, rej
 
 
-def test_missing_java_gives_a_clear_reason_not_a_stack_trace(monkeypatch, cache):
+def without_java(monkeypatch):
+    """Make the Korean tagger believe no Java runtime is installed."""
     def no_jvm():
         raise jpype.JVMNotFoundException("No JVM shared library file (libjvm.so) found.")
 
     monkeypatch.setattr(jpype, "isJVMStarted", lambda: False)
     monkeypatch.setattr(jpype, "getDefaultJVMPath", no_jvm)
     monkeypatch.setattr(pos, "_KOREAN_TAGGER_CACHE", {})
+
+
+def test_missing_java_gives_a_clear_reason_not_a_stack_trace(monkeypatch, cache):
+    without_java(monkeypatch)
     report = tag_all([row("ko", text=KOREAN_SONG, language="ko"), row("en", text=ENGLISH_SONG, language="en")],
                      korean_tagger="okt", n_workers=1, cache_dir=cache)
     assert list(report.tokens) == ["en"]
@@ -157,6 +163,35 @@ def test_missing_java_gives_a_clear_reason_not_a_stack_trace(monkeypatch, cache)
     with pytest.raises(RuntimeError, match="1 tracks could not be POS-tagged.*install Java"):
         report.raise_if_tagger_unavailable()
     assert len(list(cache.rglob("*.json"))) == 1, "the English words are cached, the failure is not"
+
+
+def run_lyrics_stage(layout, cache):
+    """What notebook 03 does with the ledger: reopen the stage, tag the kept tracks, record the rejections."""
+    ledger = accounting.reopen_stage(accounting.read_ledger(layout.tracks_csv), lyrics.STAGE)
+    report = tag_all(accounting.kept(ledger), korean_tagger="okt", n_workers=1, cache_dir=cache)
+    accounting.write_ledger(accounting.apply_rejections(ledger, report.rejections, stage=lyrics.STAGE),
+                            layout.tracks_csv)
+    save_tokens(layout, report.tokens)
+    return report
+
+
+def test_rerun_after_installing_java_tags_the_korean_tracks(okt, monkeypatch, cache, layout):
+    """Issue 13: the rerun recomputes 03's own rejections (tagger_failed); 02's stand."""
+    accounting.write_ledger(ledger_of([
+        {"track_id": "ko", "lyrics_text": KOREAN_SONG, "language": "ko"},
+        {"track_id": "en", "lyrics_text": ENGLISH_SONG, "language": "en", "label": "negative"},
+        {"track_id": "silent", "lyrics_text": ENGLISH_SONG, "status": "rejected", "reason": "silent_audio",
+         "detail": "rejected by 02", "stage": "02_mels"},
+    ]), layout.tracks_csv)
+    with monkeypatch.context() as no_java:
+        without_java(no_java)
+        first = run_lyrics_stage(layout, cache)
+    assert reasons(first) == {"ko": "tagger_failed"} and load_tokens(layout) == {"en": ENGLISH_WORDS}
+    second = run_lyrics_stage(layout, cache)  # Java is back
+    assert not second.rejections and load_tokens(layout) == {"ko": KOREAN_WORDS, "en": ENGLISH_WORDS}
+    ledger = accounting.read_ledger(layout.tracks_csv).set_index("track_id")
+    assert ledger["status"].to_dict() == {"ko": "kept", "en": "kept", "silent": "rejected"}
+    assert ledger.loc["silent", ["reason", "stage"]].tolist() == ["silent_audio", "02_mels"]
 
 
 def test_a_tagger_crash_costs_only_that_track(monkeypatch, cache):

@@ -12,7 +12,8 @@ import pytest
 import soundfile as sf
 
 from conftest import MIREX_ROOT, needs_mirex
-from mer_utils import accounting, config, mels, melspec
+from messy_corpus import ledger_of
+from mer_utils import accounting, config, mels, melspec, splits
 
 #: Small settings for tests that are not about the paper's sizes.
 SMALL = dict(sample_rate=8000, clip_seconds=2.0, n_mels=32, n_frames=50, n_fft=512)
@@ -285,6 +286,43 @@ def test_truncated_cache_entry_is_recomputed(zoo, tmp_path):
     entry.write_bytes(entry.read_bytes()[:200])  # e.g. an interrupted copy of the cache
     again = extract(rows_of({"a": zoo["ok_8000hz"]}), tmp_path / "cache")
     assert again.cache_misses == 1 and np.load(again.features["a"]).shape == (SMALL["n_mels"], SMALL["n_frames"])
+
+
+# --- reruns of the stage ------------------------------------------------------------------
+
+def run_mel_stage(layout, cache_dir):
+    """What notebook 02 does with the ledger: reopen the stage, extract the kept tracks, record the rejections."""
+    ledger = accounting.reopen_stage(accounting.read_ledger(layout.tracks_csv), mels.STAGE)
+    report = extract(accounting.kept(ledger), cache_dir)
+    accounting.write_ledger(accounting.apply_rejections(ledger, report.rejections, stage=mels.STAGE),
+                            layout.tracks_csv)
+    return report
+
+
+def test_rerun_after_replacing_an_unreadable_clip_keeps_it_again(zoo, tmp_path, layout):
+    """Issue 13: a rerun of 02 recomputes its own rejections; those of 01 stand; the splits follow the ledger."""
+    audio = {name: str(zoo[name]) for name in ("ok_8000hz", "ok_22050hz", "unreadable_audio_text", "too_short")}
+    accounting.write_ledger(ledger_of([
+        {"track_id": "a", "audio_path": audio["ok_8000hz"]},
+        {"track_id": "b", "audio_path": audio["ok_22050hz"], "label": "negative"},
+        {"track_id": "c", "audio_path": audio["unreadable_audio_text"], "label": "negative"},
+        {"track_id": "d", "audio_path": audio["ok_8000hz"], "status": "rejected", "reason": "too_short",
+         "detail": "rejected by 01"},
+    ]), layout.tracks_csv)
+    splits.save_splits(layout, [{"train": ["a", "b"], "val": ["c", "d"]}], params={})
+    first = run_mel_stage(layout, tmp_path / "cache")
+    assert [(r.track_id, r.reason) for r in first.rejections] == [("c", "unreadable_audio")]
+    with pytest.raises(ValueError, match="split 0 has no val track left"):
+        splits.load_splits(layout)
+
+    write(zoo["unreadable_audio_text"], tone(2.0, 8000), 8000)  # the user replaces the bad file
+    second = run_mel_stage(layout, tmp_path / "cache")
+    assert list(second.features) == ["a", "b", "c"] and not second.rejections
+    ledger = accounting.read_ledger(layout.tracks_csv)
+    assert accounting.kept_ids(ledger) == ["a", "b", "c"]
+    assert ledger.set_index("track_id").loc["d", ["status", "reason", "stage"]].tolist() == \
+           ["rejected", "too_short", "01_data"], "an earlier stage's rejection stands"
+    assert splits.load_splits(layout) == [{"train": ["a", "b"], "val": ["c"]}]
 
 
 # --- the store ---------------------------------------------------------------------------
