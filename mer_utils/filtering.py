@@ -36,7 +36,6 @@ from .accounting import Rejected
 from .audio_io import AudioReadError, probe_duration
 from .config import BALANCE_CLASSES, LABELS, MIN_DURATION_S, MIN_LYRICS_WORDS, NEGATIVE_TAGS, POSITIVE_TAGS, SEED
 from .corpus import split_tags, validate_manifest
-from .fileio import atomic_write
 from .textio import count_words, read_track_lyrics
 
 logger = logging.getLogger(__name__)
@@ -316,14 +315,3 @@ def label_balance(ledger):
     })
     return table.reindex(list(LABELS)).fillna(0).astype(int)
 
-
-def write_track_lists(ledger, layout):
-    """Write ``data/kept.csv`` and ``data/rejected.csv`` (ledger rows, for readers), atomically; return both paths."""
-    kept_path = layout.data_dir / "kept.csv"
-    rejected_path = layout.data_dir / "rejected.csv"
-    columns = ["track_id", "label", "artist", "title", "tags", "audio_path", "lyrics_path"]
-    rejected_columns = ["track_id", "reason", "stage", "detail", "label", "tags", "audio_path", "lyrics_path"]
-    for path, status, chosen in ((kept_path, "kept", columns), (rejected_path, "rejected", rejected_columns)):
-        text = ledger.loc[ledger["status"] == status, chosen].to_csv(index=False)
-        atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))  # noqa: B023 -- called at once
-    return kept_path, rejected_path

@@ -1,5 +1,8 @@
 """The paper's filtering rules: every track ends kept with a label or rejected with its first failing reason."""
 
+import re
+from pathlib import Path
+
 import pandas as pd
 import pytest
 from conftest import needs_mirex
@@ -158,13 +161,20 @@ def test_bad_rules_raise(tmp_path, kwargs, message):
         filtering.filter_tracks(manifest_of([row(tmp_path, "t")]), **kwargs)
 
 
-def test_track_lists_partition_the_ledger(messy, layout):
+def test_the_ledger_is_the_one_track_list(messy, tmp_path):
+    """kept() and rejected() partition the ledger file; no stale copy (kept.csv, rejected.csv) exists to drift."""
     ledger = filtering.filter_tracks(messy[0].drop_duplicates("track_id"))
-    kept_path, rejected_path = filtering.write_track_lists(ledger, layout)
-    kept, rejected = (pd.read_csv(p, dtype=str, keep_default_na=False) for p in (kept_path, rejected_path))
+    path = tmp_path / "tracks.csv"
+    accounting.write_ledger(ledger, path)
+    kept, rejected = accounting.kept(path), accounting.rejected(path)
     assert len(kept) + len(rejected) == len(ledger)
-    assert set(kept["track_id"]) == set(accounting.kept_ids(ledger))
+    assert kept["track_id"].tolist() == accounting.kept_ids(ledger)
     assert (rejected["reason"] != "").all() and (rejected["detail"] != "").all()
+    repository = Path(filtering.__file__).parents[1]
+    mentions = [str(f.relative_to(repository)) for folder in ("mer_utils", "notebooks", "docs")
+                for f in (repository / folder).rglob("*") if f.suffix in {".py", ".ipynb", ".md"}
+                and re.search(r"\b(kept|rejected)\.csv\b", f.read_text(encoding="utf-8"))]
+    assert not mentions, "the ledger data/tracks.csv is the one list of kept and rejected tracks"
 
 
 def test_mirex_like_miniature(tmp_path):
