@@ -10,26 +10,28 @@ models (:func:`mer_utils.metrics.evaluate`):
   (notebook 02's features, ``2 * n_mels`` numbers per track), standardised,
   + logistic regression.
 
-Outputs go where the deep models' go, ``models/<name>/split_<i>/``
-(``predictions.csv``, ``metrics.json``, ``provenance.json``; no history:
-nothing is trained by epochs), so :mod:`mer_utils.results` treats them as
-two more rows of Table 1.
+Outputs go where the deep models' go, ``models/<name>/split_<i>/``, written
+by the same :func:`mer_utils.outputs.save_split` (``predictions.csv``,
+``metrics.json``, ``provenance.json``; no history: nothing is trained by
+epochs), so :mod:`mer_utils.results` treats them as two more rows of Table 1.
+Their splits are checked like the deep models' (:func:`mer_utils.catalogue.validate_splits`).
 """
 
 import time
 
 import numpy as np
 import pandas as pd
-import sklearn
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from .catalogue import AUDIO_BASELINE, LYRICS_BASELINE, validate_splits
 from .lyrics import load_tokens
 from .mels import MelStore
-from .metrics import evaluate, save_split_outputs
-from .results import AUDIO_BASELINE, LYRICS_BASELINE
+from .metrics import evaluate
+from .outputs import save_split
+from .provenance import environment
 from .splits import label_map, load_splits
 
 #: Iterations of the logistic regression solver; lbfgs converges well before on these features.
@@ -96,44 +98,13 @@ def melstats_features(store, track_ids):
     return np.stack(rows) if rows else np.empty((0, 0), dtype=np.float32)
 
 
-def validate_split(name, index, split, labels, available):
-    """Raise ``ValueError`` unless a split can be fit: known tracks, labels, two classes.
-
-    Parameters
-    ----------
-    name : str
-        Baseline name, for the message.
-    index : int
-        Split index, for the message.
-    split : dict
-        ``{"train": [ids], "val": [ids]}``.
-    labels : dict
-        Track id -> 0 / 1.
-    available : collection of str
-        Ids the baseline has features for.
-    """
-    for part in ("train", "val"):
-        ids = split.get(part)
-        if not ids:
-            raise ValueError(f"{name}: split {index} has no {part!r} tracks")
-        unlabeled = [t for t in ids if t not in labels]
-        if unlabeled:
-            raise ValueError(f"{name}: split {index} {part} tracks without a label: {unlabeled[:5]}")
-        missing = [t for t in ids if t not in available]
-        if missing:
-            raise ValueError(f"{name}: split {index} {part} tracks have no features "
-                             f"(notebooks 02/03 should have rejected them): {missing[:5]}")
-    if len({labels[t] for t in split["train"]}) < 2:
-        raise ValueError(f"{name}: split {index} trains on one class only; a classifier needs both")
-
-
 def fit_on_splits(name, layout, *, splits, labels, features, available, make_model, seed):
     """Fit a fresh model per split on its training part, score and save its validation part.
 
     Parameters
     ----------
     name : str
-        Output folder name under ``models/``.
+        A model of :mod:`mer_utils.catalogue`; its output folder under ``models/``.
     layout : RunLayout
     splits : list of dict
         ``[{"train": [ids], "val": [ids]}, ...]`` (:func:`mer_utils.splits.load_splits`).
@@ -141,8 +112,8 @@ def fit_on_splits(name, layout, *, splits, labels, features, available, make_mod
         Track id -> 0 / 1, 1 = positive.
     features : callable
         ``features(track_ids)`` -> the model's input for those tracks.
-    available : collection of str
-        Ids ``features`` can serve.
+    available : dict
+        The input ``features`` reads (a key of :data:`mer_utils.catalogue.INPUTS`) -> the ids it can serve.
     make_model : callable
         ``make_model(seed=...)`` -> unfitted scikit-learn classifier with ``predict_proba``.
     seed : int
@@ -154,9 +125,9 @@ def fit_on_splits(name, layout, *, splits, labels, features, available, make_mod
         ``n_features`` (inputs the classifier saw: the training vocabulary for
         TF-IDF), ``wall_s``.
     """
+    validate_splits(name, splits, labels, available)
     rows = []
     for index, split in enumerate(splits):
-        validate_split(name, index, split, labels, available)
         start = time.perf_counter()
         model = make_model(seed=seed)
         y_train = np.array([labels[t] for t in split["train"]])
@@ -166,18 +137,12 @@ def fit_on_splits(name, layout, *, splits, labels, features, available, make_mod
         scores = evaluate(y_val, prob_positive)
         extra = {"n_train": len(y_train), "n_features": int(model[-1].n_features_in_),
                  "wall_s": round(time.perf_counter() - start, 3)}
-        _save_split(layout.model_dir(name, index), split["val"], y_val, prob_positive, scores,
-                    provenance={"model": name, "split": index, "seed": seed, "estimator": repr(model),
-                                "scikit-learn": sklearn.__version__, **extra})
+        save_split(layout.model_dir(name, index), track_ids=split["val"], labels=y_val,
+                   prob_positive=prob_positive, scores=scores,
+                   provenance={"model": name, "split": index, "seed": seed, "estimator": repr(model),
+                               **extra, **environment()})
         rows.append({"split": index, **scores, **extra})
     return pd.DataFrame(rows)
-
-
-def _save_split(folder, track_ids, labels, prob_positive, scores, *, provenance):
-    """Write the split's outputs in the models' format (:func:`metrics.save_split_outputs`)."""
-    predictions = pd.DataFrame({"track_id": list(track_ids), "label": labels, "prob_positive": prob_positive,
-                                "predicted": (prob_positive >= 0.5).astype(int)})
-    save_split_outputs(folder, predictions=predictions, scores=scores, provenance=provenance)
 
 
 def lyrics_tfidf_baseline(layout, *, seed):
@@ -196,7 +161,7 @@ def lyrics_tfidf_baseline(layout, *, seed):
     """
     tokens = load_tokens(layout)
     return fit_on_splits(LYRICS_BASELINE, layout, splits=load_splits(layout), labels=label_map(layout),
-                         features=lambda ids: [tokens[t] for t in ids], available=tokens,
+                         features=lambda ids: [tokens[t] for t in ids], available={"tokens": tokens},
                          make_model=make_lyrics_tfidf, seed=seed)
 
 
@@ -220,7 +185,7 @@ def audio_melstats_baseline(layout, *, seed):
     ids = sorted({t for split in splits for t in (*split["train"], *split["val"]) if t in known})
     table = dict(zip(ids, melstats_features(store, ids)))  # each track's features computed once
     return fit_on_splits(AUDIO_BASELINE, layout, splits=splits, labels=label_map(layout),
-                         features=lambda batch: np.stack([table[t] for t in batch]), available=table,
+                         features=lambda batch: np.stack([table[t] for t in batch]), available={"mel": table},
                          make_model=make_audio_melstats, seed=seed)
 
 

@@ -2,7 +2,9 @@
 
 :func:`evaluate` turns labels and predicted probabilities of the positive
 class into a dictionary of scores; every model, baseline and result table
-computes its numbers through it, so they are comparable.
+computes its numbers through it, so they are comparable. The decision
+threshold is :data:`THRESHOLD` (:func:`predicted_labels`), the same for the
+scores and the ``predicted`` column of ``predictions.csv``.
 
 Examples
 --------
@@ -11,7 +13,6 @@ Examples
 (0.75, 1.0)
 """
 
-import json
 import math
 import warnings
 
@@ -20,32 +21,26 @@ from sklearn import metrics as skm
 
 #: Names of the scores :func:`evaluate` returns, in order.
 SCORES = ("accuracy", "balanced_accuracy", "f1", "roc_auc", "n")
-#: Columns of ``history.csv`` and ``predictions.csv``: the contract between the
-#: training stages (models, baselines) and the results stage.
-HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy")
-PREDICTION_COLUMNS = ("track_id", "label", "prob_positive", "predicted")
+#: Probability of the positive class at or above which a track is predicted positive.
+THRESHOLD = 0.5
 
 
-def save_split_outputs(folder, *, predictions, scores, provenance):
-    """Write one split's ``predictions.csv``, ``metrics.json`` and ``provenance.json``.
+def predicted_labels(prob_positive, *, threshold=THRESHOLD):
+    """The decision for each track: 1 (positive) where ``prob_positive >= threshold``, else 0.
 
     Parameters
     ----------
-    folder : Path
-        ``RunLayout.model_dir(model_name, split_index)``.
-    predictions : pandas.DataFrame
-        With at least :data:`PREDICTION_COLUMNS`, one row per validation track.
-    scores : dict
-        From :func:`evaluate`.
-    provenance : dict
-        Parameters, versions, seed, time: whatever reproduces the split's model.
+    prob_positive : array-like, shape (n,)
+    threshold : float
+
+    Returns
+    -------
+    np.ndarray, shape (n,), int
     """
-    predictions.loc[:, list(PREDICTION_COLUMNS)].to_csv(folder / "predictions.csv", index=False)
-    (folder / "metrics.json").write_text(json.dumps(scores, indent=2), encoding="utf-8")
-    (folder / "provenance.json").write_text(json.dumps(provenance, indent=2, default=str), encoding="utf-8")
+    return (np.asarray(prob_positive) >= threshold).astype(int)
 
 
-def validate_predictions(y_true, prob_positive, *, threshold=0.5):
+def validate_predictions(y_true, prob_positive, *, threshold=THRESHOLD):
     """Raise ``ValueError`` unless the inputs can be scored.
 
     Parameters
@@ -86,7 +81,7 @@ def validate_predictions(y_true, prob_positive, *, threshold=0.5):
     return y.astype(int), prob.astype(float)
 
 
-def evaluate(y_true, prob_positive, *, threshold=0.5):
+def evaluate(y_true, prob_positive, *, threshold=THRESHOLD):
     """Score predicted probabilities against true labels.
 
     Parameters
@@ -114,7 +109,7 @@ def evaluate(y_true, prob_positive, *, threshold=0.5):
         From :func:`validate_predictions`.
     """
     y, prob = validate_predictions(y_true, prob_positive, threshold=threshold)
-    predicted = (prob >= threshold).astype(int)
+    predicted = predicted_labels(prob, threshold=threshold)
     if len(np.unique(y)) < 2:
         warnings.warn(f"roc_auc is undefined (NaN): all {len(y)} tracks have label {y[0]}; "
                       "balanced_accuracy is then the recall of that class", UserWarning, stacklevel=2)

@@ -7,8 +7,9 @@ lines each and show their results the same way.
 import numpy as np
 import pandas as pd
 
+from .catalogue import model_info
 from .metrics import SCORES
-from .results import collect_histories, model_info
+from .results import collect_histories
 
 #: Columns of the per-split table, in display order.
 TABLE_COLUMNS = ("n_train", "n_val", "epochs_run", "best_epoch",

@@ -7,7 +7,9 @@ softmax over the two classes of :data:`mer_utils.config.LABELS` (output 1 is
 padded sequence of word ids, shape ``(max_len,)`` = ``(400,)``.
 
 Inputs are named ``"mel"`` and ``"tokens"``, so every model is fed the same
-dictionary ``{"mel": ..., "tokens": ...}`` and takes what it needs.
+dictionary ``{"mel": ..., "tokens": ...}`` and takes what it needs. Which
+model reads which input, and which builder builds it, is written once in
+:mod:`mer_utils.catalogue`; :data:`MODEL_BUILDERS` follows it.
 
 Choices where the paper is silent (each also stated in its builder):
 
@@ -40,17 +42,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow starts quietly 
 import keras  # noqa: E402
 from keras import layers  # noqa: E402
 
-from . import config
+from . import catalogue, config
+from .catalogue import MODEL_INPUTS, validate_model_name  # noqa: F401  (the training notebooks' names)
 
-#: Name of each model's inputs: which features the training pipeline must feed.
-MODEL_INPUTS = {
-    "audio_cnn": ("mel",),
-    "audio_rnn": ("mel",),
-    "audio_cnn_rnn": ("mel",),
-    "lyrics_cnn": ("tokens",),
-    "lyrics_rnn": ("tokens",),
-    "fused": ("mel", "tokens"),
-}
 N_CLASSES = len(config.LABELS)
 
 
@@ -354,21 +348,9 @@ def build_fused(*, n_frames=config.N_FRAMES, n_mels=config.N_MELS, vocab_size=co
     return keras.Model({"mel": mel, "tokens": tokens}, _emotion_output(x), name="fused")
 
 
-#: Model name (as in the run folder, ``models/<name>/``) -> builder.
-MODEL_BUILDERS = {
-    "audio_cnn": build_audio_cnn,
-    "audio_rnn": build_audio_rnn,
-    "audio_cnn_rnn": build_audio_cnn_rnn,
-    "lyrics_cnn": build_lyrics_cnn,
-    "lyrics_rnn": build_lyrics_rnn,
-    "fused": build_fused,
-}
-
-
-def validate_model_name(model_name):
-    """Raise ``ValueError`` unless ``model_name`` is a key of :data:`MODEL_BUILDERS`."""
-    if model_name not in MODEL_BUILDERS:
-        raise ValueError(f"unknown model {model_name!r}; known models: {', '.join(MODEL_BUILDERS)}")
+#: Model name (as in the run folder, ``models/<name>/``) -> builder: the builder each
+#: :data:`mer_utils.catalogue.MODELS` entry names, so the catalogue stays the one list of models.
+MODEL_BUILDERS = {info.name: globals()[info.builder] for info in catalogue.MODELS if info.builder}
 
 
 def layer_table(model):

@@ -1,15 +1,11 @@
 """Notebook 07: read every model's saved run outputs and answer the paper's question.
 
-Everything here is computed from the files the training stages wrote (see
-``docs/architecture.md``)::
-
-    models/<name>/split_<i>/metrics.json      named scores of one run
-    models/<name>/split_<i>/history.csv       epoch, loss, accuracy, val_loss, val_accuracy
-    models/<name>/split_<i>/predictions.csv   track_id, label, prob_positive, predicted
-
-The only typed-in numbers are the paper's Table 1 values
-(:data:`mer_utils.config.PAPER_ACCURACY`), mapped to model names once, in
-:data:`MODELS`.
+Everything here is computed from the files the training stages wrote,
+``models/<name>/split_<i>/`` (read through :mod:`mer_utils.outputs`): the
+scores of ``metrics.json``, the epochs of ``history.csv``, the validation
+predictions of ``predictions.csv``. Which models exist, their Table 1 names
+and the paper's accuracies come from :mod:`mer_utils.catalogue`; the figures
+are drawn by :mod:`mer_utils.results_figures`.
 
 Statistics, with few runs (the paper: 5) in mind:
 
@@ -23,93 +19,40 @@ Statistics, with few runs (the paper: 5) in mind:
   runs; the output says so.
 """
 
-import json
 import logging
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .config import LABELS, PAPER_ACCURACY
-from .metrics import HISTORY_COLUMNS, PREDICTION_COLUMNS
+from . import outputs
+from .catalogue import AUDIO_BASELINE, LYRICS_BASELINE, MODALITIES, MODEL_INFO, model_info
+from .config import LABELS
+from .fileio import atomic_write
 from .metrics import SCORES as EVALUATE_SCORES
 
 logger = logging.getLogger(__name__)
 
-#: Model names of the two classical baselines (written by :mod:`mer_utils.baselines`).
-LYRICS_BASELINE = "baseline_lyrics_tfidf"
-AUDIO_BASELINE = "baseline_audio_melstats"
-
 #: The scores of ``metrics.json`` that the tables summarise (``n``, a count, is not averaged).
 SCORES = tuple(score for score in EVALUATE_SCORES if score != "n")
-#: The Table 1 modalities, in the paper's order ("both" is the fused model).
-MODALITIES = ("audio", "lyrics", "both")
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """One row of Table 1: a model name of the run folder and how the paper calls it."""
-
-    name: str
-    modality: str
-    label: str
-    paper_key: tuple = None
-    baseline: bool = False
-
-    @property
-    def paper_accuracy(self):
-        """The paper's Table 1 accuracy, or NaN for models the paper does not report."""
-        return PAPER_ACCURACY[self.paper_key] if self.paper_key else math.nan
-
-
-#: Every model the results know, in Table 1's order, then the baselines.
-MODELS = (
-    ModelInfo("audio_cnn", "audio", "CNN", ("audio", "cnn")),
-    ModelInfo("audio_rnn", "audio", "RNN", ("audio", "rnn")),
-    ModelInfo("audio_cnn_rnn", "audio", "CNN+RNN", ("audio", "cnn_rnn")),
-    ModelInfo("lyrics_cnn", "lyrics", "CNN", ("lyrics", "cnn")),
-    ModelInfo("lyrics_rnn", "lyrics", "RNN", ("lyrics", "rnn")),
-    ModelInfo("fused", "both", "CNN+RNN, CNN", ("fused", "cnn_rnn+cnn")),
-    ModelInfo(AUDIO_BASELINE, "audio", "mel mean/std + logistic regression", baseline=True),
-    ModelInfo(LYRICS_BASELINE, "lyrics", "TF-IDF + logistic regression", baseline=True),
-)
-MODEL_INFO = {info.name: info for info in MODELS}
-
-
-def model_info(name):
-    """The :class:`ModelInfo` of ``name``; models outside :data:`MODELS` get modality ``"other"``."""
-    return MODEL_INFO.get(name, ModelInfo(name, "other", name))
 
 
 # --- reading the run outputs -------------------------------------------------------
 
-def _split_dirs(layout):
-    """Yield ``(model_name, split_index, folder)`` for every ``models/<name>/split_<i>/``."""
-    found = []
-    for model_dir in layout.models_dir.iterdir():
-        if not model_dir.is_dir():
-            continue
-        for split_dir in model_dir.glob("split_*"):
-            index = split_dir.name.removeprefix("split_")
-            if split_dir.is_dir() and index.isdigit():
-                found.append((model_dir.name, int(index), split_dir))
-    order = {name: rank for rank, name in enumerate(MODEL_INFO)}
-    return sorted(found, key=lambda item: (order.get(item[0], len(order)), item[0], item[1]))
-
-
 def _read_outputs(layout, filename, read):
-    """Apply ``read(path)`` to ``filename`` in every split folder that has it.
+    """Apply ``read(path)`` to ``filename`` in every split folder that has it, in Table 1's model order.
 
     A split folder without the file (a run that crashed) is a warning, not an
     error: the tables count runs per model. Baselines have no history.
     """
+    order = {name: rank for rank, name in enumerate(MODEL_INFO)}
+    folders = sorted(outputs.split_folders(layout), key=lambda item: (order.get(item[0], len(order)), *item[:2]))
     frames = []
-    for name, split, folder in _split_dirs(layout):
+    for name, split, folder in folders:
         path = folder / filename
         if not path.is_file():
-            if not (filename == "history.csv" and model_info(name).baseline):
+            if not (filename == outputs.HISTORY_CSV and model_info(name).baseline):
                 logger.warning("%s split %d: no %s in %s (did its run stop early?)", name, split, filename, folder)
             continue
         frame = read(path)
@@ -119,33 +62,9 @@ def _read_outputs(layout, filename, read):
     return frames
 
 
-def _read_metrics_json(path):
-    try:
-        scores = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValueError(f"{path}: not a readable metrics file ({err})") from None
-    if not isinstance(scores, dict):
-        raise ValueError(f"{path}: expected a JSON object of named scores, got {type(scores).__name__}")
-    numeric = {k: float(v) for k, v in scores.items()
-               if isinstance(v, (int, float)) and not isinstance(v, bool)}
-    numeric.update({k: math.nan for k in SCORES if k in scores and scores[k] is None})  # strict JSON's NaN
-    missing = [s for s in SCORES if s not in numeric]
-    if missing:
-        raise ValueError(f"{path}: missing scores {missing}")
-    return pd.DataFrame({"metric": list(numeric), "value": list(numeric.values())})
-
-
-def _csv_reader(columns):
-    def read(path):
-        try:
-            frame = pd.read_csv(path, dtype={"track_id": str})
-        except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-            raise ValueError(f"{path}: not a readable CSV file ({err})") from None
-        missing = [c for c in columns if c not in frame.columns]
-        if missing:
-            raise ValueError(f"{path}: missing columns {missing} (has {list(frame.columns)})")
-        return frame.loc[:, list(columns)]
-    return read
+def _read_metrics_frame(path):
+    scores = outputs.read_metrics(path, required=SCORES)
+    return pd.DataFrame({"metric": list(scores), "value": list(scores.values())})
 
 
 def _concat(frames, columns):
@@ -173,25 +92,25 @@ def collect_metrics(layout):
     ValueError
         If a metrics file is unreadable or lacks one of :data:`SCORES`.
     """
-    return _concat(_read_outputs(layout, "metrics.json", _read_metrics_json), ["metric", "value"])
+    return _concat(_read_outputs(layout, outputs.METRICS_JSON, _read_metrics_frame), ["metric", "value"])
 
 
 def collect_histories(layout):
-    """Every run's training history: columns ``model, split`` + :data:`HISTORY_COLUMNS`.
+    """Every run's training history: columns ``model, split`` + :data:`mer_utils.outputs.HISTORY_COLUMNS`.
 
     Baselines have no history; their runs are simply absent.
     """
-    return _concat(_read_outputs(layout, "history.csv", _csv_reader(HISTORY_COLUMNS)), HISTORY_COLUMNS)
+    return _concat(_read_outputs(layout, outputs.HISTORY_CSV, outputs.read_history), outputs.HISTORY_COLUMNS)
 
 
 def collect_predictions(layout):
-    """Every run's validation predictions: columns ``model, split`` + :data:`PREDICTION_COLUMNS`.
+    """Every run's validation predictions: columns ``model, split`` + :data:`mer_utils.outputs.PREDICTION_COLUMNS`.
 
     ``label`` and ``predicted`` are integers, 1 = positive (class names from
     :data:`mer_utils.config.LABELS` are converted).
     """
-    predictions = _concat(_read_outputs(layout, "predictions.csv", _csv_reader(PREDICTION_COLUMNS)),
-                          PREDICTION_COLUMNS)
+    predictions = _concat(_read_outputs(layout, outputs.PREDICTIONS_CSV, outputs.read_predictions),
+                          outputs.PREDICTION_COLUMNS)
     for column in ("label", "predicted"):
         predictions[column] = _as_class_index(predictions[column], column)
     return predictions
@@ -476,173 +395,7 @@ def paired_tests(metrics, pairs, *, metric="accuracy"):
     return pd.DataFrame(rows, columns=list(PAIRED_COLUMNS))
 
 
-# --- figures -----------------------------------------------------------------------
-
-def _run_label(name, n_runs):
-    info = model_info(name)
-    return f"{info.modality}: {name} ({n_runs} run{'s' if n_runs != 1 else ''})"
-
-
-def _require_models(frame, models, what):
-    if not models:
-        raise ValueError(f"no models to plot {what} of: has any model run (notebooks 04-06)?")
-    missing = [m for m in models if m not in set(frame["model"])]
-    if missing:
-        raise ValueError(f"no {what} for models {missing}: run their notebooks first")
-
-
-def plot_learning_curves(histories, models):
-    """Figure 2: validation accuracy and loss per epoch, mean over splits with a ±1 std band.
-
-    Parameters
-    ----------
-    histories : pandas.DataFrame
-        From :func:`collect_histories`.
-    models : sequence of str
-        Typically the best model per modality.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        Two panels (accuracy, loss). With early stopping, splits stop at
-        different epochs: each epoch's mean is over the splits that reached
-        it, and the curve is dotted from the last epoch that all splits reached.
-    """
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
-
-    _require_models(histories, models, "training histories")
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    any_tail = False
-    for name in models:
-        runs = histories[histories["model"] == name]
-        by_epoch = runs.groupby("epoch")
-        n_splits, splits_per_epoch = runs["split"].nunique(), by_epoch["split"].nunique()
-        last_full_epoch = splits_per_epoch.index[splits_per_epoch == n_splits].max()
-        for ax, column in zip(axes, ("val_accuracy", "val_loss")):
-            mean, std = by_epoch[column].mean(), by_epoch[column].std().fillna(0.0)
-            full, tail = mean[mean.index <= last_full_epoch], mean[mean.index >= last_full_epoch]
-            line, = ax.plot(full.index, full, marker=".", label=_run_label(name, n_splits))
-            if len(tail) > 1:
-                ax.plot(tail.index, tail, marker=".", linestyle=":", color=line.get_color())
-                any_tail = True
-            ax.fill_between(mean.index, mean - std, mean + std, color=line.get_color(), alpha=0.2)
-    for ax, title in zip(axes, ("validation accuracy", "validation loss")):
-        ax.set(xlabel="epoch", ylabel=title, title=title)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    if any_tail:
-        axes[0].plot([], [], linestyle=":", color="grey", label="dotted: not all splits still training")
-    axes[0].legend(fontsize="small")
-    fig.suptitle("Best model per modality: mean over splits ± 1 std")
-    fig.tight_layout()
-    return fig
-
-
-def plot_confusion_matrices(predictions, models):
-    """Confusion matrices of validation predictions pooled over splits, one panel per model.
-
-    Cells show the count and the share of the true class (rows sum to 100%).
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-    from sklearn.metrics import confusion_matrix
-
-    _require_models(predictions, models, "predictions")
-    fig, axes = plt.subplots(1, len(models), figsize=(3.8 * len(models), 3.6), squeeze=False)
-    for ax, name in zip(axes[0], models):
-        runs = predictions[predictions["model"] == name]
-        counts = confusion_matrix(runs["label"], runs["predicted"], labels=range(len(LABELS)))
-        shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
-        annot = np.array([[f"{c}\n{s:.0%}" for c, s in zip(cr, sr)] for cr, sr in zip(counts, shares)])
-        sns.heatmap(shares, annot=annot, fmt="", cmap="Blues", vmin=0, vmax=1, cbar=False, square=True,
-                    xticklabels=LABELS, yticklabels=LABELS, ax=ax)
-        ax.set(xlabel="predicted", ylabel="true", title=_run_label(name, runs["split"].nunique()))
-    fig.tight_layout()
-    return fig
-
-
-def plot_roc_curves(predictions, models):
-    """ROC curves of validation predictions pooled over splits, one line per model.
-
-    The legend gives the pooled AUC (of all splits' predictions together,
-    which mixes the models of different splits; the tables give the mean of
-    the per-split AUCs). Baselines are drawn dashed.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    import matplotlib.pyplot as plt
-    from sklearn.metrics import roc_auc_score, roc_curve
-
-    _require_models(predictions, models, "predictions")
-    fig, ax = plt.subplots(figsize=(5.5, 5))
-    for name in models:
-        runs = predictions[predictions["model"] == name]
-        label = _run_label(name, runs["split"].nunique())
-        if runs["label"].nunique() < 2:
-            logger.warning("%s: validation labels hold one class only; no ROC curve", name)
-            continue
-        fpr, tpr, _ = roc_curve(runs["label"], runs["prob_positive"])
-        auc = roc_auc_score(runs["label"], runs["prob_positive"])
-        ax.plot(fpr, tpr, linestyle="--" if model_info(name).baseline else "-", label=f"{label}, AUC {auc:.3f}")
-    ax.plot([0, 1], [0, 1], color="grey", linewidth=0.8, label="chance")
-    ax.set(xlabel="false positive rate", ylabel="true positive rate", xlim=(0, 1), ylim=(0, 1.01),
-           title="ROC, validation predictions pooled over splits")
-    ax.legend(fontsize="small", loc="lower right")
-    fig.tight_layout()
-    return fig
-
-
-def plot_accuracy_summary(summary):
-    """Mean validation accuracy per model with its confidence interval, and the paper's value.
-
-    Parameters
-    ----------
-    summary : pandas.DataFrame
-        From :func:`summary_table`; models without runs are left out.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    import matplotlib.pyplot as plt
-
-    accuracy = summary[(summary["metric"] == "accuracy") & (summary["runs"] > 0)].reset_index(drop=True)
-    if accuracy.empty:
-        raise ValueError("no model has run: nothing to plot")
-    fig, ax = plt.subplots(figsize=(7, 0.45 * len(accuracy) + 1.5))
-    y = np.arange(len(accuracy))[::-1]
-    low = (accuracy["mean"] - accuracy["ci_low"]).fillna(0.0)
-    high = (accuracy["ci_high"] - accuracy["mean"]).fillna(0.0)
-    ax.errorbar(accuracy["mean"], y, xerr=[low, high], fmt="o", capsize=3, label="this run: mean, 95% CI")
-    ax.scatter(accuracy["paper"], y, marker="x", color="black", zorder=3, label="paper (Table 1)")
-    ax.axvline(0.5, color="grey", linewidth=0.8, linestyle=":")
-    ax.set_yticks(y, [f"{m} ({n})" for m, n in zip(accuracy["model"], accuracy["runs"])])
-    ax.set(xlabel="validation accuracy (runs in brackets)", title="Table 1: accuracy per model")
-    ax.legend(fontsize="small", loc="best")
-    fig.tight_layout()
-    return fig
-
-
 # --- reporting ---------------------------------------------------------------------
-
-def _json_safe(value):
-    """NaN -> None and NumPy scalars -> Python, recursively, so ``summary.json`` is strict JSON."""
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
-
 
 def results_record(summary, paired, best, *, confidence=0.95, alpha=0.05):
     """Everything notebook 07 concludes, as one JSON-ready dict (``results/summary.json``).
@@ -676,14 +429,14 @@ def results_record(summary, paired, best, *, confidence=0.95, alpha=0.05):
             **{row["metric"]: {k: row[k] for k in ("mean", "std", "ci_low", "ci_high")}
                for _, row in rows.iterrows()},
         }
-    return _json_safe({
+    return outputs.json_safe({
         "interval": f"{confidence:.0%} confidence interval of the mean over runs, Student t with n-1 "
                     "degrees of freedom; std with ddof=1",
         "alpha": alpha,
         "models": models,
         "best_per_modality": best,
         "paired_tests": paired.to_dict(orient="records"),
-        "findings": _findings(models, _json_safe(paired.to_dict(orient="records")), best, alpha=alpha),
+        "findings": _findings(models, outputs.json_safe(paired.to_dict(orient="records")), best, alpha=alpha),
     })
 
 
@@ -765,8 +518,9 @@ def save_results(layout, *, table, paired, record):
     out = layout.results_dir
     paths = {"table1": out / "table1.csv", "table1_md": out / "table1.md",
              "paired_tests": out / "paired_tests.csv", "summary": out / "summary.json"}
-    table.to_csv(paths["table1"], index=False)
-    paths["table1_md"].write_text(table1_markdown(table), encoding="utf-8")
-    paired.to_csv(paths["paired_tests"], index=False)
-    paths["summary"].write_text(json.dumps(record, indent=2, allow_nan=False), encoding="utf-8")
+    outputs.write_csv(paths["table1"], table)
+    markdown = table1_markdown(table).encode("utf-8")
+    atomic_write(paths["table1_md"], lambda handle: handle.write(markdown))
+    outputs.write_csv(paths["paired_tests"], paired)
+    outputs.write_strict_json(paths["summary"], record)
     return paths

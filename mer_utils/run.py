@@ -22,10 +22,7 @@ Profile format::
 
 import argparse
 import datetime as dt
-import importlib.metadata
 import os
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -33,14 +30,8 @@ from pathlib import Path
 import yaml
 
 from .fileio import write_json
-from .paths import NOTEBOOKS_DIR, PROFILES_DIR, REPO_ROOT, RUNS_DIR
-
-#: Libraries whose versions go into run.json.
-TRACKED_LIBRARIES = (
-    "tensorflow", "tensorflow-cpu", "keras", "numpy", "scipy", "pandas", "librosa",
-    "soundfile", "scikit-learn", "konlpy", "textblob", "papermill", "matplotlib", "seaborn",
-)
-
+from .paths import NOTEBOOKS_DIR, PROFILES_DIR, RUNS_DIR
+from .provenance import environment
 
 #: Longest Jupyter runtime folder for IPC sockets (a Unix socket path holds ~100 bytes;
 #: the socket's own name adds ~50).
@@ -158,30 +149,6 @@ def plan_run(profile, notebooks, run_dir):
     return plan
 
 
-# --- provenance -----------------------------------------------------------------
-
-def git_commit():
-    """The checkout's commit, with ``-dirty`` when files changed; ``None`` outside git."""
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True,
-                                text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT,
-                               capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return commit + ("-dirty" if dirty else "")
-
-
-def library_versions():
-    versions = {}
-    for name in TRACKED_LIBRARIES:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    return versions
-
-
 # --- running ------------------------------------------------------------------
 
 def use_project_kernel():
@@ -253,10 +220,7 @@ def execute(profile, *, run_id=None, runs_dir=RUNS_DIR, notebooks_dir=NOTEBOOKS_
         "parameters": profile["parameters"],
         "variants": profile["variants"],
         "seed": profile["parameters"].get("seed"),
-        "git_commit": git_commit(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "libraries": library_versions(),
+        **environment(),
         "notebooks": [],
     }
     write_json(run_dir / "run.json", record, indent=2)

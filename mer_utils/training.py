@@ -3,17 +3,15 @@
 One call, :func:`train_on_splits`, trains one model per split (paper: 5 runs
 of 90 % training / 10 % validation), always on the splits saved by notebook 01
 (:func:`mer_utils.splits.load_splits`), so every model sees identical data,
-run by run. Per split it writes into ``RunLayout.model_dir(model_name, i)``:
+run by run. Per split it writes into ``RunLayout.model_dir(model_name, i)``
+the files of :mod:`mer_utils.outputs` (``history.csv``, ``predictions.csv``
+of the validation tracks, ``metrics.json``, ``provenance.json`` with
+parameters, seed, device, library versions and times), plus:
 
-=================  ===========================================================
-``history.csv``    epoch, loss, accuracy, val_loss, val_accuracy (epoch from 1)
-``predictions.csv`` track_id, label, prob_positive, predicted (validation tracks)
-``metrics.json``   :func:`mer_utils.metrics.evaluate` of those predictions
-                   (NaN written as ``NaN``, as Python's json module does)
-``model.keras``    the trained model (best epoch when early stopping)
+=================== ===========================================================
+``model.keras``     the trained model (best epoch when early stopping)
 ``vocabulary.json`` the split's vocabulary (lyrics and fused models only)
-``provenance.json`` parameters, seed, device, library versions, times
-=================  ===========================================================
+=================== ===========================================================
 
 Choices where the paper is silent (defaults in :mod:`mer_utils.config`; all
 are notebook and profile parameters):
@@ -46,7 +44,6 @@ import dataclasses
 import datetime as dt
 import logging
 import os
-import platform
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow starts quietly in notebooks
@@ -55,10 +52,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from . import config  # noqa: E402
-from . import run as runner  # noqa: E402
-from .metrics import HISTORY_COLUMNS, evaluate, save_split_outputs  # noqa: E402
-from .models import MODEL_BUILDERS, MODEL_INPUTS, validate_model_name  # noqa: E402
+from . import config, outputs, provenance  # noqa: E402
+from .catalogue import INPUTS, MODEL_INPUTS, validate_model_name, validate_splits  # noqa: E402
+from .metrics import evaluate  # noqa: E402
+from .models import MODEL_BUILDERS  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -210,34 +207,19 @@ class TrainingData:
 
 
 def validate_training_data(data, model_name):
-    """Raise ``ValueError`` unless ``data`` can train ``model_name`` on every split."""
+    """Raise ``ValueError`` unless ``data`` can train ``model_name`` on every split.
+
+    The features the model reads must be given; the splits are then checked
+    by :func:`mer_utils.catalogue.validate_splits`, as the baselines' are.
+    """
     validate_model_name(model_name)
-    if not data.splits:
-        raise ValueError("no splits to train on: run notebook 01 (data/splits.json is empty)")
-    needs = MODEL_INPUTS[model_name]
-    sources = {"mel": (data.mels, "mel features (notebook 02)"), "tokens": (data.tokens, "lyrics tokens (notebook 03)")}
+    sources = {"mel": data.mels, "tokens": data.tokens}
     available = {}
-    for name in needs:
-        source, what = sources[name]
-        if source is None:
-            raise ValueError(f"{model_name} needs {what}, but none were given")
-        available[name] = set(source.ids if name == "mel" else source)
-    for i, split in enumerate(data.splits):
-        for part in ("train", "val"):
-            ids = split[part]
-            if not ids:
-                raise ValueError(f"split {i} has no {part} tracks")
-            unlabeled = [t for t in ids if t not in data.labels]
-            if unlabeled:
-                raise ValueError(f"split {i} {part}: {len(unlabeled)} tracks have no label, e.g. {unlabeled[:3]}")
-            for name in needs:
-                missing = [t for t in ids if t not in available[name]]
-                if missing:
-                    raise ValueError(f"split {i} {part}: {len(missing)} tracks have no {sources[name][1]}, "
-                                     f"e.g. {missing[:3]}; rerun the notebooks in order")
-        classes = {data.labels[t] for t in split["train"]}
-        if classes != {0, 1}:
-            raise ValueError(f"split {i}: training tracks hold only class {sorted(classes)}; need both classes")
+    for key in MODEL_INPUTS[model_name]:
+        if sources[key] is None:
+            raise ValueError(f"{model_name} needs {INPUTS[key]}, but none were given")
+        available[key] = set(sources[key].ids if key == "mel" else sources[key])
+    validate_splits(model_name, data.splits, data.labels, available)
 
 
 def mel_band_statistics(mels, track_ids, *, chunk_size=64):
@@ -343,7 +325,7 @@ def train_on_splits(model_name, layout, *, data=None, verbose=0, **options):
     Parameters
     ----------
     model_name : str
-        A key of :data:`mer_utils.models.MODEL_BUILDERS` (``audio_cnn``, ...).
+        A deep model of :mod:`mer_utils.catalogue` (``audio_cnn``, ...).
     layout : RunLayout
         The run folder: inputs are read from it, outputs written to
         ``models/<model_name>/split_<i>/``.
@@ -393,27 +375,27 @@ def _train_split(model_name, layout, data, index, opts, device, *, verbose):
     prob_positive = model.predict(val_set, verbose=0)[:, 1].astype(float)
 
     scores = evaluate(y_val, prob_positive)
-    predictions = pd.DataFrame({"track_id": val_ids, "label": y_val, "prob_positive": prob_positive,
-                                "predicted": (prob_positive >= 0.5).astype(int)})
     run = {"model": model_name, "split": index, "n_train": len(train_ids), "n_val": len(val_ids),
            "epochs_run": len(history), "best_epoch": best_epoch}
     wall_s = round(time.perf_counter() - clock, 2)
-    provenance = {
+    record = {
         **run, "seed": seed, "parameters": dataclasses.asdict(opts), "n_params": model.count_params(),
-        "inputs": build_options_summary(build_options), "device": device, "python": platform.python_version(),
-        "libraries": runner.library_versions(), "git_commit": runner.git_commit(),
+        "inputs": build_options_summary(build_options), "device": device, **provenance.environment(),
         "started": started.isoformat(timespec="seconds"),
         "finished": dt.datetime.now().isoformat(timespec="seconds"), "wall_s": wall_s,
     }
-    _save_outputs(layout.model_dir(model_name, index), model=model, history=history, predictions=predictions,
-                  scores=scores, vocab=vocab, provenance=provenance)
+    folder = outputs.save_split(layout.model_dir(model_name, index), track_ids=val_ids, labels=y_val,
+                                prob_positive=prob_positive, scores=scores, provenance=record, history=history)
+    model.save(folder / "model.keras")
+    if vocab is not None:
+        vocab.save(folder / "vocabulary.json")
     logger.info("%s split %d: %d epochs (best %d), validation accuracy %.3f, %.1f s",
                 model_name, index, len(history), best_epoch, scores["accuracy"], wall_s)
     return {**run, **scores, "wall_s": wall_s}
 
 
 def _fit(model, train_set, val_set, opts, *, class_weight, verbose):
-    """Compile and fit ``model``; return its history (``HISTORY_COLUMNS``) and the epoch whose weights it keeps."""
+    """Compile and fit ``model``; return its history (``outputs.HISTORY_COLUMNS``) and the epoch it keeps."""
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=opts.learning_rate),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=False)
     stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=opts.patience, restore_best_weights=True)
@@ -422,7 +404,7 @@ def _fit(model, train_set, val_set, opts, *, class_weight, verbose):
     history = pd.DataFrame(fit.history)
     history.insert(0, "epoch", np.arange(1, len(history) + 1))
     best_epoch = stopper.best_epoch + 1 if opts.patience else len(history)
-    return history.loc[:, list(HISTORY_COLUMNS)], best_epoch
+    return history.loc[:, list(outputs.HISTORY_COLUMNS)], best_epoch
 
 
 def _prepare_inputs(model_name, data, train_ids, val_ids, opts):
@@ -455,20 +437,9 @@ def build_options_summary(build_options):
     return {k: v for k, v in build_options.items() if k not in ("mel_mean", "mel_variance")}
 
 
-def _save_outputs(out_dir, *, model, history, predictions, scores, vocab, provenance):
-    history.to_csv(out_dir / "history.csv", index=False)
-    save_split_outputs(out_dir, predictions=predictions, scores=scores, provenance=provenance)
-    model.save(out_dir / "model.keras")
-    if vocab is not None:
-        vocab.save(out_dir / "vocabulary.json")
-
-
 def load_model(layout, model_name, split_index):
     """The trained model of one split, as saved by :func:`train_on_splits`."""
-    folder = layout.model_dir(model_name, split_index)
-    path = folder / "model.keras"
+    path = layout.model_dir(model_name, split_index) / "model.keras"
     if not path.is_file():
-        if not any(folder.iterdir()):
-            folder.rmdir()  # model_dir() has just created it: leave no empty split folder behind
         raise ValueError(f"no trained model at {path}: run the notebook that trains {model_name}")
     return keras.models.load_model(path)

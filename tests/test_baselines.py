@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from mer_utils import baselines, metrics, results
+from mer_utils.catalogue import AUDIO_BASELINE, LYRICS_BASELINE
 
 N_TRACKS = 40
 N_MELS, N_FRAMES = 8, 16
@@ -65,7 +66,7 @@ def test_a_separable_toy_set_is_learnt(layout, toy, run_baseline):
 
 def test_outputs_have_the_models_format(layout, toy):
     baselines.lyrics_tfidf_baseline(layout, seed=2017)
-    folder = layout.model_dir(results.LYRICS_BASELINE, 1)
+    folder = layout.model_dir(LYRICS_BASELINE, 1)
     predictions = pd.read_csv(folder / "predictions.csv", dtype={"track_id": str})
     assert list(predictions.columns) == ["track_id", "label", "prob_positive", "predicted"]
     assert predictions["track_id"].tolist() == toy.splits[1]["val"], "validation tracks only, in order"
@@ -73,10 +74,12 @@ def test_outputs_have_the_models_format(layout, toy):
     assert predictions["predicted"].tolist() == (predictions["prob_positive"] >= 0.5).astype(int).tolist()
     saved = json.loads((folder / "metrics.json").read_text())
     assert saved == pytest.approx(metrics.evaluate(predictions["label"], predictions["prob_positive"]))
-    assert json.loads((folder / "provenance.json").read_text())["seed"] == 2017
+    provenance = json.loads((folder / "provenance.json").read_text())
+    assert provenance["seed"] == 2017 and provenance["n_train"] == 30
+    assert "scikit-learn" in provenance["libraries"] and "git_commit" in provenance
     assert not (folder / "history.csv").exists()
     collected = results.collect_metrics(layout)
-    assert set(collected["model"]) == {results.LYRICS_BASELINE}
+    assert set(collected["model"]) == {LYRICS_BASELINE}
 
 
 def test_tfidf_never_sees_validation_text(layout, toy):
@@ -106,25 +109,25 @@ def test_same_seed_same_probabilities(layout, toy, tmp_path):
     other = RunLayout(tmp_path / "again")
     baselines.audio_melstats_baseline(layout, seed=7)
     baselines.audio_melstats_baseline(other, seed=7)
-    first, second = (pd.read_csv(lay.model_dir(results.AUDIO_BASELINE, 0) / "predictions.csv")
+    first, second = (pd.read_csv(lay.model_dir(AUDIO_BASELINE, 0) / "predictions.csv")
                      for lay in (layout, other))
     pd.testing.assert_frame_equal(first, second)
 
 
 def test_both_baselines_in_one_table(layout, toy):
     table = baselines.run_baselines(layout, seed=2017)
-    assert table.groupby("model").size().to_dict() == {results.AUDIO_BASELINE: 2, results.LYRICS_BASELINE: 2}
+    assert table.groupby("model").size().to_dict() == {AUDIO_BASELINE: 2, LYRICS_BASELINE: 2}
 
 
 def test_bad_splits_are_refused_with_the_reason(layout, toy):
     train = toy.splits[0]["train"]
     toy.splits[0]["train"] = [t for t in train if toy.labels[t] == 1]
-    with pytest.raises(ValueError, match="baseline_lyrics_tfidf: split 0 trains on one class only"):
+    with pytest.raises(ValueError, match=r"baseline_lyrics_tfidf: split 0 trains on class \[1\] only"):
         baselines.lyrics_tfidf_baseline(layout, seed=2017)
     toy.splits[0]["train"] = train
     missing = toy.splits[0]["val"][0]
     del toy.tokens[missing]
-    with pytest.raises(ValueError, match=rf"split 0 val tracks have no features .*\['{missing}'\]"):
+    with pytest.raises(ValueError, match=rf"split 0 val: 1 tracks have no lyrics tokens .*\['{missing}'\]"):
         baselines.lyrics_tfidf_baseline(layout, seed=2017)
     toy.tokens[missing] = ["restored"]
     toy.splits[1]["val"] = []

@@ -1,10 +1,15 @@
 """The six model builders against the paper's description (section 3)."""
 
+import inspect
+import math
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import pytest
 
-from mer_utils import models
+from mer_utils import catalogue, models
 
 VOCAB = 50  # small vocabularies keep the lyrics models cheap to build
 
@@ -168,3 +173,27 @@ def test_layer_table_lists_every_layer():
     assert list(table["layer"]) == [layer.name for layer in model.layers]
     assert table["params"].sum() == model.count_params()
     assert table.set_index("layer").loc["lyrics_conv", "output_shape"] == (None, 28, 250)
+
+
+def test_every_catalogue_entry_has_its_builder_and_inputs():
+    names = [info.name for info in catalogue.MODELS]
+    assert len(names) == len(set(names)), "one entry per model"
+    for info in catalogue.MODELS:
+        assert info.modality in catalogue.MODALITIES and info.inputs, info
+        assert set(info.inputs) <= set(catalogue.INPUTS), info
+        if info.baseline:
+            assert info.builder is None and math.isnan(info.paper_accuracy), info
+        else:
+            assert models.MODEL_BUILDERS[info.name] is getattr(models, info.builder), info
+            assert 0.5 < info.paper_accuracy < 1, info
+    builders = {name for name, f in inspect.getmembers(models, inspect.isfunction) if name.startswith("build_")}
+    assert builders == {info.builder for info in catalogue.MODELS if info.builder}, "no builder outside the catalogue"
+    assert list(models.MODEL_BUILDERS) == list(models.MODEL_INPUTS) == ["audio_cnn", "audio_rnn", "audio_cnn_rnn",
+                                                                        "lyrics_cnn", "lyrics_rnn", "fused"]
+
+
+def test_catalogue_results_and_baselines_start_without_keras():
+    code = ("import sys, mer_utils.catalogue, mer_utils.results, mer_utils.baselines, mer_utils.model_report; "
+            "print(sorted(m for m in ('keras', 'tensorflow') if m in sys.modules))")
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "[]"

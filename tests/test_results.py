@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mer_utils import results
-from mer_utils.config import PAPER_ACCURACY
+from mer_utils import outputs, results, results_figures
+from mer_utils.catalogue import AUDIO_BASELINE, LYRICS_BASELINE, MODELS
 from mer_utils.notebook import save_figure
 from mer_utils.paths import RunLayout
 
@@ -23,8 +23,8 @@ ACCURACY = {
     "lyrics_rnn": [0.75, 0.76, 0.77, 0.78, 0.79],
     # fused - lyrics_cnn = [0.02, 0.03, 0.01, 0.04, 0.05] split by split
     "fused": [0.78, 0.81, 0.80, 0.84, 0.82],
-    results.AUDIO_BASELINE: [0.58, 0.60, 0.62, 0.61, 0.59],
-    results.LYRICS_BASELINE: [0.72, 0.70, 0.74, 0.73, 0.71],
+    AUDIO_BASELINE: [0.58, 0.60, 0.62, 0.61, 0.59],
+    LYRICS_BASELINE: [0.72, 0.70, 0.74, 0.73, 0.71],
 }
 #: Student t quantiles from a printed table: t_{0.975, 4} and t_{0.975, 1}.
 T_975_DOF4 = 2.776445
@@ -35,21 +35,18 @@ PROBS = [0.2, 0.4, 0.9, 0.3]
 
 
 def write_run(layout, scores=ACCURACY):
-    """Write metrics.json, predictions.csv and (deep models only) history.csv per model and split."""
+    """Write each model's split outputs as training does (deep models with a history, baselines without)."""
     for name, values in scores.items():
         for split, acc in enumerate(values):
-            folder = layout.model_dir(name, split)
             metrics = {"accuracy": acc, "balanced_accuracy": acc, "f1": acc - 0.01, "roc_auc": acc + 0.05,
                        "n": 4, "note": "synthetic"}
-            (folder / "metrics.json").write_text(json.dumps(metrics))
-            pd.DataFrame({"track_id": [f"{split}{k:03d}" for k in range(4)], "label": LABELS,
-                          "prob_positive": PROBS, "predicted": [int(p >= 0.5) for p in PROBS]}
-                         ).to_csv(folder / "predictions.csv", index=False)
-            if not name.startswith("baseline"):
-                epochs = np.arange(1, 4)
-                pd.DataFrame({"epoch": epochs, "loss": 1.0 / epochs, "accuracy": 0.5 + 0.1 * epochs,
-                              "val_loss": 1.0 / epochs + split, "val_accuracy": acc - 0.1 * (3 - epochs)}
-                             ).to_csv(folder / "history.csv", index=False)
+            epochs = np.arange(1, 4)
+            history = None if name.startswith("baseline") else pd.DataFrame({
+                "epoch": epochs, "loss": 1.0 / epochs, "accuracy": 0.5 + 0.1 * epochs,
+                "val_loss": 1.0 / epochs + split, "val_accuracy": acc - 0.1 * (3 - epochs)})
+            outputs.save_split(layout.model_dir(name, split), track_ids=[f"{split}{k:03d}" for k in range(4)],
+                               labels=LABELS, prob_positive=PROBS, scores=metrics, provenance={"synthetic": True},
+                               history=history)
 
 
 @pytest.fixture
@@ -91,7 +88,7 @@ def test_mean_std_and_t_interval_match_hand_computation(summary):
     assert audio["std"] == pytest.approx(0.0316228, abs=1e-7) == pytest.approx(std)
     assert audio["ci_low"] == pytest.approx(0.64 - 0.0392645, abs=1e-6)
     assert audio["ci_high"] == pytest.approx(0.64 + half, abs=1e-6)
-    assert audio["paper"] == PAPER_ACCURACY[("audio", "cnn")] == 0.6479
+    assert audio["paper"] == 0.6479
     assert audio["difference"] == pytest.approx(0.64 - 0.6479)
     auc = row(summary, "audio_cnn", "roc_auc")
     assert auc["mean"] == pytest.approx(0.69) and math.isnan(auc["paper"])
@@ -132,12 +129,12 @@ def test_missing_model_is_listed_as_not_run(summary):
     missing = row(summary, "audio_rnn")
     assert missing["status"] == "not run" and missing["runs"] == 0 and math.isnan(missing["mean"])
     table = results.table1(summary)
-    assert table.name.tolist() == [m.name for m in results.MODELS]
+    assert table.name.tolist() == [m.name for m in MODELS]
     assert table.set_index("name").loc["audio_rnn", "runs"] == 0
     markdown = results.table1_markdown(table)
     audio_rnn_line = next(line for line in markdown.splitlines() if "| RNN |" in line and "audio" in line)
     assert "not run" in audio_rnn_line and "0.6303" in audio_rnn_line
-    assert len(markdown.splitlines()) == 2 + len(results.MODELS)
+    assert len(markdown.splitlines()) == 2 + len(MODELS)
 
 
 def test_a_crashed_split_lowers_the_run_count(run):
@@ -216,11 +213,11 @@ def test_paired_tests_cover_the_papers_claims_and_the_baselines(metrics, summary
     best = results.best_model_per_modality(summary)
     pairs = results.comparison_pairs(best)
     assert pairs == [("fused", "audio_cnn_rnn"), ("fused", "lyrics_cnn"), ("lyrics_cnn", "audio_cnn_rnn"),
-                     ("audio_cnn_rnn", results.AUDIO_BASELINE), ("lyrics_cnn", results.LYRICS_BASELINE)]
+                     ("audio_cnn_rnn", AUDIO_BASELINE), ("lyrics_cnn", LYRICS_BASELINE)]
     table = results.paired_tests(metrics, pairs + [("fused", "audio_rnn")])
     assert list(table.columns) == list(results.PAIRED_COLUMNS)
     assert len(table) == 5, "a pair with a model that did not run is left out"
-    assert results.comparison_pairs({"lyrics": "lyrics_rnn"}) == [("lyrics_rnn", results.LYRICS_BASELINE)]
+    assert results.comparison_pairs({"lyrics": "lyrics_rnn"}) == [("lyrics_rnn", LYRICS_BASELINE)]
 
 
 def test_record_findings_and_files(run, metrics, summary):
@@ -249,8 +246,8 @@ def test_record_findings_and_files(run, metrics, summary):
 
 def test_learning_curves_plot_the_mean_over_splits(run):
     histories = results.collect_histories(run)
-    assert results.AUDIO_BASELINE not in set(histories.model), "baselines have no history"
-    fig = results.plot_learning_curves(histories, ["audio_cnn_rnn", "fused"])
+    assert AUDIO_BASELINE not in set(histories.model), "baselines have no history"
+    fig = results_figures.plot_learning_curves(histories, ["audio_cnn_rnn", "fused"])
     accuracy_line = fig.axes[0].lines[0]
     # last epoch: val_accuracy = the split's accuracy, so the mean is 0.66
     assert accuracy_line.get_ydata()[-1] == pytest.approx(0.66)
@@ -258,7 +255,7 @@ def test_learning_curves_plot_the_mean_over_splits(run):
     assert loss_line.get_ydata()[0] == pytest.approx(1.0 + np.mean(range(5)))  # 1/epoch + split
     assert save_figure(fig, run, "figure2").stat().st_size > 1000
     with pytest.raises(ValueError, match=r"no training histories for models \['audio_rnn'\]"):
-        results.plot_learning_curves(histories, ["audio_rnn"])
+        results_figures.plot_learning_curves(histories, ["audio_rnn"])
 
 
 def test_learning_curves_dot_the_epochs_that_not_all_splits_reached():
@@ -267,7 +264,7 @@ def test_learning_curves_dot_the_epochs_that_not_all_splits_reached():
         {"model": "fused", "split": split, "epoch": epoch, "val_accuracy": 0.5 + 0.1 * split, "val_loss": 1.0}
         for split, last in ((0, 5), (1, 3)) for epoch in range(1, last + 1)
     ])
-    accuracy = results.plot_learning_curves(histories, ["fused"]).axes[0]
+    accuracy = results_figures.plot_learning_curves(histories, ["fused"]).axes[0]
     solid, dotted = accuracy.lines[0], accuracy.lines[1]
     assert list(solid.get_xdata()) == [1, 2, 3] and solid.get_ydata()[0] == pytest.approx(0.55)
     assert list(dotted.get_xdata()) == [3, 4, 5] and dotted.get_linestyle() == ":"
@@ -275,12 +272,12 @@ def test_learning_curves_dot_the_epochs_that_not_all_splits_reached():
     assert "not all splits" in " ".join(t.get_text() for t in accuracy.get_legend().get_texts())
 
     even = histories[histories.epoch <= 3]
-    assert len(results.plot_learning_curves(even, ["fused"]).axes[0].lines) == 1, "no tail, no dotted line"
+    assert len(results_figures.plot_learning_curves(even, ["fused"]).axes[0].lines) == 1, "no tail, no dotted line"
 
 
 def test_confusion_matrices_pool_the_splits(run):
     predictions = results.collect_predictions(run)
-    fig = results.plot_confusion_matrices(predictions, ["fused", "lyrics_cnn"])
+    fig = results_figures.plot_confusion_matrices(predictions, ["fused", "lyrics_cnn"])
     # per split: TN 2, FP 0, FN 1, TP 1; pooled over 5 splits: 10, 0, 5, 5
     cells = [t.get_text() for t in fig.axes[0].texts]
     assert cells == ["10\n100%", "0\n0%", "5\n50%", "5\n50%"]
@@ -289,13 +286,13 @@ def test_confusion_matrices_pool_the_splits(run):
 
 def test_roc_curves_and_accuracy_summary(run, summary):
     predictions = results.collect_predictions(run)
-    fig = results.plot_roc_curves(predictions, ["fused", results.LYRICS_BASELINE])
+    fig = results_figures.plot_roc_curves(predictions, ["fused", LYRICS_BASELINE])
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     # scores 0.2, 0.4 (negatives) and 0.9, 0.3 (positives): 3 of 4 pairs ranked right, AUC 0.75
     assert legend[0] == "both: fused (5 runs), AUC 0.750"
     assert fig.axes[0].lines[1].get_linestyle() == "--", "baselines are dashed"
     assert save_figure(fig, run, "roc_curves").stat().st_size > 1000
-    fig = results.plot_accuracy_summary(summary)
+    fig = results_figures.plot_accuracy_summary(summary)
     assert len(fig.axes[0].get_yticklabels()) == len(ACCURACY), "models that did not run are left out"
 
 
@@ -319,6 +316,6 @@ def test_smoke_run_writes_every_result(smoke_run):
         assert (layout.results_dir / name).stat().st_size > 0, name
     record = json.loads((layout.results_dir / "summary.json").read_text())
     assert set(record["best_per_modality"]) == {"audio", "lyrics", "both"}
-    assert record["models"][results.LYRICS_BASELINE]["runs"] >= 2
+    assert record["models"][LYRICS_BASELINE]["runs"] >= 2
     for name in ("figure2", "07_accuracy_summary", "07_confusion_matrices", "07_roc_curves"):
         assert (layout.figures_dir / f"{name}.png").stat().st_size > 1000, name

@@ -1,11 +1,15 @@
 """The papermill runner: profiles, planning, execution, provenance, failures."""
 
+import importlib.metadata
 import json
+import re
 
 import nbformat
 import pytest
 
+from mer_utils import provenance
 from mer_utils import run as runner
+from mer_utils.paths import REPO_ROOT
 
 
 def write_profile(folder, name, text):
@@ -99,6 +103,17 @@ def test_empty_notebook_folder_is_a_clear_error(tmp_path):
         runner.discover_notebooks(tmp_path)
 
 
+def test_provenance_names_the_commit_and_the_libraries_behind_the_numbers():
+    env = provenance.environment()
+    assert set(env) == {"git_commit", "python", "platform", "libraries"}
+    assert env["libraries"]["soxr"] == importlib.metadata.version("soxr"), "melspec resamples with soxr"
+    assert {"numpy", "librosa", "scikit-learn", "keras"} <= set(env["libraries"])
+    if (REPO_ROOT / ".git").exists():
+        assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?", env["git_commit"])
+    else:
+        assert env["git_commit"] is None, "outside a git checkout (an unpacked archive) there is no commit"
+
+
 @pytest.mark.slow
 def test_execute_writes_notebooks_outputs_and_provenance(profiles, notebooks, tmp_path):
     profile = runner.load_profile("child", profiles_dir=profiles)
@@ -113,7 +128,7 @@ def test_execute_writes_notebooks_outputs_and_provenance(profiles, notebooks, tm
     assert record["parameters"] == {"seed": 1, "epochs": 2}
     assert [e["output"] for e in record["notebooks"]] == ["01_first.ipynb", "02_model-a.ipynb", "02_model-b.ipynb"]
     assert all(e["wall_s"] > 0 for e in record["notebooks"])
-    assert {"numpy", "papermill"} <= set(record["libraries"])
+    assert {"numpy", "papermill", "soxr"} <= set(record["libraries"])
     assert record["python"].startswith("3.")
     assert (run_dir.parent / "latest").resolve() == run_dir
 

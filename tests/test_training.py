@@ -2,6 +2,8 @@
 
 import json
 import logging
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -226,7 +228,7 @@ def test_bad_data_and_options_raise_clear_errors(layout):
         training.validate_training_data(data, "fused")
     one_class = fake_data(n_splits=1)
     one_class.splits[0]["train"] = [t for t in one_class.splits[0]["train"] if one_class.labels[t] == 1]
-    with pytest.raises(ValueError, match=r"split 0: training tracks hold only class \[1\]"):
+    with pytest.raises(ValueError, match=r"lyrics_cnn: split 0 trains on class \[1\] only"):
         training.validate_training_data(one_class, "lyrics_cnn")
     with pytest.raises(ValueError, match="no splits to train on"):
         training.validate_training_data(training.TrainingData([], {}, tokens={}), "lyrics_cnn")
@@ -289,3 +291,9 @@ def test_report_tables_and_curves(fused_run):
                                pd.read_csv(layout.model_dir("fused", 0) / "history.csv")["val_loss"])
     with pytest.raises(ValueError, match="no training history for audio_rnn"):
         model_report.plot_training_curves(layout, "audio_rnn")
+
+
+def test_training_does_not_import_the_command_line_runner():
+    code = "import sys, mer_utils.training; print('mer_utils.run' in sys.modules)"
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "False"

@@ -1,0 +1,212 @@
+"""One model's outputs on one split, ``models/<name>/split_<i>/``: written by the training stages, read by the results.
+
+The contract between :mod:`mer_utils.training` (deep models),
+:mod:`mer_utils.baselines` and :mod:`mer_utils.results`, in one place:
+
+=================== =============================================================
+``predictions.csv`` :data:`PREDICTION_COLUMNS`, one row per validation track;
+                    ``predicted`` from :func:`mer_utils.metrics.predicted_labels`
+``metrics.json``    the scores of :func:`mer_utils.metrics.evaluate`
+``history.csv``     :data:`HISTORY_COLUMNS`, one row per epoch (deep models only)
+``provenance.json`` parameters, seed, versions, times: what reproduces the split
+=================== =============================================================
+
+Every file is written through :mod:`mer_utils.fileio` (a kill mid-write
+leaves no half file). JSON is strict: NaN (an undefined score, such as the
+ROC-AUC of a one-class validation part) is written ``null`` and read back
+as NaN. Track ids are read as strings, exactly as written ("007", "NA" and
+"None" stay what they are).
+"""
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+
+from .fileio import atomic_write, write_json
+from .metrics import predicted_labels
+
+PREDICTIONS_CSV = "predictions.csv"
+METRICS_JSON = "metrics.json"
+HISTORY_CSV = "history.csv"
+PROVENANCE_JSON = "provenance.json"
+#: Columns of ``history.csv`` (epoch counts from 1).
+HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy")
+#: Columns of ``predictions.csv``; ``label`` and ``predicted`` are 0 / 1, 1 = positive.
+PREDICTION_COLUMNS = ("track_id", "label", "prob_positive", "predicted")
+
+
+# --- writing ------------------------------------------------------------------------
+
+def json_safe(value):
+    """``value`` with NaN and infinities as ``None`` and NumPy values as Python ones, recursively.
+
+    What strict JSON can hold: ``json.dumps(json_safe(x), allow_nan=False)`` never fails on numbers.
+    """
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_strict_json(path, data):
+    """Write ``data`` as indented strict JSON (NaN as ``null``) through :func:`mer_utils.fileio.write_json`."""
+    return write_json(path, json_safe(data), indent=2)
+
+
+def write_csv(path, frame):
+    """Write ``frame`` without its index as CSV through :func:`mer_utils.fileio.atomic_write`."""
+    atomic_write(path, lambda handle: frame.to_csv(handle, index=False))
+
+
+def prediction_table(track_ids, labels, prob_positive):
+    """The validation predictions of one split as ``predictions.csv`` holds them.
+
+    Parameters
+    ----------
+    track_ids : sequence of str, length n
+    labels : array-like, shape (n,)
+        True labels, 0 / 1.
+    prob_positive : array-like, shape (n,)
+        Predicted probability of the positive class.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`PREDICTION_COLUMNS`; ``predicted`` uses the threshold
+        of :func:`mer_utils.metrics.evaluate`.
+    """
+    return pd.DataFrame({"track_id": list(track_ids), "label": labels, "prob_positive": prob_positive,
+                         "predicted": predicted_labels(prob_positive)})
+
+
+def save_split(folder, *, track_ids, labels, prob_positive, scores, provenance, history=None):
+    """Write one split's ``predictions.csv``, ``metrics.json``, ``provenance.json`` and ``history.csv``.
+
+    Parameters
+    ----------
+    folder : Path
+        ``RunLayout.model_dir(model_name, split_index)``; created if missing.
+    track_ids : sequence of str, length n
+        The split's validation tracks, in order.
+    labels : array-like, shape (n,)
+        Their true labels, 0 / 1.
+    prob_positive : array-like, shape (n,)
+        Their predicted probability of the positive class.
+    scores : dict
+        ``evaluate(labels, prob_positive)``; NaN is written ``null``.
+    provenance : dict
+        Parameters, versions, seed, times: whatever reproduces the split's model.
+    history : pandas.DataFrame, optional
+        One row per epoch with :data:`HISTORY_COLUMNS` (deep models; baselines have none).
+
+    Returns
+    -------
+    Path
+        ``folder``.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    write_csv(folder / PREDICTIONS_CSV, prediction_table(track_ids, labels, prob_positive))
+    write_strict_json(folder / METRICS_JSON, scores)
+    write_strict_json(folder / PROVENANCE_JSON, provenance)
+    if history is not None:
+        write_csv(folder / HISTORY_CSV, history.loc[:, list(HISTORY_COLUMNS)])
+    return folder
+
+
+# --- reading ------------------------------------------------------------------------
+
+def split_folders(layout):
+    """Every ``models/<name>/split_<i>/`` of a run, as ``[(model_name, split_index, folder), ...]``.
+
+    Sorted by model name, then split index; empty when no model has run.
+    """
+    models_dir = layout.models_dir
+    if not models_dir.is_dir():
+        return []
+    found = []
+    for model_dir in models_dir.iterdir():
+        for split_dir in model_dir.glob("split_*") if model_dir.is_dir() else ():
+            index = split_dir.name.removeprefix("split_")
+            if split_dir.is_dir() and index.isdigit():
+                found.append((model_dir.name, int(index), split_dir))
+    return sorted(found, key=lambda item: item[:2])
+
+
+def _read_json(path, what):
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))  # also reads the bare NaN of older runs
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path}: not a readable {what} file ({err})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object, got {type(data).__name__}")
+    return data
+
+
+def read_metrics(path, *, required=()):
+    """The numeric scores of a ``metrics.json``, ``null`` read as NaN.
+
+    Parameters
+    ----------
+    path : Path
+    required : sequence of str
+        Scores the file must hold.
+
+    Returns
+    -------
+    dict
+        Score name -> float; non-numeric entries (notes) are left out.
+
+    Raises
+    ------
+    ValueError
+        If the file is unreadable, not a JSON object, or lacks a required score.
+    """
+    scores = _read_json(path, "metrics")
+    numeric = {k: math.nan if v is None else float(v) for k, v in scores.items()
+               if v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))}
+    missing = [s for s in required if s not in numeric]
+    if missing:
+        raise ValueError(f"{path}: missing scores {missing}")
+    return numeric
+
+
+def read_provenance(path):
+    """The dictionary of a ``provenance.json``."""
+    return _read_json(path, "provenance")
+
+
+def _read_csv(path, columns, **options):
+    try:
+        frame = pd.read_csv(path, **options)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise ValueError(f"{path}: not a readable CSV file ({err})") from None
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{path}: missing columns {missing} (has {list(frame.columns)})")
+    return frame.loc[:, list(columns)]
+
+
+def read_predictions(path):
+    """A ``predictions.csv``: columns :data:`PREDICTION_COLUMNS`, track ids as the strings written.
+
+    No value is read as missing (``keep_default_na=False``), so ids such as
+    "NA", "nan" or "None" stay strings; ``prob_positive`` must be numeric.
+    """
+    frame = _read_csv(path, PREDICTION_COLUMNS, dtype={"track_id": str}, keep_default_na=False)
+    prob = pd.to_numeric(frame["prob_positive"], errors="coerce")
+    if prob.isna().any():
+        bad = frame.loc[prob.isna(), "track_id"].tolist()
+        raise ValueError(f"{path}: prob_positive is not a number for tracks {bad[:5]}")
+    return frame.assign(prob_positive=prob.astype(float))
+
+
+def read_history(path):
+    """A ``history.csv``: columns :data:`HISTORY_COLUMNS` (an empty cell, a diverged loss, is NaN)."""
+    return _read_csv(path, HISTORY_COLUMNS)
