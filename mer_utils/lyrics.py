@@ -18,9 +18,11 @@ For one track:
 
 Tagging is cached per text under ``paths.cache_dir("tokens")``, keyed by the
 normalised text, the language, the taggers and their versions, and the token
-rules' version, so a rerun skips it. The Korean tagger runs in a Java VM
-started once per process; when Java is missing, Korean tracks are rejected
-with ``tagger_failed`` and a sentence saying how to install Java, and
+rules' version, so a rerun skips it. Each text's words are written
+(atomically) as soon as it is tagged, so a run killed half-way keeps what it
+did. The Korean tagger runs in a Java VM started once per process; when Java
+is missing, Korean tracks are rejected with ``tagger_failed`` and a sentence
+saying how to install Java, and
 :meth:`TaggingReport.raise_if_tagger_unavailable` lets the notebook stop with
 that sentence once the ledger is written (a run silently missing its Korean
 half would not be the study).
@@ -174,8 +176,8 @@ def _read_cache(cache_dir, key):
 # --- tagging --------------------------------------------------------------------
 
 def _tag_item(item):
-    """Tag one ``(text, language, korean_tagger)``; failures become ``(status, message)`` (runs in workers too)."""
-    text, language, korean_tagger = item
+    """Tag one ``(key, text, language, korean_tagger)``; failures become ``(status, message)`` (runs in workers too)."""
+    _, text, language, korean_tagger = item
     try:
         return "ok", pos_filter(text, language=language, korean_tagger=korean_tagger)
     except TaggerUnavailableError as err:
@@ -199,13 +201,11 @@ def choose_workers(n_workers, n_texts):
 
 
 def _tag_texts(items, *, n_workers):
-    """``{item: (status, result)}`` for ``(text, language, korean_tagger)`` items."""
-    outcomes = {}
+    """Yield ``(key, (status, result))`` for ``(key, text, language, korean_tagger)`` items, as each is done."""
     for item, outcome in map_unordered(_tag_item, items, n_workers=n_workers, desc="POS tagging", progress=False):
         if isinstance(outcome, Exception):  # the worker process died (see parallel.map_unordered)
             outcome = ("failed", f"{type(outcome).__name__}: {outcome}")
-        outcomes[item] = outcome
-    return outcomes
+        yield item[0], outcome
 
 
 def tag_all(ledger_rows, *, korean_tagger=config.KOREAN_TAGGER, n_workers=0,
@@ -254,16 +254,14 @@ def tag_all(ledger_rows, *, korean_tagger=config.KOREAN_TAGGER, n_workers=0,
     pending = list({job.key: job for job in jobs if cached[job.key] is None}.values())
     report.cache_hits = len(jobs) - sum(cached[job.key] is None for job in jobs)
     report.n_workers = choose_workers(n_workers, len(pending)) if pending else 1
-    items = {job.key: (job.text, job.language, korean_tagger) for job in pending}
-    outcomes = _tag_texts(list(items.values()), n_workers=report.n_workers)
-    for job in pending:
-        status, result = outcomes[items[job.key]]
-        if status == "ok":
-            cached[job.key] = result
-            write_json(_cache_path(cache_dir, job.key), {"key": job.key, "tokens": result})
+    items = [(job.key, job.text, job.language, korean_tagger) for job in pending]
+    for key, (status, result) in _tag_texts(items, n_workers=report.n_workers):
+        if status == "ok":  # cached at once: a killed run keeps every text it tagged
+            cached[key] = result
+            write_json(_cache_path(cache_dir, key), {"key": key, "tokens": result})
             report.cache_misses += 1
         else:
-            cached[job.key] = (status, result)
+            cached[key] = (status, result)
             if status == "unavailable":
                 report.unavailable[korean_tagger] = result
 

@@ -241,6 +241,28 @@ def test_rerun_reads_the_cache(okt, cache):
     assert (hannanum.cache_hits, hannanum.cache_misses) == (2, 1), "only the Korean text depends on the tagger"
 
 
+def test_killed_run_keeps_the_texts_it_tagged(monkeypatch, cache):
+    """Issue 13: each text's words reach the cache as it is done, not when all are."""
+    rows = [row(f"t{i}", text=f"{word} dreams fade slowly") for i, word in enumerate(["sweet", "dark", "golden"])]
+    real, tagged = lyrics.pos_filter, []
+
+    def killed_at_the_third(text, **kwargs):
+        if len(tagged) == 2:
+            raise KeyboardInterrupt  # what a kill looks like from inside the loop
+        tagged.append(text)
+        return real(text, **kwargs)
+
+    monkeypatch.setattr(lyrics, "pos_filter", killed_at_the_third)
+    with pytest.raises(KeyboardInterrupt):
+        tag_all(rows, n_workers=1, cache_dir=cache)
+    monkeypatch.setattr(lyrics, "pos_filter", real)
+    assert len(list(cache.rglob("*.json"))) == 2 and not [p for p in cache.rglob("*") if p.name.endswith(".tmp")]
+    resumed = tag_all(rows, n_workers=1, cache_dir=cache)
+    assert (resumed.cache_hits, resumed.cache_misses) == (2, 1)
+    assert resumed.tokens == {"t0": ["sweet", "dreams", "fade", "slowly"], "t1": ["dark", "dreams", "fade", "slowly"],
+                              "t2": ["golden", "dreams", "fade", "slowly"]}
+
+
 def test_cache_key_covers_text_language_tagger_and_rules(monkeypatch):
     key = lyrics.token_cache_key
     assert key("눈물", language="ko", korean_tagger="okt") != key("눈물", language="ko", korean_tagger="kkma")
