@@ -3,7 +3,9 @@
 Used by the stages that process tracks one by one (mel extraction). Workers
 are separate processes started with ``spawn`` (safe from a Jupyter kernel
 that holds threads), each limited to one BLAS/OpenMP thread so that
-``n`` workers use ``n`` cores, not ``n**2`` threads. A worker that dies
+``n`` workers use ``n`` cores, not ``n**2`` threads, and each ending when the
+process that started it ends (:func:`mer_utils.lifetime.die_with_parent`:
+a killed kernel leaves no workers behind). A worker that dies
 (a decoder crashing on a malformed file) costs only the item it was on: the
 other items are retried in a fresh pool and the culprit is reported.
 """
@@ -13,6 +15,8 @@ import multiprocessing
 import os
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+
+from .lifetime import die_with_parent
 
 #: Thread-pool variables of the numeric libraries, pinned to 1 in workers.
 THREAD_VARIABLES = (
@@ -141,7 +145,8 @@ def _run_pool(func, items, workers, initializer, initargs):
     """Yield the results of one pool; return the items left unfinished when it broke, in order."""
     context = multiprocessing.get_context("spawn")
     with _single_threaded_children():  # spawned workers inherit the environment at start
-        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=initializer, initargs=initargs)
+        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                                   initargs=(os.getpid(), initializer, initargs))
         futures = {pool.submit(func, item): index for index, item in enumerate(items)}
     unfinished = set(range(len(items)))
     try:
@@ -161,6 +166,13 @@ def _run_pool(func, items, workers, initializer, initargs):
         return []
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _start_worker(parent_pid, initializer, initargs):
+    """A worker's first act: end with its parent; then the caller's initializer."""
+    die_with_parent(parent_pid)
+    if initializer is not None:
+        initializer(*initargs)
 
 
 @contextlib.contextmanager
