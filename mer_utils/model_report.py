@@ -11,9 +11,10 @@ from .catalogue import model_info
 from .metrics import SCORES
 from .results import collect_histories
 
+#: Counts of the per-split table: integers, without mean and std rows.
+COUNT_COLUMNS = ("n_train", "n_val", "epochs_run", "best_epoch")
 #: Columns of the per-split table, in display order.
-TABLE_COLUMNS = ("n_train", "n_val", "epochs_run", "best_epoch",
-                 *(s for s in SCORES if s != "n"), "wall_s")
+TABLE_COLUMNS = (*COUNT_COLUMNS, *(s for s in SCORES if s != "n"), "wall_s")
 
 
 def scores_table(summary):
@@ -27,11 +28,15 @@ def scores_table(summary):
     Returns
     -------
     pandas.DataFrame
-        Index: split numbers, then ``mean`` and ``std`` (sample std, ``ddof=1``);
-        values rounded to 4 decimals for display.
+        Index: split numbers, then ``mean`` and ``std`` (sample std, ``ddof=1``)
+        of the scores and times; scores rounded to 4 decimals for display.
+        The counts (:data:`COUNT_COLUMNS`) stay integers, left empty (``<NA>``)
+        in the mean and std rows.
     """
     table = summary.set_index("split").loc[:, list(TABLE_COLUMNS)]
-    return pd.concat([table, table.agg(["mean", "std"])]).round(4)
+    measures = [c for c in TABLE_COLUMNS if c not in COUNT_COLUMNS]
+    table = pd.concat([table, table[measures].agg(["mean", "std"])])
+    return table.round(4).astype({c: "Int64" for c in COUNT_COLUMNS})
 
 
 def paper_comparison(summary):

@@ -280,6 +280,8 @@ def test_report_tables_and_curves(fused_run):
     layout, _, summary = fused_run
     table = model_report.scores_table(summary)
     assert list(table.index) == [0, 1, "mean", "std"]
+    assert table.loc[0, "n_train"] == 32 and str(table["n_train"].dtype) == "Int64", "counts print as integers"
+    assert table.loc["mean", "n_train"] is pd.NA
     assert table.loc["mean", "accuracy"] == pytest.approx(summary["accuracy"].mean(), abs=1e-4)
     assert table.loc["std", "accuracy"] == pytest.approx(summary["accuracy"].std(ddof=1), abs=1e-4)
     comparison = model_report.paper_comparison(summary)
