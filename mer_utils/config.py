@@ -126,3 +126,37 @@ CLASS_WEIGHTS = False
 MIXED_PRECISION = False
 
 # The paper's Table 1 accuracies are listed with the models, in mer_utils.catalogue.MODELS.
+
+# --- parameter checks -----------------------------------------------------------
+#: Values the runner (mer_utils.run) accepts for the notebook parameters, checked
+#: before any notebook runs, after the type each notebook declares. A number's
+#: range is an interval: "[1, inf)" is 1 or more, "(0, 1)" strictly between 0
+#: and 1. A tuple lists the allowed values (each must match its module's list;
+#: a test checks they agree). Limits that depend on the data (enough tracks per
+#: class for n_splits, frames that fit in the clip) are checked by the notebooks.
+PARAMETER_RANGES = {
+    "seed": "[0, 4294967295]",  # NumPy seeds are unsigned 32-bit integers
+    "demo_n_tracks": "[1, inf)",
+    "min_duration_s": "[0, inf)",
+    "min_lyrics_words": "[0, inf)",
+    "n_splits": "[1, inf)",  # kfold needs 2 or more: notebook 01 says so
+    "val_fraction": "(0, 1)",
+    "sample_rate": "[1, inf)",
+    "clip_seconds": "(0, inf)",
+    "n_mels": "[1, inf)",
+    "n_frames": "[1, inf)",
+    "n_fft": "[2, inf)",
+    "n_workers": "[0, inf)",  # 0: automatic
+    "vocab_size": "[2, inf)",  # padding and out-of-vocabulary ids included
+    "max_len": "[1, inf)",
+    "epochs": "[1, inf)",
+    "batch_size": "[1, inf)",
+    "learning_rate": "(0, inf)",
+    "dropout": "[0, 1)",
+    "patience": "[0, inf)",  # 0: never stop early
+    "corpus": ("demo", "mirex", "csv", "folder"),  # corpus.CORPORA
+    "split_scheme": ("shuffle", "kfold"),  # splits.SCHEMES
+    "korean_tagger": ("okt", "komoran", "kkma", "hannanum", "mecab"),  # pos.KOREAN_TAGGERS
+    "audio_model": ("cnn", "rnn", "cnn_rnn"),  # catalogue models audio_<name>
+    "lyrics_model": ("cnn", "rnn"),  # catalogue models lyrics_<name>
+}

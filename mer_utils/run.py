@@ -7,6 +7,23 @@ cell declares, and writes the executed copies plus ``run.json`` (provenance)
 to ``papermill_runs/<profile>/<run-id>/``. A new numbered notebook joins the
 sequence without any change here.
 
+Before any notebook runs, every parameter value (profile, variants,
+``--set``) is checked against the type its notebook declares and the range
+in :data:`mer_utils.config.PARAMETER_RANGES`; all bad values are reported
+together.
+
+Reruns (``--only 02,03``) continue an existing run: the one ``--run-id``
+names, else the profile's ``latest``. Every notebook before a selected one
+must have completed in that run, or nothing runs and the message names the
+notebooks to run first. ``run.json`` keeps one entry per executed notebook
+across invocations (a rerun replaces that notebook's entry only) and a list
+of the invocations; a run whose runner was killed is marked ``interrupted``
+by the next invocation. ``latest`` moves to a run only when an invocation on
+it succeeds.
+
+Exit status: 0 done; 1 a notebook failed; 2 bad invocation, profile or
+parameters (nothing was executed); 130 / 143 interrupted by SIGINT / SIGTERM.
+
 Profile format::
 
     extends: defaults        # optional: start from another profile
@@ -21,32 +38,56 @@ Profile format::
 """
 
 import argparse
+import contextlib
 import datetime as dt
+import json
+import math
 import os
+import platform
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
 import yaml
 
+from .config import PARAMETER_RANGES
 from .fileio import write_json
+from .lifetime import process_alive
 from .paths import NOTEBOOKS_DIR, PROFILES_DIR, RUNS_DIR
 from .provenance import environment
 
 #: Longest Jupyter runtime folder for IPC sockets (a Unix socket path holds ~100 bytes;
 #: the socket's own name adds ~50).
 MAX_IPC_DIR_LENGTH = 50
+#: Exit status of a run stopped before any notebook ran (argparse uses 2 as well).
+EXIT_USAGE = 2
+#: Exit status of a run in which a notebook failed.
+EXIT_FAILED = 1
 
 
 class RunError(RuntimeError):
     """A run could not start or a notebook failed; the message says which and why."""
 
 
+class UsageError(RunError):
+    """The invocation, profile or parameters are wrong; nothing was executed."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """The runner received a termination signal (handled like Ctrl-C, which is SIGINT)."""
+
+    def __init__(self, signum):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
 # --- profiles -----------------------------------------------------------------
 
-def available_profiles():
-    """Names of the profiles in ``papermill_runs/profiles``."""
-    return sorted(p.stem for p in PROFILES_DIR.glob("*.yaml"))
+def available_profiles(profiles_dir=PROFILES_DIR):
+    """Names of the profiles in ``profiles_dir``."""
+    return sorted(p.stem for p in Path(profiles_dir).glob("*.yaml"))
 
 
 def load_profile(name, *, overrides=None, profiles_dir=PROFILES_DIR):
@@ -63,18 +104,23 @@ def load_profile(name, *, overrides=None, profiles_dir=PROFILES_DIR):
     -------
     dict
         Keys ``name``, ``description``, ``cell_timeout_s``, ``parameters``, ``variants``.
+
+    Raises
+    ------
+    UsageError
+        Unknown profile, invalid YAML or unknown keys.
     """
     path = Path(profiles_dir) / f"{name}.yaml"
     if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in Path(profiles_dir).glob("*.yaml")))
-        raise RunError(f"no profile named {name!r} in {profiles_dir} (known: {known})")
+        known = ", ".join(available_profiles(profiles_dir))
+        raise UsageError(f"no profile named {name!r} in {profiles_dir} (known: {known})")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as err:
-        raise RunError(f"profile {path} is not valid YAML: {err}") from None
+        raise UsageError(f"profile {path} is not valid YAML: {err}") from None
     unknown = set(raw) - {"extends", "description", "cell_timeout_s", "parameters", "variants"}
     if unknown:
-        raise RunError(f"profile {path.name}: unknown keys {sorted(unknown)}")
+        raise UsageError(f"profile {path.name}: unknown keys {sorted(unknown)}")
     base = {"parameters": {}, "variants": {}, "cell_timeout_s": 1800, "description": ""}
     if raw.get("extends"):
         base = load_profile(raw["extends"], profiles_dir=profiles_dir)
@@ -95,8 +141,11 @@ def parse_overrides(items):
     for item in items or ():
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise RunError(f"--set expects NAME=VALUE, got {item!r}")
-        overrides[key.strip()] = yaml.safe_load(value)
+            raise UsageError(f"--set expects NAME=VALUE, got {item!r}")
+        try:
+            overrides[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise UsageError(f"--set {item}: the value is not valid YAML; quote it") from None
     return overrides
 
 
@@ -106,15 +155,20 @@ def discover_notebooks(notebooks_dir=NOTEBOOKS_DIR):
     """The numbered notebooks ``NN_name.ipynb``, in execution order."""
     notebooks = sorted(Path(notebooks_dir).glob("[0-9][0-9]_*.ipynb"))
     if not notebooks:
-        raise RunError(f"no numbered notebooks (NN_name.ipynb) in {notebooks_dir}")
+        raise UsageError(f"no numbered notebooks (NN_name.ipynb) in {notebooks_dir}")
     return notebooks
 
 
 def declared_parameters(notebook):
-    """Names declared in a notebook's ``parameters`` cell."""
+    """A notebook's ``parameters`` cell: name -> papermill's description.
+
+    Each description holds ``inferred_type_name`` (``"int"``, ``"float"``,
+    ``"bool"``, ``"str"``, ``"list"``, ... from the annotation), ``default``
+    and ``help`` (the comment).
+    """
     import papermill
 
-    return set(papermill.inspect_notebook(str(notebook)))
+    return papermill.inspect_notebook(str(notebook))
 
 
 def plan_run(profile, notebooks, run_dir):
@@ -125,18 +179,17 @@ def plan_run(profile, notebooks, run_dir):
 
     Raises
     ------
-    RunError
-        If a profile parameter is declared by no notebook (a typo would
-        otherwise be ignored silently), or a variant names no notebook.
+    UsageError
+        Listing every problem at once: a profile parameter no notebook
+        declares (a typo would otherwise be ignored silently), variants of an
+        unknown notebook or with parameters it does not declare, and each
+        value of the wrong type or outside its range
+        (:func:`parameter_problems`).
     """
     declared = {nb.stem: declared_parameters(nb) for nb in notebooks}
-    all_declared = set().union(*declared.values())
-    unused = sorted(set(profile["parameters"]) - all_declared)
-    if unused:
-        raise RunError(f"profile {profile['name']!r}: parameters {unused} are declared by no notebook")
-    unknown_variants = sorted(set(profile["variants"]) - set(declared))
-    if unknown_variants:
-        raise RunError(f"profile {profile['name']!r}: variants for unknown notebooks {unknown_variants}")
+    problems = _undeclared_problems(profile, declared) + parameter_problems(profile, declared)
+    if problems:
+        raise UsageError(f"profile {profile['name']!r}: nothing was run, because of\n  " + "\n  ".join(problems))
 
     supplied = {"run_dir": str(run_dir), "profile": profile["name"]}
     plan = []
@@ -147,6 +200,218 @@ def plan_run(profile, notebooks, run_dir):
             suffix = "".join(f"-{v}" for v in variant.values())
             plan.append((nb, f"{nb.stem}{suffix}.ipynb", params))
     return plan
+
+
+def _undeclared_problems(profile, declared):
+    """Profile parameters no notebook declares; variants of unknown notebooks or with unknown names."""
+    all_declared = set().union(*declared.values())
+    problems = []
+    unused = sorted(set(profile["parameters"]) - all_declared)
+    if unused:
+        problems.append(f"parameters {unused} are declared by no notebook")
+    unknown_variants = sorted(set(profile["variants"]) - set(declared))
+    if unknown_variants:
+        problems.append(f"variants for unknown notebooks {unknown_variants}")
+    for stem, variants in profile["variants"].items():
+        for variant in variants or ():
+            if not isinstance(variant, dict):
+                problems.append(f"variants of {stem}: expected name: value mappings, got {variant!r}")
+            elif stem in declared and set(variant) - set(declared[stem]):
+                problems.append(f"variants of {stem}: {sorted(set(variant) - set(declared[stem]))} "
+                                f"are not parameters of {stem}")
+    return problems
+
+
+def select_steps(plan, only):
+    """The steps of ``plan`` whose notebook number is in ``only`` (all when ``only`` is empty).
+
+    Raises
+    ------
+    UsageError
+        When ``only`` names a number no notebook has.
+    """
+    if not only:
+        return list(plan)
+    numbers = {nb.name[:2] for nb, _, _ in plan}
+    unknown = sorted(set(only) - numbers)
+    if unknown:
+        raise UsageError(f"--only {','.join(unknown)} selects no notebook (numbers: {', '.join(sorted(numbers))})")
+    return [step for step in plan if step[0].name[:2] in only]
+
+
+# --- parameter values -------------------------------------------------------------
+
+#: Declared type name -> (test of a value, what the value must be).
+_TYPE_CHECKS = {
+    "int": (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"),
+    "float": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), "a number"),
+    "bool": (lambda v: isinstance(v, bool), "true or false"),
+    "str": (lambda v: isinstance(v, str), "text (quote digits: --set 'name=\"123\"')"),
+    "list": (lambda v: isinstance(v, list), "a list, e.g. [a, b]"),
+    "dict": (lambda v: isinstance(v, dict), "a mapping, e.g. {a: 1}"),
+}
+
+
+def parameter_problems(profile, declared):
+    """Check every profile and variant value against its declared type and allowed range.
+
+    Parameters
+    ----------
+    profile : dict
+        From :func:`load_profile`.
+    declared : dict
+        Notebook stem -> :func:`declared_parameters` of that notebook.
+
+    Returns
+    -------
+    list of str
+        One line per bad value, naming the parameter, the value and what it
+        must be; empty when all are good. Names no notebook declares are
+        left to the caller; types papermill cannot infer are not checked.
+    """
+    types = {}
+    for stem, params in declared.items():
+        for name, info in params.items():
+            types.setdefault(name, {}).setdefault(info.get("inferred_type_name"), stem)
+    values = [(name, value, "") for name, value in profile["parameters"].items()]
+    values += [(name, value, f" (variant of {stem})") for stem, variants in profile["variants"].items()
+               for variant in variants or () if isinstance(variant, dict) for name, value in variant.items()]
+    problems = []
+    for name, value, origin in values:
+        problem = _type_problem(value, types.get(name, {})) or _range_problem(name, value)
+        if problem:
+            problems.append(f"{name}={value!r}{origin}: {problem}")
+    return problems
+
+
+def _type_problem(value, declared_types):
+    """``declared_types``: type name -> a notebook declaring it; ``None`` when ``value`` fits them all."""
+    for type_name, stem in declared_types.items():
+        fits, expected = _TYPE_CHECKS.get(type_name, (lambda v: True, ""))
+        if not fits(value):
+            return f"must be {expected} (declared `{type_name}` in {stem})"
+    return None
+
+
+def _range_problem(name, value):
+    """``None`` when ``value`` is allowed by :data:`~mer_utils.config.PARAMETER_RANGES` (or has no rule)."""
+    rule = PARAMETER_RANGES.get(name)
+    if rule is None:
+        return None
+    if isinstance(rule, tuple):
+        return None if value in rule else f"must be one of {', '.join(map(str, rule))}"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None  # a type the notebook declares otherwise; nothing to compare
+    low, high, closed_low, closed_high = _parse_interval(rule)
+    above = value >= low if closed_low else value > low
+    below = value <= high if closed_high else value < high
+    if above and below:
+        return None
+    if math.isinf(high):
+        return f"must be {'>=' if closed_low else '>'} {low:g}"
+    return f"must be in {rule}"
+
+
+def _parse_interval(text):
+    """``"[0, 1)"`` -> ``(0.0, 1.0, True, False)``: the bounds and whether each is included."""
+    low, high = (float(part) for part in text[1:-1].split(","))
+    return low, high, text[0] == "[", text[-1] == "]"
+
+
+# --- the run record (run.json) -------------------------------------------------------
+
+def read_record(run_dir):
+    """The run's ``run.json`` as a dict; ``None`` when the run has none yet."""
+    path = Path(run_dir) / "run.json"
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as err:
+        raise UsageError(f"{path} is unreadable ({err}); move it away to start the run afresh") from None
+
+
+def _close_stale_invocation(record, run_label, log):
+    """Mark the record's last invocation ``interrupted`` if it says ``running`` but its runner is gone.
+
+    Raises
+    ------
+    UsageError
+        When that runner is still alive: two runners must not write one run.
+    """
+    if record.get("status") != "running":
+        return
+    last = (record.get("invocations") or [{}])[-1]
+    pid, started = last.get("pid"), last.get("started", record.get("started"))
+    if pid and pid != os.getpid() and last.get("host") == platform.node() and process_alive(pid):
+        raise UsageError(f"run {run_label} is being executed by process {pid} (started {started}); "
+                         "wait for it to finish or stop it first")
+    log(f"note: run.json of {run_label} said 'running', but its runner (process {pid}, started {started}) "
+        "is gone: it was killed. Marked interrupted.")
+    last["status"] = record["status"] = "interrupted"
+    for entry in record.get("notebooks", []):
+        if entry.get("status") == "running":
+            entry["status"] = "interrupted"
+
+
+def _check_earlier_steps(plan, selected, record, run_label, *, named):
+    """Refuse a rerun whose earlier notebooks have not completed in the run.
+
+    Every step of ``plan`` before the last selected one, and not selected
+    itself, must have an ``ok`` entry in ``record``. ``named``: the run was
+    chosen by ``--run-id`` or as the latest (not a fresh timestamp).
+    """
+    done = {e["output"]: e.get("status") for e in (record or {}).get("notebooks", [])}
+    chosen = {output for _, output, _ in selected}
+    last = max(i for i, (_, output, _) in enumerate(plan) if output in chosen)
+    missing = [(nb, output) for nb, output, _ in plan[:last]
+               if output not in chosen and done.get(output) != "ok"]
+    if not missing:
+        return
+    states = ", ".join(f"{output} ({done.get(output) or 'not run'})" for _, output in missing)
+    numbers = ",".join(sorted({nb.name[:2] for nb, _ in missing} | {nb.name[:2] for nb, _, _ in selected}))
+    if not named:
+        where, option = f"a new run (profile {run_label.split('/')[0]!r} has no latest run to continue)", ""
+    else:
+        where = f"run {run_label}" + ("" if record else " (it does not exist)")
+        option = f" --run-id {run_label.split('/', 1)[1]}"
+    raise UsageError(f"the selected notebooks need earlier ones that have not completed in {where}: "
+                     f"{states}. Run those first: --only {numbers}{option}")
+
+
+def _start_invocation(record, profile, run_id, run_dir, only):
+    """The record with a new ``running`` invocation; a new record for a new run."""
+    now = dt.datetime.now().isoformat(timespec="seconds")
+    record = record or {}
+    env = environment()
+    invocations = record.get("invocations", [])
+    invocations.append({"number": len(invocations) + 1, "started": now, "status": "running",
+                        "only": sorted(only) if only else None, "pid": os.getpid(), "host": platform.node(), **env})
+    return {  # the run's identity first, the long lists last
+        "profile": profile["name"], "description": profile["description"], "run_id": run_id,
+        "run_dir": str(run_dir), "started": record.get("started", now), "status": "running",
+        "parameters": profile["parameters"], "variants": profile["variants"],
+        "seed": profile["parameters"].get("seed"), **env,
+        "notebooks": record.get("notebooks", []), "invocations": invocations,
+    }
+
+
+def _put_entry(record, entry, plan):
+    """Add or replace the notebook entry of ``entry["output"]``; entries follow the plan's order."""
+    order = {output: i for i, (_, output, _) in enumerate(plan)}
+    entries = {e["output"]: e for e in record["notebooks"]}
+    entries[entry["output"]] = entry
+    record["notebooks"] = sorted(entries.values(), key=lambda e: order.get(e["output"], len(order)))
+
+
+def _finish_invocation(record, status, plan):
+    """Close the last invocation with ``status``; the run's status is ``ok`` once every step is."""
+    now = dt.datetime.now().isoformat(timespec="seconds")
+    record["invocations"][-1].update(status=status, finished=now)
+    ok = {e["output"] for e in record["notebooks"] if e.get("status") == "ok"}
+    complete = all(output in ok for _, output, _ in plan)
+    record.update(status="ok" if status == "ok" and complete else "partial" if status == "ok" else status,
+                  finished=now, wall_s=round(sum(e.get("wall_s", 0) for e in record["notebooks"]), 2))
 
 
 # --- running ------------------------------------------------------------------
@@ -179,89 +444,136 @@ def _local_kernel_config():
     return config
 
 
+def _kernel_arguments():
+    """Kernel command-line options: the kernel ends when this runner does.
+
+    jupyter_client starts the kernel in a session of its own, so killing the
+    runner's process group would leave it (and its worker processes) running.
+    """
+    guard = f"__import__('mer_utils.lifetime').lifetime.die_with_parent({os.getpid()})"
+    return [f"--IPKernelApp.exec_lines={guard}"]
+
+
+def latest_run_id(profile_dir):
+    """The run folder name ``<profile_dir>/latest`` points at; ``None`` without one."""
+    latest = Path(profile_dir) / "latest"
+    return latest.resolve().name if latest.is_symlink() and latest.resolve().is_dir() else None
+
+
 def execute(profile, *, run_id=None, runs_dir=RUNS_DIR, notebooks_dir=NOTEBOOKS_DIR, only=None, log=print):
-    """Execute a profile's notebook sequence; return the run folder.
+    """Execute a profile's notebook sequence, or part of it; return the run folder.
 
     Parameters
     ----------
     profile : dict
         From :func:`load_profile`.
     run_id : str, optional
-        Folder name of the run; default a timestamp.
+        Folder name of the run. Default: with ``only``, the profile's latest
+        run (a new one when there is none); else a new timestamp.
     only : collection of str, optional
         Notebook number prefixes to run (e.g. ``{"01", "02"}``), for reruns.
 
     Raises
     ------
+    UsageError
+        Before anything runs: bad parameters, an unknown ``only`` number, an
+        earlier notebook that has not completed in the run, or another runner
+        still working on it.
     RunError
         When a notebook fails: names the notebook and the cell; its executed
         copy stays in the run folder.
+    KeyboardInterrupt
+        On SIGINT (or :class:`Interrupted` on SIGTERM under :func:`main`),
+        after ``run.json`` records the run as ``interrupted``.
     """
-    import papermill
-
     use_project_kernel()
-    run_id = run_id or dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    run_dir = (Path(runs_dir) / profile["name"] / run_id).resolve()
+    profile_dir = Path(runs_dir) / profile["name"]
+    given, continued = run_id, run_id is None and only and latest_run_id(profile_dir)
+    run_id = given or continued or dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    run_dir = (profile_dir / run_id).resolve()
+    run_label = f"{profile['name']}/{run_id}"
     # plan against every notebook, so the profile is checked whole, then keep the selection
-    plan = [step for step in plan_run(profile, discover_notebooks(notebooks_dir), run_dir)
-            if not only or step[0].name[:2] in only]
-    if not plan:
-        raise RunError(f"--only {','.join(sorted(only))} selects no notebook")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    _link_latest(run_dir)
+    plan = plan_run(profile, discover_notebooks(notebooks_dir), run_dir)
+    selected = select_steps(plan, only)
+    record = read_record(run_dir)
+    if record:
+        _close_stale_invocation(record, run_label, log)
+    _check_earlier_steps(plan, selected, record, run_label, named=bool(given or continued))
 
-    record = {
-        "profile": profile["name"],
-        "description": profile["description"],
-        "run_id": run_id,
-        "run_dir": str(run_dir),
-        "started": dt.datetime.now().isoformat(timespec="seconds"),
-        "status": "running",
-        "parameters": profile["parameters"],
-        "variants": profile["variants"],
-        "seed": profile["parameters"].get("seed"),
-        **environment(),
-        "notebooks": [],
-    }
+    if continued:
+        log(f"continuing run {run_label} (the profile's latest; --run-id picks another)")
+    record = _start_invocation(record, profile, run_id, run_dir, only)
     write_json(run_dir / "run.json", record, indent=2)
-    log(f"run {profile['name']}/{run_id}: {len(plan)} notebook executions -> {run_dir}")
-
-    for step, (notebook, output_name, params) in enumerate(plan, start=1):
-        output = run_dir / output_name
-        log(f"[{step}/{len(plan)}] {output_name} ...")
-        start = time.perf_counter()
-        entry = {"notebook": notebook.name, "output": output_name, "parameters": params}
-        try:
-            papermill.execute_notebook(
-                str(notebook), str(output), parameters=params, kernel_name="python3",
-                execution_timeout=profile["cell_timeout_s"], cwd=str(notebook.parent),
-                progress_bar=False, log_output=False, config=_local_kernel_config(),
-            )
-        except papermill.PapermillExecutionError as err:
-            entry.update(status="failed", wall_s=round(time.perf_counter() - start, 2),
-                         error=f"{err.ename}: {err.evalue}", cell_index=err.cell_index)
-            record["notebooks"].append(entry)
-            record.update(status="failed", finished=dt.datetime.now().isoformat(timespec="seconds"))
-            write_json(run_dir / "run.json", record, indent=2)
-            raise RunError(
-                f"notebook {notebook.name} failed in cell {err.cell_index} "
-                f"(execution count {err.exec_count}): {err.ename}: {err.evalue}\n"
-                f"executed copy kept at {output}"
-            ) from None
-        entry.update(status="ok", wall_s=round(time.perf_counter() - start, 2))
-        record["notebooks"].append(entry)
+    log(f"run {run_label}: {len(selected)} notebook executions -> {run_dir}")
+    try:
+        for step, (notebook, output_name, params) in enumerate(selected, start=1):
+            log(f"[{step}/{len(selected)}] {output_name} ...")
+            entry = _execute_step(notebook, output_name, params, record, plan, profile, run_dir)
+            log(f"[{step}/{len(selected)}] {output_name} done in {entry['wall_s']:.1f} s")
+    except BaseException as err:
+        _finish_invocation(record, "failed" if isinstance(err, Exception) else "interrupted", plan)
         write_json(run_dir / "run.json", record, indent=2)
-        log(f"[{step}/{len(plan)}] {output_name} done in {entry['wall_s']:.1f} s")
+        raise
 
-    record.update(status="ok", finished=dt.datetime.now().isoformat(timespec="seconds"),
-                  wall_s=round(sum(e["wall_s"] for e in record["notebooks"]), 2))
+    _finish_invocation(record, "ok", plan)
     write_json(run_dir / "run.json", record, indent=2)
-    log(f"run finished in {record['wall_s']:.0f} s; executed notebooks and run.json in {run_dir}")
+    _link_latest(run_dir)
+    log(f"done; run {run_label} is {record['status']} ({record['wall_s']:.0f} s of notebooks); "
+        f"executed notebooks and run.json in {run_dir}")
     return run_dir
 
 
+def _execute_step(notebook, output_name, params, record, plan, profile, run_dir):
+    """Run one notebook, recording it in ``run.json`` before and after; return its entry."""
+    import papermill
+
+    entry = {"notebook": notebook.name, "output": output_name, "parameters": params, "status": "running",
+             "invocation": record["invocations"][-1]["number"],
+             "started": dt.datetime.now().isoformat(timespec="seconds")}
+    _put_entry(record, entry, plan)
+    write_json(run_dir / "run.json", record, indent=2)
+    start = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            str(notebook), str(run_dir / output_name), parameters=params, kernel_name="python3",
+            execution_timeout=profile["cell_timeout_s"], cwd=str(notebook.parent), progress_bar=False,
+            log_output=False, config=_local_kernel_config(), extra_arguments=_kernel_arguments(),
+        )
+    except BaseException as err:
+        failure = _describe_failure(err, notebook, run_dir / output_name, record, plan)
+        entry.update(status=failure["status"], wall_s=round(time.perf_counter() - start, 2), error=failure["error"],
+                     **({"cell_index": err.cell_index} if hasattr(err, "cell_index") else {}))
+        if failure["status"] == "interrupted":
+            raise
+        raise RunError(failure["message"]) from None
+    entry.update(status="ok", wall_s=round(time.perf_counter() - start, 2))
+    write_json(run_dir / "run.json", record, indent=2)
+    return entry
+
+
+def _describe_failure(err, notebook, output, record, plan):
+    """``{"status": ..., "error": one line for run.json, "message": what the user reads}``."""
+    import papermill
+
+    if not isinstance(err, Exception):  # Ctrl-C, SIGTERM (Interrupted), SystemExit
+        cause = err.args[0] if isinstance(err, Interrupted) else "SIGINT" if isinstance(err, KeyboardInterrupt) \
+            else type(err).__name__
+        error = f"interrupted by {cause}"
+        return {"status": "interrupted", "error": error, "message": error}
+    if isinstance(err, papermill.PapermillExecutionError):
+        error = f"{err.ename}: {err.evalue}"
+        where = f"failed in cell {err.cell_index} (execution count {err.exec_count})"
+    else:  # the kernel died (out of memory, a crash) or could not start
+        error = f"{type(err).__name__}: {err}"
+        where = "could not be executed"
+    numbers = sorted({nb.name[:2] for nb, _, _ in plan if nb.name >= notebook.name})
+    message = (f"notebook {notebook.name} {where}: {error}\nexecuted copy kept at {output}\n"
+               f"after fixing the cause, resume with --run-id {record['run_id']} --only {','.join(numbers)}")
+    return {"status": "failed", "error": error, "message": message}
+
+
 def _link_latest(run_dir):
-    """Point ``papermill_runs/<profile>/latest`` at the newest run."""
+    """Point ``papermill_runs/<profile>/latest`` at ``run_dir``."""
     latest = run_dir.parent / "latest"
     try:
         if latest.is_symlink() or latest.exists():
@@ -271,26 +583,55 @@ def _link_latest(run_dir):
         pass  # file systems without symlinks: the run itself is unaffected
 
 
-def main(argv=None):
+# --- command line ---------------------------------------------------------------
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """Within the block, SIGTERM raises :class:`Interrupted` (as SIGINT raises KeyboardInterrupt)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, _frame):
+        signal.signal(signum, signal.SIG_IGN)  # one record of the interruption is enough
+        raise Interrupted(signum)
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def main(argv=None, *, profiles_dir=PROFILES_DIR, runs_dir=RUNS_DIR, notebooks_dir=NOTEBOOKS_DIR):
+    """The command line; returns the exit status (see the module's docstring)."""
     parser = argparse.ArgumentParser(prog="python -m mer_utils.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default="demo", help="profile name (default: demo)")
     parser.add_argument("--set", dest="overrides", action="append", metavar="NAME=VALUE",
                         help="override a profile parameter (repeatable)")
-    parser.add_argument("--run-id", help="run folder name (default: a timestamp)")
-    parser.add_argument("--only", help="comma-separated notebook numbers to run, e.g. 01,02")
+    parser.add_argument("--run-id", help="run folder name (default: a timestamp; with --only, the latest run)")
+    parser.add_argument("--only", help="comma-separated notebook numbers to (re)run in an existing run, e.g. 02,03")
     parser.add_argument("--list", action="store_true", help="list profiles and exit")
     args = parser.parse_args(argv)
-    if args.list:
-        for name in available_profiles():
-            print(f"{name:10s} {load_profile(name)['description']}")
-        return 0
     try:
-        profile = load_profile(args.profile, overrides=parse_overrides(args.overrides))
-        only = set(args.only.split(",")) if args.only else None
-        execute(profile, run_id=args.run_id, only=only)
+        if args.list:
+            for name in available_profiles(profiles_dir):
+                print(f"{name:10s} {load_profile(name, profiles_dir=profiles_dir)['description']}")
+            return 0
+        profile = load_profile(args.profile, overrides=parse_overrides(args.overrides), profiles_dir=profiles_dir)
+        only = {number.strip() for number in args.only.split(",")} if args.only else None
+        with _sigterm_as_interrupt():
+            execute(profile, run_id=args.run_id, only=only, runs_dir=runs_dir, notebooks_dir=notebooks_dir)
+    except UsageError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
     except RunError as err:
         print(f"error: {err}", file=sys.stderr)
-        return 1
+        return EXIT_FAILED
+    except KeyboardInterrupt as err:
+        signum = err.signum if isinstance(err, Interrupted) else signal.SIGINT
+        print(f"interrupted by {signal.Signals(signum).name}; run.json records it", file=sys.stderr)
+        return 128 + signum
     return 0
 
 

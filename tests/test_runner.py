@@ -1,15 +1,27 @@
 """The papermill runner: profiles, planning, execution, provenance, failures."""
 
+import ast
+import contextlib
 import importlib.metadata
 import json
+import os
+import platform
 import re
+import signal
+import subprocess
+import sys
+import time
 
 import nbformat
 import pytest
 
-from mer_utils import provenance
+from mer_utils import config, lifetime, provenance
 from mer_utils import run as runner
 from mer_utils.paths import REPO_ROOT
+
+
+def quiet(*_):
+    """A ``log`` that prints nothing."""
 
 
 def write_profile(folder, name, text):
@@ -148,27 +160,19 @@ def test_failing_notebook_stops_the_run_and_names_the_cell(profiles, tmp_path):
     run_dir = tmp_path / "runs" / "base" / "r"
     assert (run_dir / "01_bad.ipynb").is_file()      # the executed copy is kept for inspection
     assert not (run_dir / "after.txt").exists()       # later notebooks did not run
+    assert "resume with --run-id r --only 01,02" in message
     record = json.loads((run_dir / "run.json").read_text())
     assert record["status"] == "failed" and record["notebooks"][0]["status"] == "failed"
+    assert record["invocations"][0]["status"] == "failed"
+    assert not (run_dir.parent / "latest").exists(), "latest only moves to a run that succeeded"
 
 
 def test_cli_lists_profiles_and_reports_errors_without_traceback(capsys):
     assert runner.main(["--list"]) == 0
     listed = capsys.readouterr().out
     assert "smoke" in listed and "demo" in listed and "mirex" in listed and "paper" in listed
-    assert runner.main(["--profile", "no-such-profile"]) == 1
+    assert runner.main(["--profile", "no-such-profile"]) == runner.EXIT_USAGE == 2
     assert "error: no profile named 'no-such-profile'" in capsys.readouterr().err
-
-
-@pytest.mark.slow
-def test_only_reruns_selected_notebooks_with_the_whole_profile_checked(profiles, notebooks, tmp_path):
-    profile = runner.load_profile("child", profiles_dir=profiles)
-    run_dir = runner.execute(profile, run_id="r", runs_dir=tmp_path / "runs", notebooks_dir=notebooks,
-                             only={"02"}, log=lambda *_: None)
-    assert {p.name for p in run_dir.glob("*.ipynb")} == {"02_model-a.ipynb", "02_model-b.ipynb"}
-    with pytest.raises(runner.RunError, match="selects no notebook"):
-        runner.execute(profile, run_id="r2", runs_dir=tmp_path / "runs", notebooks_dir=notebooks,
-                       only={"09"}, log=lambda *_: None)
 
 
 def test_kernel_talks_over_ipc_unless_the_socket_path_would_be_too_long(tmp_path, monkeypatch):
@@ -176,3 +180,218 @@ def test_kernel_talks_over_ipc_unless_the_socket_path_would_be_too_long(tmp_path
     assert runner._local_kernel_config().KernelManager.transport == "ipc"
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / ("x" * 80)))
     assert "transport" not in runner._local_kernel_config().KernelManager
+
+
+# --- parameter values are checked before anything runs ----------------------------------
+
+@pytest.fixture
+def typed_notebooks(tmp_path):
+    """One notebook declaring a parameter of every kind the real study uses."""
+    folder = tmp_path / "typed"
+    write_notebook(folder, "01_typed.ipynb",
+                   'run_dir: str = ""\nepochs: int = 1\nmin_duration_s: float = 60.0\n'
+                   'balance_classes: bool = True\ncorpus: str = "demo"\npositive_tags: list = []',
+                   "raise RuntimeError('a check should have stopped the run')")
+    return folder
+
+
+def test_every_bad_value_is_reported_at_once_with_exit_status_2(profiles, typed_notebooks, tmp_path, capsys):
+    write_profile(profiles, "typed", "description: typed\nparameters:\n  epochs: 0\n")
+    status = runner.main(["--profile", "typed", "--set", "min_duration_s=abc", "--set", "balance_classes=maybe",
+                          "--set", "corpus=nope", "--set", "positive_tags=happy", "--set", "epohcs=3"],
+                         profiles_dir=profiles, runs_dir=tmp_path / "runs", notebooks_dir=typed_notebooks)
+    assert status == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "error: profile 'typed': nothing was run, because of"
+    assert sorted(line.strip() for line in lines[1:]) == [
+        "balance_classes='maybe': must be true or false (declared `bool` in 01_typed)",
+        "corpus='nope': must be one of demo, mirex, csv, folder",
+        "epochs=0: must be >= 1",
+        "min_duration_s='abc': must be a number (declared `float` in 01_typed)",
+        "parameters ['epohcs'] are declared by no notebook",
+        "positive_tags='happy': must be a list, e.g. [a, b] (declared `list` in 01_typed)",
+    ]
+    assert not (tmp_path / "runs").exists(), "nothing is created before the checks pass"
+
+
+def test_good_values_pass_ints_count_as_floats_and_variants_are_checked(profiles, typed_notebooks, tmp_path):
+    profile = runner.load_profile("base", overrides={"min_duration_s": 30, "corpus": "csv"}, profiles_dir=profiles)
+    profile["parameters"].pop("seed")
+    profile["variants"] = {"01_typed": [{"epochs": 2}, {"epochs": -1}, {"epoch": 2}], "09_gone": [{}]}
+    with pytest.raises(runner.UsageError) as err:
+        runner.plan_run(profile, runner.discover_notebooks(typed_notebooks), tmp_path)
+    assert str(err.value).splitlines()[1:] == [
+        "  variants for unknown notebooks ['09_gone']",
+        "  variants of 01_typed: ['epoch'] are not parameters of 01_typed",
+        "  epochs=-1 (variant of 01_typed): must be >= 1",
+    ]
+
+
+def test_ranges_name_real_parameters_and_allow_their_defaults():
+    """(That every profile passes the checks is tests/test_notebooks.py's test_every_profile_plans_cleanly.)"""
+    notebooks = runner.discover_notebooks()
+    defaults = {name: info for nb in notebooks for name, info in runner.declared_parameters(nb).items()}
+    assert set(config.PARAMETER_RANGES) <= set(defaults), "a range for a parameter no notebook declares"
+    for name in config.PARAMETER_RANGES:
+        default = ast.literal_eval(defaults[name]["default"])
+        assert runner._range_problem(name, default) is None, f"the notebooks' default {name}={default!r} is out of range"
+
+
+def test_allowed_values_agree_with_the_modules_that_use_them():
+    from mer_utils import catalogue, corpus, pos, splits
+
+    ranges = config.PARAMETER_RANGES
+    assert ranges["corpus"] == corpus.CORPORA
+    assert ranges["split_scheme"] == splits.SCHEMES
+    assert ranges["korean_tagger"] == tuple(pos.KOREAN_TAGGERS)
+    trained = {name for name in catalogue.MODEL_INPUTS}
+    assert {f"audio_{m}" for m in ranges["audio_model"]} == {m for m in trained if m.startswith("audio_")}
+    assert {f"lyrics_{m}" for m in ranges["lyrics_model"]} == {m for m in trained if m.startswith("lyrics_")}
+
+
+def test_range_rules_include_or_exclude_their_bounds(monkeypatch):
+    monkeypatch.setitem(config.PARAMETER_RANGES, "share", "(0, 1]")
+    assert runner._range_problem("share", 1) is None and runner._range_problem("share", 0.5) is None
+    assert runner._range_problem("share", 0) == runner._range_problem("share", 1.01) == "must be in (0, 1]"
+    assert runner._range_problem("share", float("nan")) == "must be in (0, 1]"
+    assert runner._range_problem("unruled", -5) is None
+
+
+# --- reruns: --only continues a run whose earlier notebooks completed ---------------------
+
+def test_only_without_an_earlier_run_refuses_and_names_the_notebook_to_run_first(profiles, notebooks, tmp_path):
+    profile = runner.load_profile("child", profiles_dir=profiles)
+    with pytest.raises(runner.UsageError) as err:
+        runner.execute(profile, runs_dir=tmp_path / "runs", notebooks_dir=notebooks, only={"02"}, log=quiet)
+    assert "01_first.ipynb (not run)" in str(err.value) and "--only 01,02" in str(err.value)
+    assert not (tmp_path / "runs").exists(), "no empty run folder, no latest link"
+    with pytest.raises(runner.UsageError, match=r"--only 09 selects no notebook \(numbers: 01, 02\)"):
+        runner.execute(profile, runs_dir=tmp_path / "runs", notebooks_dir=notebooks, only={"02", "09"}, log=quiet)
+
+
+@pytest.mark.slow
+def test_only_continues_the_latest_run_and_run_json_keeps_every_notebook(profiles, notebooks, tmp_path):
+    profile = runner.load_profile("child", profiles_dir=profiles)
+    runs = tmp_path / "runs"
+    first = runner.execute(profile, runs_dir=runs, notebooks_dir=notebooks, only={"01"}, log=quiet)
+    assert json.loads((first / "run.json").read_text())["status"] == "partial"
+    assert (runs / "child" / "latest").resolve() == first
+    messages = []
+    second = runner.execute(profile, runs_dir=runs, notebooks_dir=notebooks, only={"02"}, log=messages.append)
+    assert second == first and any("continuing run child/" in m for m in messages)
+    record = json.loads((first / "run.json").read_text())
+    assert record["status"] == "ok"
+    assert [(e["output"], e["status"], e["invocation"]) for e in record["notebooks"]] == [
+        ("01_first.ipynb", "ok", 1), ("02_model-a.ipynb", "ok", 2), ("02_model-b.ipynb", "ok", 2)]
+    assert [(i["number"], i["only"], i["status"]) for i in record["invocations"]] == [(1, ["01"], "ok"), (2, ["02"], "ok")]
+    assert all(i["git_commit"] and i["pid"] for i in record["invocations"])
+
+
+# --- kills: nothing survives the runner, and run.json says what happened ------------------
+
+SPIN_NOTEBOOK = '''\
+import ctypes, json, multiprocessing, os, sys, threading, time
+from pathlib import Path
+from mer_utils import parallel
+
+def death_signal():  # prctl(PR_GET_PDEATHSIG) of the main thread: what it gets when the runner dies
+    value = ctypes.c_int(-1)
+    ctypes.CDLL(None).prctl(2, ctypes.byref(value), 0, 0, 0)
+    return value.value
+
+def report_pids(kernel_death_signal):
+    while len(multiprocessing.active_children()) < 2:
+        time.sleep(0.05)
+    pids = {"kernel": os.getpid(), "workers": [p.pid for p in multiprocessing.active_children()],
+            "kernel_death_signal": kernel_death_signal}
+    Path(run_dir, "pids.tmp").write_text(json.dumps(pids))
+    os.replace(Path(run_dir, "pids.tmp"), Path(run_dir, "pids.json"))
+
+if spin:  # what notebook 02 does: a pool of extraction workers, here busy for ten minutes
+    linux = sys.platform.startswith("linux")
+    threading.Thread(target=report_pids, args=(death_signal() if linux else None,), daemon=True).start()
+    list(parallel.map_unordered(time.sleep, [600, 600], n_workers=2, progress=False))
+'''
+
+#: The runner's command line with test folders: argv = profiles, runs, notebooks, then the CLI's arguments.
+RUNNER = ("import sys; from mer_utils.run import main; "
+          "sys.exit(main(sys.argv[4:], profiles_dir=sys.argv[1], runs_dir=sys.argv[2], notebooks_dir=sys.argv[3]))")
+
+
+@pytest.fixture
+def spinning_run(tmp_path):
+    """Start the runner on a notebook whose two pool workers sleep; return (process, run folder, pids)."""
+    folder = tmp_path / "notebooks"
+    write_notebook(folder, "01_spin.ipynb", 'run_dir: str = ""\nspin: bool = False', SPIN_NOTEBOOK)
+    write_profile(tmp_path / "profiles", "spin", "description: spin\n")
+    process = subprocess.Popen(
+        [sys.executable, "-c", RUNNER, str(tmp_path / "profiles"), str(tmp_path / "runs"), str(folder),
+         "--profile", "spin", "--run-id", "r", "--set", "spin=true"],
+        start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    run_dir = tmp_path / "runs" / "spin" / "r"
+    deadline = time.monotonic() + 120
+    while not (run_dir / "pids.json").exists():
+        assert process.poll() is None, f"the runner ended early: {process.stderr.read()}"
+        assert time.monotonic() < deadline, "the kernel did not start its workers in time"
+        time.sleep(0.1)
+    pids = json.loads((run_dir / "pids.json").read_text())
+    yield process, run_dir, pids, folder
+    for pid in [pids["kernel"], *pids["workers"], process.pid]:  # whatever a failing test left behind
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    process.wait()
+
+
+@pytest.mark.slow
+def test_kill_9_of_the_runner_leaves_no_kernel_or_worker_and_the_next_run_says_so(spinning_run, tmp_path):
+    process, run_dir, pids, folder = spinning_run
+    children = [pids["kernel"], *pids["workers"]]
+    assert len(children) == 3 and all(map(lifetime.process_alive, children))
+    assert os.getsid(pids["kernel"]) != os.getsid(process.pid), \
+        "the kernel runs in a session of its own: killing the runner's group does not reach it"
+    if sys.platform.startswith("linux"):
+        assert pids["kernel_death_signal"] == signal.SIGKILL, "the kernel is killed the moment the runner dies"
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert lifetime.wait_for_exit(children, timeout_s=5) == []
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["status"] == "running" and record["notebooks"][0]["status"] == "running"
+
+    messages = []
+    profile = runner.load_profile("spin", profiles_dir=tmp_path / "profiles")
+    runner.execute(profile, run_id="r", runs_dir=tmp_path / "runs", notebooks_dir=folder, log=messages.append)
+    assert any("said 'running', but its runner" in m and "Marked interrupted" in m for m in messages)
+    record = json.loads((run_dir / "run.json").read_text())
+    assert [i["status"] for i in record["invocations"]] == ["interrupted", "ok"]
+    assert record["status"] == "ok" and record["notebooks"][0]["invocation"] == 2
+
+
+@pytest.mark.slow
+def test_sigterm_records_the_interruption_and_ends_kernel_and_workers(spinning_run):
+    process, run_dir, pids, _ = spinning_run
+    process.terminate()
+    assert process.wait(timeout=60) == 128 + signal.SIGTERM
+    assert "interrupted by SIGTERM" in process.stderr.read()
+    assert lifetime.wait_for_exit([pids["kernel"], *pids["workers"]], timeout_s=5) == []
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["status"] == "interrupted" and record["invocations"][0]["status"] == "interrupted"
+    assert record["notebooks"][0]["status"] == "interrupted"
+    assert record["notebooks"][0]["error"] == "interrupted by SIGTERM"
+    assert not (run_dir.parent / "latest").exists()
+
+
+def test_a_run_still_in_progress_is_not_run_twice(profiles, notebooks, tmp_path):
+    run_dir = tmp_path / "runs" / "child" / "r"
+    run_dir.mkdir(parents=True)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (run_dir / "run.json").write_text(json.dumps({
+            "status": "running", "notebooks": [],
+            "invocations": [{"number": 1, "status": "running", "pid": other.pid, "host": platform.node(),
+                             "started": "2024-01-01T00:00:00"}]}))
+        profile = runner.load_profile("child", profiles_dir=profiles)
+        with pytest.raises(runner.UsageError, match=f"being executed by process {other.pid}"):
+            runner.execute(profile, run_id="r", runs_dir=tmp_path / "runs", notebooks_dir=notebooks, log=quiet)
+    finally:
+        other.kill()
+        other.wait()
