@@ -81,6 +81,7 @@ def encode_stereo_minute(task):
 def stereo_minute_copy(files, workers):
     """Paths of the --stereo-minute copy of ``files`` (consecutive pairs), re-encoding what is not cached yet."""
     folder = cache_dir("bench_stereo_minute")
+    folder.mkdir(parents=True, exist_ok=True)
     pairs = [((files[i], files[i + 1]), folder / f"{files[i].stem}-{files[i + 1].stem}.mp3")
              for i in range(0, len(files) - 1, 2)]
     missing = [pair for pair in pairs if not pair[1].exists()]

@@ -13,8 +13,12 @@ from pathlib import Path
 
 
 def atomic_write(path, write):
-    """Call ``write(file)`` on a temporary binary file beside ``path``, then rename it to ``path``."""
+    """Call ``write(file)`` on a temporary binary file beside ``path``, then rename it to ``path``.
+
+    Creates the folder of ``path`` first (path getters create nothing).
+    """
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as handle:

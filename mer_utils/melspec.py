@@ -17,7 +17,7 @@ import numpy as np
 from . import config
 from .accounting import Rejected
 from .fileio import atomic_write
-from .audio_io import AudioReadError, probe_duration
+from .audio_io import AudioMissingError, AudioReadError, decoder_messages, probe_duration, undecodable
 
 #: Storage type of the cached features (the models read float32 batches).
 STORE_DTYPE = np.float16
@@ -266,17 +266,17 @@ def load_clip(path, *, sample_rate, clip_seconds, pad_tolerance=config.CLIP_PAD_
 def _decode_head(path, *, clip_seconds, sf):
     """Decode up to ``clip_seconds`` of ``path``, mixed to mono: (float32 samples, native rate)."""
     try:
-        probe_duration(path)  # missing, empty, not audio, corrupt header: named by audio_io
+        probe_duration(path)  # missing, a folder, empty, not audio, corrupt header: named by audio_io
+    except AudioMissingError as err:
+        raise Rejected("missing_audio", str(err)) from None
     except AudioReadError as err:
-        if not path.exists():
-            raise Rejected("missing_audio", str(err)) from None
-        raise Rejected("unreadable_audio", f"{err}; {_FORMATS_HINT}") from None
+        raise Rejected("unreadable_audio", str(err)) from None
     try:
-        with sf.SoundFile(path) as audio:
+        with decoder_messages() as messages, sf.SoundFile(path) as audio:  # the decoder's complaints: see audio_io
             native_rate = audio.samplerate
             frames = audio.read(math.ceil(clip_seconds * native_rate), dtype="float32", always_2d=True)
     except (sf.SoundFileError, RuntimeError) as err:  # the stream breaks after a valid header
-        raise Rejected("unreadable_audio", f"audio file {path} cannot be decoded ({err}); {_FORMATS_HINT}") from None
+        raise Rejected("unreadable_audio", f"audio file {path} {undecodable(err, path, messages)}") from None
     return _mix_to_mono(frames), native_rate
 
 
@@ -292,10 +292,6 @@ def _mix_to_mono(frames):
     if frames.shape[1] > 1:
         mono *= np.float32(1 / frames.shape[1])
     return mono
-
-
-#: Appended to decoding errors: librosa.load would try audioread/ffmpeg for other formats; we do not.
-_FORMATS_HINT = "readable formats are WAV, FLAC, OGG/Vorbis, Opus and MP3 (convert others, e.g. M4A/AAC, first)"
 
 
 def _resample(y, native_rate, sample_rate):

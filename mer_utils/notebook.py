@@ -45,5 +45,6 @@ def setup(run_dir, *, seed):
 def save_figure(fig, layout, name):
     """Save ``fig`` as ``figures/<name>.png`` beside the executed notebook; return the path."""
     path = layout.figures_dir / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, bbox_inches="tight", dpi=120)
     return path

@@ -9,6 +9,11 @@ content and parameters; each papermill run writes into its own folder::
     <repo>/papermill_runs/<profile>/<run-id>/   one run (git-ignored), see RunLayout
 
 Set ``MER_DATA_DIR`` to move ``data/`` elsewhere (a bigger disk, a shared cache).
+
+Functions and properties here only name paths; they never touch the disk.
+Whoever writes a file creates its folder (:func:`mer_utils.fileio.atomic_write`
+does it for its callers), so reading a path that was never written leaves no
+empty folder behind.
 """
 
 import os
@@ -33,10 +38,8 @@ def raw_dir(corpus):
 
 
 def cache_dir(kind):
-    """Folder of one cache, e.g. ``cache_dir("mels")``; created on demand."""
-    path = data_root() / "cache" / kind
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    """Folder of one cache, e.g. ``cache_dir("mels")`` (its writers create it)."""
+    return data_root() / "cache" / kind
 
 
 def mirex_root(dataset_dir=MIREX_DIR):
@@ -58,25 +61,28 @@ def mirex_root(dataset_dir=MIREX_DIR):
 class RunLayout:
     """Paths inside one run folder, shared by every notebook of the run.
 
+    Naming a path creates nothing: writers create the folders they write into.
+
     Parameters
     ----------
     run_dir : str or Path
         ``papermill_runs/<profile>/<run-id>/``, or any folder when a notebook
         runs interactively.
+
+    Examples
+    --------
+    >>> layout = RunLayout("papermill_runs/demo/run-1")
+    >>> layout.model_dir("fused", 0).as_posix()
+    'papermill_runs/demo/run-1/models/fused/split_0'
     """
 
     def __init__(self, run_dir):
         self.run_dir = Path(run_dir)
 
-    def _dir(self, *parts):
-        path = self.run_dir.joinpath(*parts)
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-
     @property
     def data_dir(self):
         """Stage outputs shared between notebooks (tables, splits, indices)."""
-        return self._dir("data")
+        return self.run_dir / "data"
 
     @property
     def tracks_csv(self):
@@ -101,17 +107,18 @@ class RunLayout:
     @property
     def figures_dir(self):
         """Figures saved beside the executed notebooks."""
-        return self._dir("figures")
+        return self.run_dir / "figures"
 
     def model_dir(self, model_name, split_index):
         """Outputs of one model on one split: ``models/<model_name>/split_<i>/``."""
-        return self._dir("models", model_name, f"split_{split_index}")
+        return self.models_dir / model_name / f"split_{split_index}"
 
     @property
     def models_dir(self):
-        return self._dir("models")
+        """Every model's outputs: ``models/<model_name>/split_<i>/``."""
+        return self.run_dir / "models"
 
     @property
     def results_dir(self):
         """Tables produced by the results notebook."""
-        return self._dir("results")
+        return self.run_dir / "results"
