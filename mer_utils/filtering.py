@@ -13,7 +13,7 @@ audio file of a track that is out anyway is opened):
 
 1. ``duplicate_id``: the id was already used by an earlier row (the first is kept)
 2. ``no_tags``, ``conflicting_tags``, ``no_polarity_tag``: the tag dictionary
-3. ``missing_audio``: no audio path, or the file does not exist
+3. ``missing_audio``: no audio path, or no file there (absent, or a folder)
 4. ``missing_lyrics``, ``undecodable_lyrics``: no lyrics / an empty file, or an unreadable encoding
 5. ``too_few_words``: fewer than ``min_lyrics_words`` words (:func:`mer_utils.textio.count_words`)
 6. ``unreadable_audio``, ``too_short``: the audio header (:func:`mer_utils.audio_io.probe_duration`)
@@ -26,14 +26,13 @@ after each step.
 
 import logging
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from . import accounting
 from .accounting import Rejected
-from .audio_io import AudioReadError, probe_duration
+from .audio_io import AudioReadError, missing_file, probe_duration
 from .config import BALANCE_CLASSES, LABELS, MIN_DURATION_S, MIN_LYRICS_WORDS, NEGATIVE_TAGS, POSITIVE_TAGS, SEED
 from .corpus import split_tags, validate_manifest
 from .textio import count_words, read_track_lyrics
@@ -129,9 +128,8 @@ def _missing_audio(row):
     path = row["audio_path"]
     if not path:
         return f"{_track_name(row)} has no audio file in the corpus"
-    if not Path(path).is_file():
-        return f"audio file {path} does not exist"
-    return ""
+    problem = missing_file(path)  # absent, or a folder
+    return f"audio file {path} {problem}" if problem else ""
 
 
 def check_track(row, *, positive_tags, negative_tags, min_duration_s, min_lyrics_words):

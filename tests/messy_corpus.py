@@ -54,6 +54,11 @@ def write_bytes(path, data):
     return path
 
 
+def write_corrupt_mp3(path):
+    """Random bytes named ``.mp3``: libsndfile's MP3 decoder finds no frame, and libmpg123 complains on stderr."""
+    return write_bytes(path, np.random.default_rng(0).integers(0, 256, 20000, dtype=np.uint8).tobytes())
+
+
 def undecodable_bytes(seed=0, n=400):
     """Random binary with NUL bytes: no text encoding should accept it."""
     data = bytearray(np.random.default_rng(seed).integers(0, 256, n, dtype=np.uint8).tobytes())

@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import needs_mirex
-from messy_corpus import english_lyrics, make_messy_csv_corpus, make_mirex_like, write_audio
+from messy_corpus import english_lyrics, make_messy_csv_corpus, make_mirex_like, write_audio, write_corrupt_mp3
 
 from mer_utils import accounting, corpus, filtering
 from mer_utils.paths import MIREX_DIR
@@ -140,6 +140,19 @@ def test_balancing_undersamples_the_larger_class_with_a_seed(tmp_path):
     balance = filtering.label_balance(ledger)
     assert balance.loc["positive"].tolist() == [7, 7, 3]
     assert balance.loc["negative"].tolist() == [4, 3, 3]
+
+
+def test_audio_details_say_what_is_wrong(tmp_path, capfd):
+    """Issue 13: a folder is not "missing", a corrupt MP3 is not "not a regular file"."""
+    folder, corrupt = row(tmp_path, "folder"), row(tmp_path, "corrupt")
+    folder["audio_path"] = str(tmp_path / "album")
+    (tmp_path / "album").mkdir()
+    corrupt["audio_path"] = str(write_corrupt_mp3(tmp_path / "corrupt.mp3"))
+    ledger = filtering.filter_tracks(manifest_of([folder, corrupt]), balance=False)
+    assert ledger["reason"].tolist() == ["missing_audio", "unreadable_audio"]
+    assert ledger.at[0, "detail"] == f"audio file {tmp_path / 'album'} is a folder, not a file"
+    assert ledger.at[1, "detail"].startswith(f"audio file {tmp_path / 'corrupt.mp3'} is not decodable as MP3 (")
+    assert capfd.readouterr().err == ""
 
 
 def test_inline_lyrics_are_counted(tmp_path):

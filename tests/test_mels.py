@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 
 from conftest import MIREX_ROOT, needs_mirex
-from messy_corpus import ledger_of
+from messy_corpus import ledger_of, write_corrupt_mp3
 from mer_utils import accounting, config, mels, melspec, splits
 
 #: Small settings for tests that are not about the paper's sizes.
@@ -117,7 +117,10 @@ def zoo(tmp_path):
     files["unreadable_audio_truncated"] = folder / "truncated.flac"
     files["extraction_failed_nan"] = write(folder / "nan.wav", np.full(16000, np.nan, np.float32), 8000,
                                            subtype="FLOAT")
+    files["unreadable_audio_corrupt_mp3"] = write_corrupt_mp3(folder / "corrupt.mp3")
     files["missing_audio"] = folder / "gone.wav"
+    (folder / "album.wav").mkdir()
+    files["missing_audio_folder"] = folder / "album.wav"
     return files
 
 
@@ -125,7 +128,7 @@ def expected_reason(name):
     return next((code for code in accounting.REASONS if name.startswith(code)), None)
 
 
-def test_every_input_is_extracted_or_rejected_with_its_reason(zoo, tmp_path):
+def test_every_input_is_extracted_or_rejected_with_its_reason(zoo, tmp_path, capfd):
     report = extract(rows_of(zoo), tmp_path / "cache")
     rejected = {r.track_id: r for r in report.rejections}
     assert set(report.features) | set(rejected) == set(zoo) and not set(report.features) & set(rejected)
@@ -138,6 +141,11 @@ def test_every_input_is_extracted_or_rejected_with_its_reason(zoo, tmp_path):
     assert "0 bytes" in rejected["unreadable_audio_empty"].detail
     assert "1.00 s" in rejected["too_short"].detail
     assert "convert others" in rejected["unreadable_audio_m4a"].detail
+    # issue 13: say what is wrong; the decoder's own complaint goes into the sentence, not to the console
+    assert "is not decodable as MP3 (no valid MPEG audio frame; the decoder said: " in \
+           rejected["unreadable_audio_corrupt_mp3"].detail
+    assert rejected["missing_audio_folder"].detail == f"audio file {zoo['missing_audio_folder']} is a folder, not a file"
+    assert capfd.readouterr().err == ""
     assert all(isinstance(r, accounting.Rejected) for r in report.rejections)
 
 
@@ -213,8 +221,9 @@ def test_duplicate_ids_and_missing_columns_are_refused(tmp_path):
         extract([{"track_id": "x"}], tmp_path)
 
 
-def test_parallel_workers_give_identical_features(zoo, tmp_path):
-    subset = {k: zoo[k] for k in ("ok_8000hz", "ok_44100hz", "ok_stereo", "silent_audio", "unreadable_audio_text")}
+def test_parallel_workers_give_identical_features(zoo, tmp_path, capfd):
+    subset = {k: zoo[k] for k in ("ok_8000hz", "ok_44100hz", "ok_stereo", "silent_audio", "unreadable_audio_text",
+                                  "unreadable_audio_corrupt_mp3")}
     serial = extract(rows_of(subset), tmp_path / "serial")
     pooled = extract(rows_of(subset), tmp_path / "pooled", n_workers=2)
     assert pooled.n_workers == 2 and pooled.cache_misses == len(subset)
@@ -222,6 +231,7 @@ def test_parallel_workers_give_identical_features(zoo, tmp_path):
     for name in serial.features:
         np.testing.assert_array_equal(np.load(serial.features[name]), np.load(pooled.features[name]))
     assert {(r.track_id, r.reason) for r in pooled.rejections} == {(r.track_id, r.reason) for r in serial.rejections}
+    assert "MPEG" not in capfd.readouterr().err, "nor from the workers' decoders"
 
 
 # --- the cache -------------------------------------------------------------------------
