@@ -49,7 +49,7 @@ from .textio import normalize_lyrics, read_track_lyrics, text_cell
 from .vocabulary import Vocabulary
 
 __all__ = [
-    "pos_filter", "tag_words", "tag_all", "TaggingReport", "save_tokens", "load_tokens", "Vocabulary",
+    "pos_filter", "tag_words", "tag_all", "track_words", "TaggingReport", "save_tokens", "load_tokens", "Vocabulary",
     "read_track_lyrics", "choose_workers", "tagging_examples", "STAGE",
 ]
 
@@ -141,6 +141,26 @@ def _prepare(row, *, korean_tagger, max_chars):
                                                f"here (supported: {', '.join(SUPPORTED_LANGUAGES)})")
     return _Job(row["track_id"], source, text, language, token_cache_key(text, language=language,
                                                                           korean_tagger=korean_tagger))
+
+
+def track_words(row, *, korean_tagger=config.KOREAN_TAGGER, max_chars=config.MAX_LYRICS_CHARS):
+    """The POS-filtered words of one track, as :func:`tag_all` finds them (no cache, no pool).
+
+    For a song outside the run's corpus (:mod:`mer_utils.predict`). ``row``
+    holds ``track_id`` and ``lyrics_path`` or ``lyrics_text``, optionally ``language``.
+
+    Raises
+    ------
+    mer_utils.accounting.Rejected
+        With the reason :func:`tag_all` would record for the track.
+    """
+    job = _prepare(row, korean_tagger=korean_tagger, max_chars=max_chars)
+    status, words = _tag_item((job.key, job.text, job.language, korean_tagger))
+    if status != "ok":
+        raise Rejected("tagger_failed", f"{job.source}: {words}")
+    if not words:
+        raise Rejected("no_content_words", f"{job.source}: no noun, verb, adjective or adverb left after POS filtering")
+    return words
 
 
 # --- cache ----------------------------------------------------------------------
