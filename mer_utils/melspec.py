@@ -112,7 +112,34 @@ def mel_spectrogram(y, *, sample_rate, n_mels, n_frames, n_fft):
         raise ValueError(f"mel_spectrogram expects a mono clip of shape (n_samples,), got shape {y.shape}")
     if len(y) < n_frames:
         raise ValueError(f"a clip of {len(y)} samples cannot give {n_frames} frames")
-    frames = _centered_frames(y, n_fft=n_fft, hop=hop_length(len(y), n_frames), n_frames=n_frames)
+    mel = mel_power(y, sample_rate=sample_rate, n_mels=n_mels, n_fft=n_fft,
+                    hop=hop_length(len(y), n_frames), n_frames=n_frames)
+    np.maximum(mel, config.LOG_AMIN, out=mel)
+    np.log10(mel, out=mel)
+    mel *= 10.0
+    return np.ascontiguousarray(mel.T)
+
+
+def mel_power(y, *, sample_rate, n_mels, n_fft, hop, n_frames):
+    """Mel power spectrum of the first ``n_frames`` frames of ``y``, frames by bands.
+
+    Equal (to float32 rounding) to the first ``n_frames`` columns of
+    ``librosa.feature.melspectrogram(y=y, sr=sample_rate, n_fft=n_fft,
+    hop_length=hop, n_mels=n_mels).T``: periodic Hann window, frames centred
+    on samples ``0, hop, 2 hop, ...`` with zero padding, power 2, Slaney mel
+    filters. :func:`mel_spectrogram` (the study's feature) and
+    :mod:`mer_utils.pretrained.musicnn_input` (musicnn's) scale it each their way.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n_samples,), dtype=float32]
+    sample_rate, n_mels, n_fft, hop, n_frames : int
+
+    Returns
+    -------
+    np.ndarray [shape=(n_frames, n_mels), dtype=float32]
+    """
+    frames = _centered_frames(y, n_fft=n_fft, hop=hop, n_frames=n_frames)
     window, filter_groups = _hann(n_fft), mel_basis(sample_rate, n_fft, n_mels)
     mel = np.empty((n_frames, n_mels), dtype=np.float32)
     buffer = np.empty((min(_FRAMES_PER_BLOCK, n_frames), n_fft), dtype=np.float32)
@@ -124,10 +151,7 @@ def mel_spectrogram(y, *, sample_rate, n_mels, n_frames, n_fft):
         power += np.square(spectrum.imag)          # (frames, 1 + n_fft // 2)
         for bands, bins, weights in filter_groups:
             np.matmul(power[:, bins], weights, out=mel[start:stop, bands])
-    np.maximum(mel, config.LOG_AMIN, out=mel)
-    np.log10(mel, out=mel)
-    mel *= 10.0
-    return np.ascontiguousarray(mel.T)
+    return mel
 
 
 def _centered_frames(y, *, n_fft, hop, n_frames):
