@@ -1,0 +1,108 @@
+"""musicnn features of a 30 s clip on 2 cores: decoding + input, the network, the whole.
+
+    .venv/bin/python benchmarks/bench_musicnn.py [--model MSD_musicnn] [--seconds 30] [--repeat 10]
+
+Target (issue 11): at most 0.1 s per 30 s clip on 2 cores for the whole
+feature extraction (the original package takes about 0.3 s). The clip is
+synthesized (tones and noise), written once as a 44.1 kHz stereo WAV, and
+measured as the port reads it: :func:`~mer_utils.pretrained.musicnn_input.load_patches`
+(decode, mix down, resample to 16 kHz, mel patches), then
+:meth:`~mer_utils.pretrained.musicnn.Musicnn.clip_features` (the network on
+the clip's 10 patches, pooled). The process is pinned to 2 cores when more
+are available. Each part runs ``--repeat`` times after a warm-up; the best
+(least disturbed) and the median times are printed, with the network's
+arithmetic (multiply-adds per patch, from its layer shapes) and the rate it
+ran at: the network's convolutions alone bound what any exact float32
+implementation can reach on the machine.
+"""
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+#: Cores the measurement runs on (the issue's target).
+CORES = 2
+
+
+def pin_to_cores(n):
+    """Run this process (and the threads TensorFlow will start) on ``n`` cores, if there are more."""
+    cores = sorted(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, cores[:n])
+    return min(n, len(cores))
+
+
+def synthetic_clip(seconds, sample_rate=44100):
+    """A stereo clip of tones, a beat and noise: shape (samples, 2), float32."""
+    rng = np.random.default_rng(0)
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    tones = sum(np.sin(2 * np.pi * f * t) for f in (220.0, 277.2, 329.6))
+    beat = np.exp(-(t % 0.5) / 0.05) * rng.standard_normal(len(t))
+    left, right = 0.2 * tones + 0.3 * beat, 0.2 * tones + 0.05 * rng.standard_normal(len(t))
+    return np.stack([left, right], axis=1).astype(np.float32) / 2
+
+
+def timed(function, repeat):
+    """(best, median) seconds of ``repeat`` calls, after one warm-up call."""
+    function()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times), statistics.median(times)
+
+
+def multiply_adds_per_patch(frames):
+    """Multiply-adds of the network's convolutions and dense layers for one patch of ``frames`` frames."""
+    from mer_utils.pretrained.musicnn import build_musicnn
+
+    network = build_musicnn(frames=frames)
+    total = 0
+    for layer in network.layers:
+        if hasattr(layer, "kernel"):
+            per_output = int(np.prod(layer.kernel.shape[:-1]))
+            total += int(np.prod(layer.output.shape[1:])) * per_output
+    return total
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default="MSD_musicnn")
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--repeat", type=int, default=10)
+    args = parser.parse_args()
+    cores = pin_to_cores(CORES)
+
+    from mer_utils.pretrained import musicnn, musicnn_input
+
+    network = musicnn.Musicnn(args.model)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "clip.wav"
+        sf.write(path, synthetic_clip(args.seconds), 44100, subtype="FLOAT")
+        patches = musicnn_input.load_patches(path, max_seconds=args.seconds)
+        parts = {
+            "decode + input": lambda: musicnn_input.load_patches(path, max_seconds=args.seconds),
+            "network": lambda: network.clip_features(patches),
+            "whole": lambda: network.clip_features(musicnn_input.load_patches(path, max_seconds=args.seconds)),
+        }
+        results = {name: timed(function, args.repeat) for name, function in parts.items()}
+
+    macs = multiply_adds_per_patch(musicnn_input.PATCH_FRAMES) * len(patches)
+    print(f"musicnn {args.model}, a {args.seconds:g} s clip ({len(patches)} patches), {cores} cores, "
+          f"best / median of {args.repeat}:")
+    for name, (best, median) in results.items():
+        print(f"  {name:<15} {best:7.3f} s  {median:7.3f} s")
+    best_network = results["network"][0]
+    print(f"  network: {macs / 1e9:.1f} G multiply-adds per clip, {2 * macs / best_network / 1e9:.0f} GFLOP/s "
+          f"at its best")
+    print(f"  target: whole <= 0.1 s per 30 s clip; {'met' if results['whole'][0] <= 0.1 else 'not met'}")
+
+
+if __name__ == "__main__":
+    main()
