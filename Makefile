@@ -24,6 +24,9 @@ $(STAMP): pyproject.toml
 	@# tensorflow and tensorflow-cpu install the same module: switching flavours removes the other
 	@if [ -e $(VENV)/.installed-$(OTHER_TF) ]; then $(PY) -m pip uninstall --quiet -y tensorflow tensorflow-cpu; fi
 	$(PY) -m pip install --quiet -e ".[$(TF),dev]"
+	@# musicnn's wheel only carries the pretrained weights (mer_utils/pretrained rebuilds the network in
+	@# Keras 3); --no-deps because its metadata pins numpy<1.17 (and its TF1 code is never imported)
+	$(PY) -m pip install --quiet --no-deps musicnn==0.1.0
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (mer)" >/dev/null
 	@rm -f $(VENV)/.installed-*
 	@touch $@
