@@ -10,7 +10,8 @@ training part only.
 For one track:
 
 1. the lyrics come from ``lyrics_text`` (inline) or the file ``lyrics_path``
-   (:func:`mer_utils.textio.read_lyrics`: UTF-8, UTF-16 or CP949/EUC-KR);
+   (:func:`mer_utils.textio.read_lyrics`: UTF-8, UTF-16 or CP949/EUC-KR, else the
+   detected encoding, e.g. Windows-1252);
 2. :func:`mer_utils.textio.normalize_lyrics` drops section markers and
    normalises line endings, whitespace and Unicode;
 3. the language is the manifest's, else detected (:func:`mer_utils.pos.detect_language`);

@@ -1,10 +1,12 @@
 """Reading and normalising text: lyrics files and the corpora's own tables.
 
 Lyrics arrive in whatever encoding their source used: UTF-8 with or without a
-byte-order mark, UTF-16 (Windows "Unicode" exports), or CP949/EUC-KR (older
-Korean files). :func:`read_text` tries them in a fixed order and accepts a
-decoding only if the result looks like text, so a binary file is reported as
-undecodable instead of becoming a page of mojibake.
+byte-order mark, UTF-16 (Windows "Unicode" exports), CP949/EUC-KR (older
+Korean files), or a legacy Western code page (Latin-1, Windows-1252).
+:func:`read_text` tries the first ones in a fixed order, then the encoding
+charset-normalizer detects, and accepts a decoding only if the result looks
+like text, so a binary file is reported as undecodable instead of becoming a
+page of mojibake.
 
 :func:`normalize_lyrics` removes what is not sung (section markers such as
 ``[Chorus]`` or ``(x2)``) and tidies whitespace; it keeps case and
@@ -13,11 +15,15 @@ word count of the paper's "fewer than 30 words" rule.
 """
 
 import codecs
+import logging
 import re
 import unicodedata
 from pathlib import Path
+from typing import NamedTuple
 
 from .accounting import Rejected
+
+logger = logging.getLogger(__name__)
 
 #: Byte-order marks, longest first (the UTF-32-LE mark starts with UTF-16-LE's).
 _BOMS = (
@@ -33,6 +39,14 @@ _BOMS = (
 _MAX_NON_TEXT_SHARE = 0.01
 _NON_TEXT_CATEGORIES = frozenset({"Cc", "Cn", "Co", "Cs"})
 _TEXT_CONTROLS = frozenset("\t\n\r\f")
+#: Largest share of a CP949 decoding's non-ASCII characters that may be UHC-extension
+#: characters (two bytes, the second ASCII). Korean text has few: they are the rare
+#: syllables. Windows-1252 read as CP949 is made of them: in "can’t", the apostrophe
+#: (0x92) and the "t" become the syllable 뭪.
+_MAX_UHC_EXTENSION_SHARE = 0.2
+#: How much messier (charset-normalizer's "chaos", 0 to 1) than the best guess
+#: Windows-1252's reading of undeclared bytes may be and still win (see _detect_encoding).
+_CP1252_CHAOS_TOLERANCE = 0.1
 
 
 class TextDecodeError(ValueError):
@@ -52,6 +66,15 @@ def _looks_like_text(text):
         if ch not in _TEXT_CONTROLS and unicodedata.category(ch) in _NON_TEXT_CATEGORIES
     )
     return bad <= _MAX_NON_TEXT_SHARE * len(text)
+
+
+def _plausible(text, encoding):
+    """False for a CP949 decoding made mostly of UHC-extension characters (Latin-1 or Windows-1252 misread)."""
+    if encoding != "cp949":
+        return True
+    wide = [ch.encode("cp949") for ch in text if ord(ch) > 0x7F]
+    extension = sum(1 for code in wide if len(code) == 2 and code[1] < 0x80)
+    return extension <= _MAX_UHC_EXTENSION_SHARE * len(wide)
 
 
 def _utf16_without_bom(data):
@@ -78,8 +101,21 @@ def normalize_newlines(text):
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def decode_text(data, *, source="<bytes>"):
-    """Decode bytes of unknown encoding: BOM, then UTF-8, UTF-16 (BOM-less), CP949/EUC-KR.
+class Decoded(NamedTuple):
+    """Text decoded by :func:`decode_bytes`, and how."""
+
+    text: str
+    encoding: str
+    detected: bool  # the encoding came from charset-normalizer, not from the fixed list
+
+
+def decode_bytes(data, *, source="<bytes>"):
+    """Decode bytes of unknown encoding: BOM, UTF-8, UTF-16 (BOM-less), CP949/EUC-KR, then detection.
+
+    Without a byte-order mark, when none of the fixed encodings yields text,
+    the encoding charset-normalizer detects is tried (Latin-1, Windows-1252
+    and other legacy code pages of Western corpora); a file it cannot
+    explain either (binary data, NUL bytes) is undecodable.
 
     Parameters
     ----------
@@ -89,8 +125,9 @@ def decode_text(data, *, source="<bytes>"):
 
     Returns
     -------
-    str
-        The text with line endings normalised to LF.
+    Decoded
+        The text with line endings normalised to LF, its encoding, and
+        whether that encoding was detected.
 
     Raises
     ------
@@ -98,18 +135,57 @@ def decode_text(data, *, source="<bytes>"):
         If no encoding yields text (e.g. binary data).
     """
     tried = []
-    for encoding, skip in _candidate_encodings(data):
+    candidates = _candidate_encodings(data)
+    for encoding, skip in candidates:
         tried.append(encoding)
         try:
             text = data[skip:].decode(encoding)
         except UnicodeDecodeError:
             continue
-        if _looks_like_text(text):
-            return normalize_newlines(text)
+        if _looks_like_text(text) and _plausible(text, encoding):
+            return Decoded(normalize_newlines(text), encoding, False)
+    if candidates[0][1] == 0:  # no BOM declared the encoding
+        tried.append("the encoding charset-normalizer detects")
+        detected = _detect_encoding(data)
+        if detected is not None and _looks_like_text(detected.text):
+            logger.info("%s: not UTF-8, UTF-16 or CP949; read as %s (detected)", source, detected.encoding)
+            return detected._replace(text=normalize_newlines(detected.text))
     raise TextDecodeError(
         f"{source}: cannot decode {len(data)} bytes as text "
         f"(tried {', '.join(tried)}; binary data or an unsupported encoding)"
     )
+
+
+def _detect_encoding(data):
+    """charset-normalizer's reading of ``data`` as a :class:`Decoded`, or ``None`` when it finds none.
+
+    A few lines of lyrics are too little for statistics to tell Windows-1252
+    from its Central European or Baltic siblings (cp1250, cp1257): when
+    Windows-1252 reads the bytes about as cleanly as the best guess, it wins,
+    being the usual encoding of Western corpora. Cyrillic, Greek or CJK
+    bytes read as Windows-1252 are a mess, and their own encoding stays.
+    """
+    from charset_normalizer import from_bytes
+
+    matches = from_bytes(data)
+    best = matches.best()
+    if best is None:
+        return None
+    near_best = {m.encoding for m in matches if m.chaos <= best.chaos + _CP1252_CHAOS_TOLERANCE}
+    if "cp1252" in near_best | set(best.could_be_from_charset):
+        return Decoded(data.decode("cp1252"), "cp1252", True)
+    return Decoded(str(best), best.encoding, True)
+
+
+def decode_text(data, *, source="<bytes>"):
+    """The text of bytes of unknown encoding (:func:`decode_bytes`), line endings normalised to LF.
+
+    Raises
+    ------
+    TextDecodeError
+        If no encoding yields text (e.g. binary data).
+    """
+    return decode_bytes(data, source=source).text
 
 
 def read_text(path):
@@ -127,7 +203,7 @@ def read_text(path):
 
 
 def read_lyrics(path):
-    """Read a lyrics file in UTF-8 / UTF-16 / CP949 (BOM or not); return text with LF line endings.
+    """Read a lyrics file in UTF-8 / UTF-16 / CP949 (BOM or not) or a detected encoding; return text with LF line endings.
 
     Raises
     ------
@@ -136,8 +212,14 @@ def read_lyrics(path):
     FileNotFoundError
         When the file does not exist.
     """
+    return _read_lyrics(path).text
+
+
+def _read_lyrics(path):
+    """:func:`read_lyrics`, as a :class:`Decoded`."""
+    path = Path(path)
     try:
-        return read_text(path)
+        return decode_bytes(path.read_bytes(), source=str(path))
     except TextDecodeError as err:
         raise LyricsDecodeError(f"lyrics file {err}") from None
 
@@ -230,7 +312,8 @@ def text_cell(row, column):
 def read_track_lyrics(row):
     """The lyrics of one ledger row and a name for messages: ``(text, source)``.
 
-    Inline ``lyrics_text`` wins over ``lyrics_path``.
+    Inline ``lyrics_text`` wins over ``lyrics_path``. ``source`` is the file,
+    followed by ``(read as <encoding>)`` when the encoding was detected.
 
     Raises
     ------
@@ -244,10 +327,12 @@ def read_track_lyrics(row):
     if not path:
         raise Rejected("missing_lyrics", f"track {track_id}: no lyrics file or inline lyrics in the ledger")
     try:
-        return read_lyrics(path), path
+        decoded = _read_lyrics(path)
     except LyricsDecodeError as err:
         raise Rejected("undecodable_lyrics", str(err)) from None
     except FileNotFoundError:
         raise Rejected("missing_lyrics", f"{path}: lyrics file not found") from None
     except OSError as err:
         raise Rejected("missing_lyrics", f"{path}: lyrics file cannot be read ({err.strerror or err})") from None
+    # a detected encoding may be wrong: every later sentence about these lyrics says which one was used
+    return decoded.text, f"{path} (read as {decoded.encoding})" if decoded.detected else path

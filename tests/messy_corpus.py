@@ -77,6 +77,7 @@ MESSY = {
     "ok_utf16le_nobom": ("LONELY", 62.0, ("utf-16-le", korean_lyrics()), "ko", ""),
     "ok_utf8_bom_crlf": ("happy", 61.0, ("utf-8-sig", english_lyrics(30).replace("\n", "\r\n")), "en", ""),
     "ok_inline": ("sad", 61.0, ("inline", english_lyrics(31)), "en", ""),
+    "ok_cp1252": ("happy", 61.0, ("cp1252", "Café’s déjà vu, naïve\n" + english_lyrics(30)), "en", ""),
     "zero_byte_audio": ("happy", "zero", ("utf-8", english_lyrics(40)), "en", "unreadable_audio"),
     "text_as_wav": ("sad", "text", ("utf-8", english_lyrics(40)), "en", "unreadable_audio"),
     "short_clip": ("happy", 30.0, ("utf-8", english_lyrics(40)), "en", "too_short"),

@@ -111,6 +111,17 @@ def test_encodings_give_the_same_words(okt, tmp_path, cache, encoding):
     assert report.tokens == {"k1": KOREAN_WORDS}
 
 
+@pytest.mark.parametrize("encoding", ["latin-1", "cp1252"])
+def test_western_legacy_encodings_are_tagged(tmp_path, cache, encoding):
+    """Issue 13: such lyrics were rejected as undecodable_lyrics."""
+    text = "Café au lait, the naïve señorita was dancing\nDéjà vu, the happy crème brûlée\n"
+    path = tmp_path / "song.txt"
+    path.write_bytes(text.encode(encoding))
+    report = tag_all([row("w", path=path, language="en")], n_workers=1, cache_dir=cache)
+    assert not report.rejections and report.tokens == {"w": pos_filter(text, language="en")}
+    assert {"café", "naïve", "señorita", "happy"} <= set(report.tokens["w"])
+
+
 def test_bad_inputs_are_rejected_with_reasons_naming_the_file(tmp_path, cache):
     files = {
         "empty": b"",

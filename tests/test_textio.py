@@ -5,8 +5,10 @@ import codecs
 import pytest
 from messy_corpus import english_lyrics, korean_lyrics, undecodable_bytes, write_bytes
 
+from mer_utils.accounting import Rejected
 from mer_utils.textio import (
-    LyricsDecodeError, TextDecodeError, count_words, decode_text, normalize_lyrics, read_lyrics,
+    LyricsDecodeError, TextDecodeError, count_words, decode_bytes, decode_text, normalize_lyrics, read_lyrics,
+    read_track_lyrics,
 )
 
 KOREAN = korean_lyrics(3)
@@ -46,7 +48,12 @@ def test_binary_is_undecodable_and_the_error_names_the_file(tmp_path, seed):
     with pytest.raises(LyricsDecodeError, match=f"song{seed}.txt") as info:
         read_lyrics(path)
     assert isinstance(info.value, ValueError)
-    assert "utf-8" in str(info.value) and "cp949" in str(info.value)
+    assert "utf-8" in str(info.value) and "cp949" in str(info.value) and "charset-normalizer" in str(info.value)
+
+
+def test_nul_bytes_are_undecodable():
+    with pytest.raises(TextDecodeError, match="cannot decode 400 bytes"):
+        decode_text(bytes(400), source="x")
 
 
 def test_random_bytes_without_nul_are_undecodable():
@@ -58,6 +65,60 @@ def test_random_bytes_without_nul_are_undecodable():
 def test_truncated_utf16_is_undecodable():
     with pytest.raises(TextDecodeError):
         decode_text(codecs.BOM_UTF16_LE + "hello".encode("utf-16-le")[:-1], source="x")
+
+
+WESTERN = {
+    "french": "Je t'aime, mon amour, à jamais\nMon cœur déchiré pleure encore\nÇa fait mal, été comme hiver\n",
+    "spanish": "Te quiero mucho, corazón, mañana será otro día\nCanción de la pasión, señorita\n",
+    "portuguese": "Saudade do coração, não há ninguém como você\n",
+    "german": "Ich möchte dich küssen, Liebe über alles\nÄrger und Schmerz, süße Träume\n",
+    "english": "I can’t stop, don’t you know I’m yours\nIt’s a “beautiful” day\n",
+}
+
+
+@pytest.mark.parametrize("language, encoding", [(language, encoding) for language in WESTERN
+                                                 for encoding in ("latin-1", "cp1252")
+                                                 if "œ" not in WESTERN[language] and "’" not in WESTERN[language]
+                                                 or encoding == "cp1252"])
+def test_western_legacy_encodings_are_detected(tmp_path, language, encoding):
+    """Issue 13: Latin-1 / Windows-1252 lyrics were rejected as undecodable (only UTF-8, UTF-16, CP949 tried)."""
+    data = WESTERN[language].encode(encoding)
+    decoded = decode_bytes(data, source="x")
+    assert decoded.text == WESTERN[language] and decoded.detected, decoded
+    path = write_bytes(tmp_path / "song.txt", data)
+    text, source = read_track_lyrics({"track_id": "t", "lyrics_path": str(path)})
+    assert text == WESTERN[language] and source == f"{path} (read as {decoded.encoding})"
+
+
+@pytest.mark.parametrize("text, encoding", [
+    ("Я люблю тебя, моя любовь, навсегда\nНочь темна и холодна без тебя\n", "cp1251"),
+    ("Я люблю тебя, моя любовь, навсегда\nНочь темна и холодна без тебя\n", "koi8-r"),
+    ("Σ'αγαπώ, αγάπη μου, για πάντα\nΗ νύχτα είναι σκοτεινή χωρίς εσένα\n", "cp1253"),
+])
+def test_other_legacy_encodings_keep_their_own(text, encoding):
+    """Windows-1252 is preferred among near-equal Latin readings only: Cyrillic and Greek stay themselves."""
+    decoded = decode_bytes(text.encode(encoding), source="x")
+    assert decoded.text == text and decoded.detected
+
+
+def test_windows_1252_apostrophes_are_not_read_as_korean():
+    """In CP949, "’t" (0x92 0x74) is a valid, rare syllable: a file of such pairs is Windows-1252, not Korean."""
+    text = "I can’t stop, don’t you know I’m yours\nIt’s a beautiful day\n"
+    data = text.encode("cp1252")
+    assert data.decode("cp949") == "I can뭪 stop, don뭪 you know I뭢 yours\nIt뭩 a beautiful day\n", "the trap"
+    assert decode_bytes(data, source="x") == (text, "cp1252", True)
+    rare = "오늘 밤 똠방각하 햏 너와 함께"  # two rare syllables among common ones: still Korean
+    assert decode_bytes(rare.encode("cp949"), source="x") == (rare, "cp949", False)
+
+
+def test_fixed_encodings_are_not_reported_as_detected(tmp_path):
+    for text, encoding in ((KOREAN, "cp949"), (MIXED, "utf-8")):
+        path = write_bytes(tmp_path / f"{encoding}.txt", text.encode(encoding))
+        assert decode_bytes(text.encode(encoding)) == (text, encoding, False)
+        assert read_track_lyrics({"track_id": "t", "lyrics_path": str(path)}) == (text, str(path))
+    with pytest.raises(Rejected, match="undecodable|cannot decode") as info:
+        read_track_lyrics({"track_id": "t", "lyrics_path": str(write_bytes(tmp_path / "nul.txt", bytes(50)))})
+    assert info.value.reason == "undecodable_lyrics"
 
 
 def test_empty_file_reads_as_empty_text(tmp_path):
