@@ -170,3 +170,41 @@ def test_kept_and_rejected_read_the_ledger_or_its_file(tmp_path):
         assert table["track_id"].tolist() == ["r01", "r01_labelled", "r02", "r03"]
         assert table["stage"].tolist() == ["01_data", "01_data", "02_mels", "03_lyrics"]
         assert list(table.columns) == list(accounting.LEDGER_COLUMNS)
+
+
+TRICKY_IDS = ["None", "nan", "NA", "NULL", "#N/A", "n/a", "007", "1.0"]
+
+
+def test_every_csv_reader_of_track_ids_keeps_them_as_strings(tmp_path, layout):
+    """Issue 13: pandas' defaults read the ids None, nan, NA as NaN (and 007 as 7)."""
+    import numpy as np
+
+    from mer_utils import corpus, mels, outputs, results
+
+    table = pd.DataFrame({"track_id": TRICKY_IDS, "audio_path": "a.wav", "lyrics": "words", "tags": "happy"})
+    table.to_csv(tmp_path / "metadata.csv", index=False)
+    assert corpus.from_csv(tmp_path / "metadata.csv")["track_id"].tolist() == TRICKY_IDS
+
+    feature = tmp_path / "feature.npy"
+    np.save(feature, np.zeros((2, 3), np.float16))
+    mels.write_index(layout, {track_id: feature for track_id in TRICKY_IDS})
+    assert mels.MelStore.open(layout).ids == TRICKY_IDS
+
+    outputs.save_split(layout.model_dir("fused", 0), track_ids=TRICKY_IDS, labels=[0, 1] * 4,
+                       prob_positive=[0.2, 0.8] * 4, scores={"accuracy": 1.0}, provenance={})
+    assert results.collect_predictions(layout)["track_id"].tolist() == TRICKY_IDS
+
+
+def test_every_read_csv_in_the_package_keeps_default_na_off():
+    """A new reader of ids cannot forget it: each pd.read_csv call says keep_default_na=False or forwards
+    its caller's options (outputs._read_csv, whose history reader alone wants NaN for a diverged loss)."""
+    careless = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "read_csv":
+                options = {k.arg: k.value for k in node.keywords}
+                forwards = None in options  # **options
+                off = isinstance(options.get("keep_default_na"), ast.Constant) and options["keep_default_na"].value is False
+                if not (off or forwards):
+                    careless.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
+    assert not careless
