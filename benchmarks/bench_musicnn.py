@@ -9,8 +9,8 @@ measured as the port reads it: :func:`~mer_utils.pretrained.musicnn_input.load_p
 (decode, mix down, resample to 16 kHz, mel patches), then
 :meth:`~mer_utils.pretrained.musicnn.Musicnn.clip_features` (the network on
 the clip's 10 patches, pooled). The process is pinned to 2 cores when more
-are available. Each part runs ``--repeat`` times after a warm-up; the best
-(least disturbed) and the median times are printed, with the network's
+are available. The parts take turns, ``--repeat`` times after a warm-up; the
+best (least disturbed) and the median times are printed, with the network's
 arithmetic (multiply-adds per patch, from its layer shapes) and the rate it
 ran at: the network's convolutions alone bound what any exact float32
 implementation can reach on the machine.
@@ -47,15 +47,20 @@ def synthetic_clip(seconds, sample_rate=44100):
     return np.stack([left, right], axis=1).astype(np.float32) / 2
 
 
-def timed(function, repeat):
-    """(best, median) seconds of ``repeat`` calls, after one warm-up call."""
-    function()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times), statistics.median(times)
+def timed(functions, repeat):
+    """{name: (best, median) seconds} of ``repeat`` calls of each function, after one warm-up call.
+
+    The functions take turns, so that a burst of other work on the machine
+    slows them all alike.
+    """
+    times = {name: [] for name in functions}
+    for round_ in range(repeat + 1):
+        for name, function in functions.items():
+            start = time.perf_counter()
+            function()
+            if round_:
+                times[name].append(time.perf_counter() - start)
+    return {name: (min(values), statistics.median(values)) for name, values in times.items()}
 
 
 def multiply_adds_per_patch(frames):
@@ -91,7 +96,7 @@ def main():
             "network": lambda: network.clip_features(patches),
             "whole": lambda: network.clip_features(musicnn_input.load_patches(path, max_seconds=args.seconds)),
         }
-        results = {name: timed(function, args.repeat) for name, function in parts.items()}
+        results = timed(parts, args.repeat)
 
     macs = multiply_adds_per_patch(musicnn_input.PATCH_FRAMES) * len(patches)
     print(f"musicnn {args.model}, a {args.seconds:g} s clip ({len(patches)} patches), {cores} cores, "
