@@ -309,6 +309,25 @@ class Musicnn:
         tags, penultimate = self.predict(patches)
         return ClipFeatures(tags=tags.mean(axis=0), embedding=pool_patches(penultimate), n_patches=len(patches))
 
+    def clips_features(self, clips):
+        """:meth:`clip_features` of several clips, their patches run through the network together.
+
+        Parameters
+        ----------
+        clips : sequence of np.ndarray [shape=(n_patches, frames, 96)]
+
+        Returns
+        -------
+        list of ClipFeatures
+            One per clip, in order.
+        """
+        if not len(clips):
+            return []
+        tags, penultimate = self.predict(np.concatenate(clips))
+        bounds = np.cumsum([0, *(len(patches) for patches in clips)])
+        return [ClipFeatures(tags=tags[a:b].mean(axis=0), embedding=pool_patches(penultimate[a:b]), n_patches=b - a)
+                for a, b in zip(bounds[:-1], bounds[1:])]
+
     def embedding_names(self):
         """Names of :attr:`ClipFeatures.embedding`'s 600 values: ``penultimate_<stat>_<unit>``."""
         width = self.network.get_layer("penultimate_bn").output.shape[-1]

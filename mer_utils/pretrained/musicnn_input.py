@@ -21,6 +21,8 @@ wheel's ``musicnn.configuration``. NumPy and :mod:`mer_utils.melspec` only:
 worker processes import this module without TensorFlow.
 """
 
+import time
+
 import numpy as np
 
 from .. import config
@@ -146,3 +148,27 @@ def load_patches(path, *, max_seconds=config.CLIP_SECONDS, sample_rate=SAMPLE_RA
         return musicnn_patches(clip, sample_rate=sample_rate, silence_dbfs=silence_dbfs, **options)
     except Rejected as rejected:
         raise Rejected(rejected.reason, f"audio file {path}: {rejected.detail}") from None
+
+
+def patches_task(task):
+    """One track's patches, for a worker process of :mod:`mer_utils.pretrained.musicnn_features`.
+
+    Parameters
+    ----------
+    task : tuple
+        ``(track_id, audio_path, params)``; ``params`` holds ``max_seconds``
+        and the keyword options of :func:`load_patches`.
+
+    Returns
+    -------
+    tuple
+        ``("ok", patches, seconds)`` with patches [shape=(n_patches, frames, n_mels), dtype=float32],
+        or ``("rejected", reason, detail, seconds)`` (a property of the file, which the caller caches).
+    """
+    _, audio_path, params = task
+    start = time.perf_counter()
+    try:
+        patches = load_patches(audio_path, **params)
+    except Rejected as rejected:
+        return ("rejected", rejected.reason, rejected.detail, time.perf_counter() - start)
+    return ("ok", patches, time.perf_counter() - start)
