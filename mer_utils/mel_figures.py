@@ -84,6 +84,9 @@ def plot_class_spectra(spectra, *, sample_rate):
     if {"positive", "negative"} <= set(spectra.columns):
         diff.plot(centres, spectra["positive"] - spectra["negative"], color="black")
         diff.axhline(0, color="grey", linewidth=0.8)
-    diff.set(xscale="log", xlabel="mel band centre (Hz)", ylabel="positive - negative (dB)")
+    # a short label: the long "positive - negative (dB)" ran past this low panel into the ticks above
+    diff.set(xscale="log", xlabel="mel band centre (Hz)", ylabel="difference (dB)")
+    diff.set_title("positive minus negative", fontsize="small", loc="left")
+    fig.align_ylabels([ax, diff])
     return fig
 

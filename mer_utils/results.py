@@ -280,14 +280,16 @@ def best_model_per_modality(summary, *, include_baselines=False):
 
 # --- paired comparison -------------------------------------------------------------
 
-#: Columns of :func:`paired_comparison`'s result, in order (``paired_tests.csv``).
+#: Columns of :func:`paired_comparison`'s result, in order (``paired_tests.csv``). The tests are named
+#: once, in :data:`PAIRED_TESTS`, not in every row.
 PAIRED_COLUMNS = (
     "model_a", "model_b", "metric", "n_pairs", "mean_a", "mean_b", "mean_difference", "std_difference",
-    "t_test", "t_statistic", "t_p_value", "wilcoxon_test", "wilcoxon_statistic", "wilcoxon_p_value",
-    "wilcoxon_min_p", "note",
+    "t_statistic", "t_p_value", "wilcoxon_statistic", "wilcoxon_p_value", "wilcoxon_min_p", "note",
 )
 T_TEST = "paired t-test (two-sided, n-1 degrees of freedom)"
 WILCOXON_TEST = "Wilcoxon signed-rank test (two-sided, exact null distribution, zero differences dropped)"
+#: Column prefix -> the test whose results those columns hold.
+PAIRED_TESTS = {"t": T_TEST, "wilcoxon": WILCOXON_TEST}
 
 
 def paired_comparison(metrics, model_a, model_b, *, metric="accuracy"):
@@ -305,8 +307,8 @@ def paired_comparison(metrics, model_a, model_b, *, metric="accuracy"):
     -------
     dict
         ``model_a, model_b, metric, n_pairs, mean_a, mean_b, mean_difference,
-        std_difference, t_test, t_statistic, t_p_value, wilcoxon_test,
-        wilcoxon_statistic, wilcoxon_p_value, wilcoxon_min_p, note``.
+        std_difference, t_statistic, t_p_value, wilcoxon_statistic,
+        wilcoxon_p_value, wilcoxon_min_p, note`` (the tests: :data:`PAIRED_TESTS`).
         ``wilcoxon_min_p = 2 / 2**m`` is the smallest two-sided p value the
         exact test can give with ``m`` non-zero differences. Tests that are
         undefined (fewer than two pairs, all differences equal) give NaN and
@@ -352,8 +354,8 @@ def paired_comparison(metrics, model_a, model_b, *, metric="accuracy"):
         "mean_a": a[common].mean() if n else math.nan, "mean_b": b[common].mean() if n else math.nan,
         "mean_difference": diff.mean() if n else math.nan,
         "std_difference": diff.std(ddof=1) if n > 1 else math.nan,
-        "t_test": T_TEST, "t_statistic": float(t_stat), "t_p_value": float(t_p),
-        "wilcoxon_test": WILCOXON_TEST, "wilcoxon_statistic": float(w_stat), "wilcoxon_p_value": float(w_p),
+        "t_statistic": float(t_stat), "t_p_value": float(t_p),
+        "wilcoxon_statistic": float(w_stat), "wilcoxon_p_value": float(w_p),
         "wilcoxon_min_p": min_p, "note": "; ".join(notes),
     }
 
@@ -395,6 +397,36 @@ def paired_tests(metrics, pairs, *, metric="accuracy"):
     return pd.DataFrame(rows, columns=list(PAIRED_COLUMNS))
 
 
+def paired_tests_display(paired):
+    """:func:`paired_tests`' table for reading: columns grouped under the pair, the metric and each test.
+
+    Parameters
+    ----------
+    paired : pandas.DataFrame
+        From :func:`paired_tests` (one metric).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The same rows; two-level columns, so that each test's full name
+        (:data:`PAIRED_TESTS`) heads its columns once instead of filling a
+        column of every row: ``(pair, model_a)`` ... ``(<metric>, mean_a)``
+        ... ``(<t-test name>, statistic)``, ``(<t-test name>, p_value)``,
+        ``(<Wilcoxon name>, statistic)``, ``p_value``, ``min_p``, ``("", note)``.
+    """
+    metric = paired["metric"].iloc[0] if len(paired) else "accuracy"
+    groups = {"pair": ("model_a", "model_b", "n_pairs"),
+              metric: ("mean_a", "mean_b", "mean_difference", "std_difference")}
+    for prefix, test in PAIRED_TESTS.items():
+        groups[test] = tuple(c for c in PAIRED_COLUMNS if c.startswith(f"{prefix}_"))
+    groups[""] = ("note",)
+    columns = [(group, column) for group, names in groups.items() for column in names]
+    table = paired.loc[:, [column for _, column in columns]]
+    table.columns = pd.MultiIndex.from_tuples([
+        (group, column.split("_", 1)[1] if group in PAIRED_TESTS.values() else column) for group, column in columns])
+    return table
+
+
 # --- reporting ---------------------------------------------------------------------
 
 def results_record(summary, paired, best, *, confidence=0.95, alpha=0.05):
@@ -414,7 +446,8 @@ def results_record(summary, paired, best, *, confidence=0.95, alpha=0.05):
     Returns
     -------
     dict
-        ``interval, alpha, models, best_per_modality, paired_tests,
+        ``interval, alpha, models, best_per_modality, paired_test_methods
+        (:data:`PAIRED_TESTS`), paired_tests,
         findings``; NaN is written as ``null``. ``findings`` holds one entry
         per claim of :data:`CLAIMS`: its models, their mean accuracies,
         ``holds`` (A's mean is higher; ``null`` when a model did not run) and
@@ -435,6 +468,7 @@ def results_record(summary, paired, best, *, confidence=0.95, alpha=0.05):
         "alpha": alpha,
         "models": models,
         "best_per_modality": best,
+        "paired_test_methods": PAIRED_TESTS,
         "paired_tests": paired.to_dict(orient="records"),
         "findings": _findings(models, outputs.json_safe(paired.to_dict(orient="records")), best, alpha=alpha),
     })

@@ -111,9 +111,9 @@ def plot_confusion_matrices(predictions, models):
 def plot_roc_curves(predictions, models):
     """ROC curves of validation predictions pooled over splits, one line per model.
 
-    The legend gives the pooled AUC (of all splits' predictions together,
-    which mixes the models of different splits; the tables give the mean of
-    the per-split AUCs). Baselines are drawn dashed.
+    The legend, beside the plot, gives the pooled AUC (of all splits'
+    predictions together, which mixes the models of different splits; the
+    tables give the mean of the per-split AUCs). Baselines are drawn dashed.
 
     Parameters
     ----------
@@ -128,7 +128,8 @@ def plot_roc_curves(predictions, models):
     from sklearn.metrics import roc_auc_score, roc_curve
 
     _require_models(predictions, models, "predictions")
-    fig, ax = plt.subplots(figsize=(5.5, 5))
+    # the legend goes beside the square plot: inside, five entries hid the curves' upper-left corner
+    fig, ax = plt.subplots(figsize=(9.5, 4.8), layout="constrained")
     for name in models:
         runs = predictions[predictions["model"] == name]
         label = _run_label(name, runs["split"].nunique())
@@ -140,9 +141,8 @@ def plot_roc_curves(predictions, models):
         ax.plot(fpr, tpr, linestyle="--" if model_info(name).baseline else "-", label=f"{label}, AUC {auc:.3f}")
     ax.plot([0, 1], [0, 1], color="grey", linewidth=0.8, label="chance")
     ax.set(xlabel="false positive rate", ylabel="true positive rate", xlim=(0, 1), ylim=(0, 1.01),
-           title="ROC, validation predictions pooled over splits")
-    ax.legend(fontsize="small", loc="lower right")
-    fig.tight_layout()
+           title="ROC, validation predictions pooled over splits", aspect="equal")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.03, 1), borderaxespad=0)
     return fig
 
 

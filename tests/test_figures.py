@@ -151,3 +151,13 @@ def test_class_spectra_and_words_use_the_class_colours():
     fig = lyrics_figures.plot_class_words(WORDS_TABLE)
     bars = {ax.get_title(): to_rgba(ax.patches[0].get_facecolor()) for ax in fig.axes}
     assert bars == {f"Words of {label} tracks": to_rgba(c) for label, c in plotting.CLASS_COLORS.items()}
+
+
+def test_class_spectra_difference_label_fits_beside_its_own_panel():
+    spectra = pd.DataFrame({"negative": np.linspace(-20, -90, 128), "positive": np.linspace(-18, -88, 128)})
+    fig = mel_figures.plot_class_spectra(spectra, sample_rate=22050)
+    fig.canvas.draw()
+    upper, lower = fig.axes
+    label, panel = lower.yaxis.label.get_window_extent(), lower.get_window_extent()
+    assert label.y0 >= panel.y0 and label.y1 <= panel.y1, "the label is no taller than its panel"
+    assert lower.yaxis.label.get_position()[0] == pytest.approx(upper.yaxis.label.get_position()[0])

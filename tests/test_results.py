@@ -186,7 +186,7 @@ def test_paired_comparison_matches_hand_computation(metrics):
     assert result["wilcoxon_p_value"] == pytest.approx(0.0625)
     assert result["wilcoxon_min_p"] == pytest.approx(0.0625)
     assert "can never reach 0.05" in result["note"]
-    assert "t-test" in result["t_test"] and "Wilcoxon signed-rank" in result["wilcoxon_test"]
+    assert "t-test" in results.PAIRED_TESTS["t"] and "Wilcoxon signed-rank" in results.PAIRED_TESTS["wilcoxon"]
 
 
 def test_paired_comparison_uses_common_splits_only(run):
@@ -218,6 +218,21 @@ def test_paired_tests_cover_the_papers_claims_and_the_baselines(metrics, summary
     assert list(table.columns) == list(results.PAIRED_COLUMNS)
     assert len(table) == 5, "a pair with a model that did not run is left out"
     assert results.comparison_pairs({"lyrics": "lyrics_rnn"}) == [("lyrics_rnn", LYRICS_BASELINE)]
+
+
+def test_paired_display_names_each_test_once_above_its_columns(metrics, summary):
+    paired = results.paired_tests(metrics, results.comparison_pairs(results.best_model_per_modality(summary)))
+    table = results.paired_tests_display(paired)
+    headers = list(table.columns)
+    assert headers[:3] == [("pair", "model_a"), ("pair", "model_b"), ("pair", "n_pairs")]
+    assert [c for g, c in headers if g == results.T_TEST] == ["statistic", "p_value"]
+    assert [c for g, c in headers if g == results.WILCOXON_TEST] == ["statistic", "p_value", "min_p"]
+    assert headers[-1] == ("", "note") and ("accuracy", "mean_difference") in headers
+    assert not any(results.T_TEST in str(value) for value in table.to_numpy().ravel()), "no test name in the rows"
+    assert table[(results.T_TEST, "p_value")].tolist() == paired["t_p_value"].tolist()
+    record = results.results_record(summary, paired, results.best_model_per_modality(summary))
+    assert record["paired_test_methods"] == results.PAIRED_TESTS
+    assert all("t_test" not in row for row in record["paired_tests"])
 
 
 def test_record_findings_and_files(run, metrics, summary):
@@ -294,6 +309,16 @@ def test_roc_curves_and_accuracy_summary(run, summary):
     assert save_figure(fig, run, "roc_curves").stat().st_size > 1000
     fig = results_figures.plot_accuracy_summary(summary)
     assert len(fig.axes[0].get_yticklabels()) == len(ACCURACY), "models that did not run are left out"
+
+
+def test_roc_legend_sits_beside_the_curves_not_on_them(run):
+    models = ["fused", "lyrics_cnn", "audio_cnn_rnn", AUDIO_BASELINE, LYRICS_BASELINE]
+    fig = results_figures.plot_roc_curves(results.collect_predictions(run), models)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    legend, plot, figure = ax.get_legend().get_window_extent(), ax.get_window_extent(), fig.bbox
+    assert legend.x0 >= plot.x1, "the legend starts right of the plotting area"
+    assert legend.x1 <= figure.x1 and legend.y0 >= figure.y0, "and stays inside the figure"
 
 
 def test_string_labels_in_predictions_are_read_as_classes(run):
