@@ -13,8 +13,11 @@ instead of inheriting them, while those of 01 and 02 stand.
 Columns
 -------
 track_id, source, audio_path, lyrics_path, lyrics_text, language, tags,
-artist, title          the corpus manifest (see :mod:`mer_utils.corpus`)
-label                  "positive" / "negative" once known, else ""
+artist, title, split   the corpus manifest (see :mod:`mer_utils.corpus`); ``split``
+                       is the corpus's own part of the track ("train", "val",
+                       "test", a fold number) or "", used by ``split_scheme: given``
+label                  the class once known ("positive" / "negative" by default,
+                       else a class of the run's label_map), else ""
 status                 "kept" or "rejected"
 reason                 a code from :data:`REASONS` ("" when kept)
 detail                 a human sentence naming the file and the cause
@@ -30,7 +33,7 @@ from .fileio import atomic_write
 
 MANIFEST_COLUMNS = (
     "track_id", "source", "audio_path", "lyrics_path", "lyrics_text",
-    "language", "tags", "artist", "title",
+    "language", "tags", "artist", "title", "split",
 )
 LEDGER_COLUMNS = MANIFEST_COLUMNS + ("label", "status", "reason", "detail", "stage")
 STATUSES = ("kept", "rejected")
@@ -50,8 +53,8 @@ REASONS = {
     "undecodable_lyrics": "the lyrics file is in no encoding we can read",
     "too_few_words": "lyrics shorter than the minimum word count",
     "no_tags": "the track has no tags",
-    "no_polarity_tag": "no tag is in the polarity dictionary",
-    "conflicting_tags": "tags hit both the positive and the negative dictionary",
+    "no_polarity_tag": "no tag is in the polarity dictionary (or the label_map)",
+    "conflicting_tags": "tags hit both the positive and the negative dictionary (or two classes of the label_map)",
     "balanced_out": "removed by undersampling to balance the classes",
     # 02: mel extraction
     "silent_audio": "the clip is digital silence",
@@ -167,7 +170,7 @@ def validate_ledger(ledger):
     unknown = rejected & ~ledger["reason"].isin(list(REASONS))
     if unknown.any():
         raise ValueError(f"rejected tracks without a known reason: {ledger.loc[unknown, 'track_id'].tolist()[:5]}")
-    unlabeled = (ledger["status"] == "kept") & ~ledger["label"].isin(["positive", "negative"])
+    unlabeled = (ledger["status"] == "kept") & (ledger["label"] == "")
     if unlabeled.any():
         raise ValueError(f"kept tracks without a label: {ledger.loc[unlabeled, 'track_id'].tolist()[:5]}")
 
@@ -180,10 +183,15 @@ def write_ledger(ledger, path):
 
 
 def read_ledger(path):
-    """Read a ledger written by :func:`write_ledger`; ids and text stay strings ("NA" is not NaN)."""
+    """Read a ledger written by :func:`write_ledger`; ids and text stay strings ("NA" is not NaN).
+
+    A ledger written before the ``split`` column existed reads with it empty.
+    """
     import pandas as pd
 
     ledger = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if "split" not in ledger.columns:
+        ledger["split"] = ""
     validate_ledger(ledger)
     return ledger
 

@@ -8,9 +8,18 @@ Reference: B. Jeon, C. Kim, A. Kim, D. Kim, J. Park, J.-W. Ha, "Music Emotion
 Recognition via End-to-End Multimodal Neural Networks", RecSys 2017 posters.
 """
 
+from types import MappingProxyType
+
 # --- labels -----------------------------------------------------------------
-#: Class names in index order: softmax output 1 is the positive class.
+#: Class names in index order of the paper's binary task (the default): softmax
+#: output 1 is the positive class. A run with a LABEL_MAP has the classes it
+#: names instead; a run's own classes are in its splits file
+#: (:func:`mer_utils.splits.load_classes`).
 LABELS = ("negative", "positive")
+#: Tag -> class mapping for any other label scheme (e.g. Russell's four quadrants,
+#: the five MIREX mood clusters); empty: the binary polarity dictionaries below.
+#: Not in the paper.
+LABEL_MAP = MappingProxyType({})
 
 # --- data filtering (paper section 2) ---------------------------------------
 #: Editor-tag polarity dictionary. The paper names 'happy' and 'cheerful'
@@ -40,12 +49,18 @@ DEMO_SAMPLE_RATE = 16000
 N_SPLITS = 5
 #: Validation share of each split (90/10).
 VAL_FRACTION = 0.1
-#: "shuffle": independent seeded random splits (paper); "kfold": stratified k-fold.
+#: "shuffle": independent seeded random splits (paper); "kfold": stratified k-fold;
+#: "given": the corpus's own parts (its CSV's split column).
 SPLIT_SCHEME = "shuffle"
 #: Keep all songs of an artist on one side of every split (the paper does not).
 GROUP_BY_ARTIST = False
 #: Global default seed; every random step derives its own seed from it.
 SEED = 2017
+
+# --- modalities ---------------------------------------------------------------
+#: Inputs a run uses: "auto" (each modality the corpus gives for at least one
+#: track), "audio", "lyrics" or "both" (the paper: both). Not in the paper.
+MODALITIES = "auto"
 
 # --- audio input --------------------------------------------------------------
 #: Sample rate audio is resampled to. The paper does not say; 22.05 kHz is
@@ -124,6 +139,14 @@ PATIENCE = 5
 CLASS_WEIGHTS = False
 #: float16 compute on a GPU (ignored on CPU, where it would only be slower).
 MIXED_PRECISION = False
+#: Training loads the run's feature matrix whole when it takes at most this many MB,
+#: else reads each batch's rows from the file (the paper's 7,484 one-minute tracks are
+#: ~2 GB). Speed only: the numbers are the same either way. Not in the paper.
+FEATURE_MEMORY_MB = 512
+#: The short schedule of the demo profile (make reproduce), which notebooks 04-06 use by hand with
+#: ``quick = True``: the demo corpus's audio models reach their lowest validation loss in 1-2 epochs.
+QUICK_EPOCHS = 3
+QUICK_PATIENCE = 1
 
 # The paper's Table 1 accuracies are listed with the models, in mer_utils.catalogue.MODELS.
 
@@ -134,6 +157,7 @@ MIXED_PRECISION = False
 #: and 1. A tuple lists the allowed values (each must match its module's list;
 #: a test checks they agree). Limits that depend on the data (enough tracks per
 #: class for n_splits, frames that fit in the clip) are checked by the notebooks.
+#: A list parameter's rule applies to each element (and the list may not be empty).
 PARAMETER_RANGES = {
     "seed": "[0, 4294967295]",  # NumPy seeds are unsigned 32-bit integers
     "demo_n_tracks": "[1, inf)",
@@ -155,8 +179,9 @@ PARAMETER_RANGES = {
     "dropout": "[0, 1)",
     "patience": "[0, inf)",  # 0: never stop early
     "corpus": ("demo", "mirex", "csv", "folder"),  # corpus.CORPORA
-    "split_scheme": ("shuffle", "kfold"),  # splits.SCHEMES
+    "split_scheme": ("shuffle", "kfold", "given"),  # splits.SCHEMES
+    "modalities": ("auto", "audio", "lyrics", "both"),  # modality.CHOICES
     "korean_tagger": ("okt", "komoran", "kkma", "hannanum", "mecab"),  # pos.KOREAN_TAGGERS
-    "audio_model": ("cnn", "rnn", "cnn_rnn"),  # catalogue models audio_<name>
-    "lyrics_model": ("cnn", "rnn"),  # catalogue models lyrics_<name>
+    "audio_models": ("cnn", "rnn", "cnn_rnn"),  # catalogue models audio_<name>
+    "lyrics_models": ("cnn", "rnn"),  # catalogue models lyrics_<name>
 }

@@ -12,7 +12,13 @@ lyrics_text    inline lyrics, ``""`` unless the corpus gives them in its table
 language       ``"ko"``, ``"en"`` or ``""`` (unknown)
 tags           editor / mood tags joined with ``"|"``
 artist, title  where the corpus knows them, else ``""``
+split          the corpus's own part of the track (``train``, ``val``, ``test`` or
+               a fold number) where it gives one, else ``""``; used when
+               ``split_scheme`` is ``given`` (:func:`mer_utils.splits.validate_given_parts`)
 =============  =================================================================
+
+A corpus may give only audio or only lyrics: which of them a run uses is
+decided from the manifest by :func:`mer_utils.modality.resolve`.
 
 Adapters never drop a track: a row whose file is absent keeps an empty path
 and is rejected with a reason by :mod:`mer_utils.filtering`. Problems with
@@ -183,12 +189,14 @@ def from_csv(path):
     """Manifest from a user's CSV table.
 
     Columns (header names, case-insensitive, comma / semicolon / tab separated):
-    ``track_id``, ``audio_path``, ``lyrics_path`` or ``lyrics`` (the text
-    itself), ``tags``, and optionally ``language`` (``ko``/``en``),
-    ``artist``, ``title``. Paths are relative to the CSV's folder (absolute
-    paths work too); tags are separated by ``|`` (or ``;`` / ``,``). An empty
-    cell means unknown or missing. Any encoding :func:`~mer_utils.textio.read_text`
-    reads.
+    ``track_id``, ``tags``, ``audio_path`` and / or ``lyrics_path`` or
+    ``lyrics`` (the text itself): an audio-only corpus has no lyrics column,
+    a lyrics-only one no ``audio_path``. Optionally ``language``
+    (``ko``/``en``), ``artist``, ``title`` and ``split`` (the corpus's own
+    part of the track: ``train``, ``val``, ``test`` or a fold number). Paths
+    are relative to the CSV's folder (absolute paths work too); tags are
+    separated by ``|`` (or ``;`` / ``,``). An empty cell means unknown or
+    missing. Any encoding :func:`~mer_utils.textio.read_text` reads.
 
     Parameters
     ----------
@@ -208,7 +216,7 @@ def from_csv(path):
     """
     path = Path(path).resolve()
     table = _read_table(path, what="corpus CSV")
-    _require_columns(table, path, required=("track_id", "audio_path", "tags"), any_of=("lyrics_path", "lyrics"))
+    _require_columns(table, path, required=("track_id", "tags"), any_of=("audio_path", "lyrics_path", "lyrics"))
     if table.empty:
         raise ValueError(f"corpus CSV {path} has a header but no tracks")
     _rows_without_ids(table, path)
@@ -218,13 +226,14 @@ def from_csv(path):
         lyrics_path = record.get("lyrics_path", "")
         rows.append({
             "track_id": record["track_id"],
-            "audio_path": _resolve(record["audio_path"], base),
+            "audio_path": _resolve(record.get("audio_path", ""), base),
             "lyrics_path": _resolve(lyrics_path, base),
             "lyrics_text": "" if lyrics_path else record.get("lyrics", ""),
             "language": _language(record.get("language", ""), path=path, track_id=record["track_id"]),
             "tags": join_tags(split_tags(record["tags"])),
             "artist": record.get("artist", ""),
             "title": record.get("title", ""),
+            "split": record.get("split", ""),
         })
     return _manifest(rows, source="csv")
 
@@ -236,7 +245,7 @@ def from_folder(folder):
 
         folder/<id>.<ext>  or  folder/audio/<id>.<ext>   audio (wav, flac, ogg, mp3, aiff)
         folder/lyrics/<id>.txt                            lyrics, any supported encoding
-        folder/tags.csv                                   track_id, tags[, language, artist, title]
+        folder/tags.csv                                   track_id, tags[, language, artist, title, split]
 
     The track id is the audio file's stem. Every id of ``tags.csv`` or of an
     audio file becomes a row: a tagged id without audio gets an empty
@@ -280,6 +289,7 @@ def from_folder(folder):
             "tags": join_tags(split_tags(record.get("tags", ""))),
             "artist": record.get("artist", ""),
             "title": record.get("title", ""),
+            "split": record.get("split", ""),
         }
 
     rows = [row(f.stem, f) for f in audio_files]

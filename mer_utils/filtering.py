@@ -7,17 +7,25 @@ with as many positive as negative tracks (3,742 each). Every rule is a
 keyword parameter of :func:`filter_tracks` whose default is the paper's
 value from :mod:`mer_utils.config`.
 
+Beyond the paper, a :class:`LabelScheme` turns tags into any number of
+classes (a ``label_map`` such as Russell's four quadrants or the five MIREX
+mood clusters; the binary polarity dictionaries are the default), and the
+run's modalities (:mod:`mer_utils.modality`) decide which file checks apply:
+an audio-only run never looks for lyrics, a lyrics-only run for audio.
+
 Each track gets exactly one state: ``kept`` with its label, or ``rejected``
 with the *first* failing reason in this order (cheap checks first, so no
 audio file of a track that is out anyway is opened):
 
 1. ``duplicate_id``: the id was already used by an earlier row (the first is kept)
-2. ``no_tags``, ``conflicting_tags``, ``no_polarity_tag``: the tag dictionary
+2. ``no_tags``, ``conflicting_tags``, ``no_polarity_tag``: the tag dictionary (or label_map)
 3. ``missing_audio``: no audio path, or no file there (absent, or a folder)
 4. ``missing_lyrics``, ``undecodable_lyrics``: no lyrics / an empty file, or an unreadable encoding
 5. ``too_few_words``: fewer than ``min_lyrics_words`` words (:func:`mer_utils.textio.count_words`)
 6. ``unreadable_audio``, ``too_short``: the audio header (:func:`mer_utils.audio_io.probe_duration`)
-7. ``balanced_out``: seeded undersampling of the larger class
+7. ``balanced_out``: seeded undersampling of every class to the size of the smallest
+
+Steps 3 and 6 apply when the run uses audio, 4 and 5 when it uses lyrics.
 
 A rejected track keeps its label when its tags gave one (e.g. a positive
 track that is too short), so the notebook can show the balance before and
@@ -26,6 +34,8 @@ after each step.
 
 import logging
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -35,6 +45,7 @@ from .accounting import Rejected
 from .audio_io import AudioReadError, missing_file, probe_duration
 from .config import BALANCE_CLASSES, LABELS, MIN_DURATION_S, MIN_LYRICS_WORDS, NEGATIVE_TAGS, POSITIVE_TAGS, SEED
 from .corpus import split_tags, validate_manifest
+from .modality import KINDS
 from .textio import count_words, read_track_lyrics
 
 logger = logging.getLogger(__name__)
@@ -71,43 +82,154 @@ def validate_tag_dictionary(positive_tags, negative_tags):
         raise ValueError(f"tags in both the positive and the negative dictionary: {both}")
 
 
-def tag_polarity(tags, *, positive_tags=POSITIVE_TAGS, negative_tags=NEGATIVE_TAGS, name="the track"):
-    """Label of one track from its tags.
+@dataclass(frozen=True)
+class LabelScheme:
+    """How tags become classes.
+
+    Attributes
+    ----------
+    classes : tuple of str
+        The class names in index order: label index ``i`` (softmax output
+        ``i``) is ``classes[i]``.
+    tag_classes : dict
+        Normalised tag (:func:`_normalize_tag`) -> class name.
+    dictionary : str
+        How rejection sentences name the mapping ("the polarity dictionary", "the label_map").
+    """
+
+    classes: tuple
+    tag_classes: dict
+    dictionary: str
+
+    def tags_of(self, label):
+        """The normalised tags that give class ``label``."""
+        return [tag for tag, cls in self.tag_classes.items() if cls == label]
+
+    def __str__(self):
+        return (f"{len(self.classes)} classes from {self.dictionary} ({len(self.tag_classes)} tags): "
+                + "; ".join(f"{label} <- {self.tags_of(label)}" for label in self.classes))
+
+
+def polarity_scheme(positive_tags=POSITIVE_TAGS, negative_tags=NEGATIVE_TAGS):
+    """The paper's binary scheme: :data:`~mer_utils.config.LABELS` from two tag dictionaries."""
+    validate_tag_dictionary(positive_tags, negative_tags)
+    tag_classes = {_normalize_tag(t): POSITIVE for t in positive_tags}
+    tag_classes |= {_normalize_tag(t): NEGATIVE for t in negative_tags}
+    return LabelScheme(LABELS, tag_classes, "the polarity dictionary")
+
+
+def _label_map_pairs(label_map):
+    """``(tag, class)`` pairs of a label_map given as tag -> class or as class -> [tags]."""
+    if not isinstance(label_map, Mapping) or not label_map:
+        raise ValueError(f"label_map must be a non-empty mapping of tag -> class, got {label_map!r}")
+    listed = [isinstance(v, (list, tuple)) for v in label_map.values()]
+    if any(listed) and not all(listed):
+        raise ValueError("label_map mixes tag: class entries and class: [tags] entries; use one form")
+    pairs = ([(tag, cls) for cls, tags in label_map.items() for tag in tags] if all(listed)
+             else list(label_map.items()))
+    bad = [pair for pair in pairs if not all(isinstance(x, str) and x.strip() for x in pair)]
+    if bad:
+        raise ValueError(f"label_map entries must be non-empty texts (tag: class); not {bad[:3]}")
+    return [(tag, cls.strip()) for tag, cls in pairs]
+
+
+def label_map_scheme(label_map):
+    """A scheme of any number of classes from a ``label_map``.
+
+    Parameters
+    ----------
+    label_map : mapping
+        Tag -> class (``{"Q1": "Q1", "Cheerful": "happy", "Fun": "happy"}``:
+        several tags may give one class), or class -> list of tags
+        (``{"happy": ["Cheerful", "Fun"]}``). Tags match whole and
+        case-insensitively, as in the polarity dictionaries. The classes are
+        indexed in the order they first appear.
+
+    Returns
+    -------
+    LabelScheme
+
+    Raises
+    ------
+    ValueError
+        When it is not a mapping of texts, gives one tag two classes, or has
+        fewer than two classes.
+    """
+    tag_classes = {}
+    for tag, cls in _label_map_pairs(label_map):
+        known = tag_classes.setdefault(_normalize_tag(tag), cls)
+        if known != cls:
+            raise ValueError(f"label_map gives tag {tag!r} two classes: {known!r} and {cls!r}")
+    classes = tuple(dict.fromkeys(tag_classes.values()))
+    if len(classes) < 2:
+        raise ValueError(f"label_map names {len(classes)} class ({', '.join(map(repr, classes))}); "
+                         f"a classification needs at least two")
+    return LabelScheme(classes, tag_classes, "the label_map")
+
+
+def label_scheme(*, label_map=None, positive_tags=(), negative_tags=()):
+    """The run's scheme from notebook 01's parameters: the label_map if any, else the polarity dictionaries.
+
+    Parameters
+    ----------
+    label_map : mapping, optional
+        See :func:`label_map_scheme`; empty or ``None``: the binary polarity scheme.
+    positive_tags, negative_tags : sequence of str
+        The polarity dictionaries; empty: :data:`~mer_utils.config.POSITIVE_TAGS` /
+        :data:`~mer_utils.config.NEGATIVE_TAGS`. Not allowed with a label_map.
+
+    Returns
+    -------
+    LabelScheme
+    """
+    if label_map:
+        if positive_tags or negative_tags:
+            raise ValueError("give either a label_map or positive_tags / negative_tags, not both "
+                             "(the label_map replaces the polarity dictionaries)")
+        return label_map_scheme(label_map)
+    return polarity_scheme(list(positive_tags) or POSITIVE_TAGS, list(negative_tags) or NEGATIVE_TAGS)
+
+
+def tag_class(tags, *, scheme, name="the track"):
+    """Class of one track from its tags.
 
     Parameters
     ----------
     tags : str
         The manifest's ``"|"``-joined tags.
-    positive_tags, negative_tags : sequence of str
-        Polarity dictionaries; whole tags match, case-insensitively.
+    scheme : LabelScheme
     name : str
         How a rejection's detail names the track.
 
     Returns
     -------
     str
-        ``"positive"`` or ``"negative"``.
+        One of ``scheme.classes``.
 
     Raises
     ------
     mer_utils.accounting.Rejected
-        ``no_tags``, ``conflicting_tags`` or ``no_polarity_tag``.
+        ``no_tags``, ``conflicting_tags`` (tags of two classes) or
+        ``no_polarity_tag`` (no tag in the scheme).
     """
     track_tags = split_tags(tags)
     if not track_tags:
         raise Rejected("no_tags", f"{name} has no tags")
-    positive = {_normalize_tag(t) for t in positive_tags}
-    negative = {_normalize_tag(t) for t in negative_tags}
-    hits_positive = [t for t in track_tags if _normalize_tag(t) in positive]
-    hits_negative = [t for t in track_tags if _normalize_tag(t) in negative]
-    if hits_positive and hits_negative:
-        raise Rejected("conflicting_tags",
-                       f"{name} has positive tags {hits_positive} and negative tags {hits_negative}")
-    if hits_positive:
-        return POSITIVE
-    if hits_negative:
-        return NEGATIVE
-    raise Rejected("no_polarity_tag", f"{name} has tags {track_tags}, none in the polarity dictionary")
+    hits = {}  # class -> its tags on the track, in the track's order
+    for tag in track_tags:
+        label = scheme.tag_classes.get(_normalize_tag(tag))
+        if label is not None:
+            hits.setdefault(label, []).append(tag)
+    if len(hits) > 1:
+        raise Rejected("conflicting_tags", f"{name} has " + " and ".join(f"{c} tags {t}" for c, t in hits.items()))
+    if hits:
+        return next(iter(hits))
+    raise Rejected("no_polarity_tag", f"{name} has tags {track_tags}, none in {scheme.dictionary}")
+
+
+def tag_polarity(tags, *, positive_tags=POSITIVE_TAGS, negative_tags=NEGATIVE_TAGS, name="the track"):
+    """``"positive"`` or ``"negative"`` from a track's tags: :func:`tag_class` with the polarity scheme."""
+    return tag_class(tags, scheme=polarity_scheme(positive_tags, negative_tags), name=name)
 
 
 # --- the per-track checks -------------------------------------------------------------
@@ -132,47 +254,52 @@ def _missing_audio(row):
     return f"audio file {path} {problem}" if problem else ""
 
 
-def check_track(row, *, positive_tags, negative_tags, min_duration_s, min_lyrics_words):
+def check_track(row, *, scheme, min_duration_s, min_lyrics_words, modalities=KINDS):
     """Run the per-track rules (everything but duplicates and balancing) on one manifest row.
 
     Parameters
     ----------
     row : mapping
         One manifest row.
-    positive_tags, negative_tags : sequence of str
+    scheme : LabelScheme
     min_duration_s : float
     min_lyrics_words : int
+    modalities : tuple of str
+        The run's modalities: the audio rules apply with ``"audio"``, the lyrics rules with ``"lyrics"``.
 
     Returns
     -------
     label : str
-        ``"positive"`` / ``"negative"`` when the tags gave one, else ``""``.
+        The class when the tags gave one, else ``""``.
     rejected : mer_utils.accounting.Rejected or None
         The first failing rule, or ``None`` when the track passed.
     """
     try:
-        label = tag_polarity(row["tags"], positive_tags=positive_tags, negative_tags=negative_tags,
-                             name=_track_name(row))
+        label = tag_class(row["tags"], scheme=scheme, name=_track_name(row))
     except Rejected as rejected:
         return "", rejected
     try:
-        _check_files(row, min_duration_s=min_duration_s, min_lyrics_words=min_lyrics_words)
+        _check_files(row, min_duration_s=min_duration_s, min_lyrics_words=min_lyrics_words, modalities=modalities)
     except Rejected as rejected:
         return label, rejected
     return label, None
 
 
-def _check_files(row, *, min_duration_s, min_lyrics_words):
+def _check_files(row, *, min_duration_s, min_lyrics_words, modalities):
     """Raise :class:`~mer_utils.accounting.Rejected` for the first failing rule on the track's files."""
-    missing_audio = _missing_audio(row)
+    audio, lyrics = "audio" in modalities, "lyrics" in modalities
+    missing_audio = _missing_audio(row) if audio else ""
     if missing_audio:
         raise Rejected("missing_audio", missing_audio)
-    text, source = read_track_lyrics(row)  # the same reading as the lyrics stage (03)
-    if not text.strip():
-        raise Rejected("missing_lyrics", f"lyrics file {source} is empty")
-    words = count_words(text)
-    if words < min_lyrics_words:
-        raise Rejected("too_few_words", f"{source}: {words} words, under the minimum of {min_lyrics_words}")
+    if lyrics:
+        text, source = read_track_lyrics(row)  # the same reading as the lyrics stage (03)
+        if not text.strip():
+            raise Rejected("missing_lyrics", f"lyrics file {source} is empty")
+        words = count_words(text)
+        if words < min_lyrics_words:
+            raise Rejected("too_few_words", f"{source}: {words} words, under the minimum of {min_lyrics_words}")
+    if not audio:
+        return
     try:
         duration = probe_duration(row["audio_path"])
     except AudioReadError as err:
@@ -182,9 +309,26 @@ def _check_files(row, *, min_duration_s, min_lyrics_words):
                        f"audio file {row['audio_path']} lasts {duration:.1f} s, under the minimum of {min_duration_s:g} s")
 
 
-def _balance(outcomes, track_ids, *, seed):
-    """Undersample the larger class of the passing tracks; return the outcomes with ``balanced_out`` added."""
-    passing = {label: [i for i, (lab, rej) in enumerate(outcomes) if rej is None and lab == label] for label in LABELS}
+def _passing(outcomes, classes):
+    """Class -> positions of the tracks of that class that passed every per-track rule."""
+    return {label: [i for i, (lab, rej) in enumerate(outcomes) if rej is None and lab == label] for label in classes}
+
+
+def _warn_unreached(outcomes, scheme):
+    """Log a warning naming each class no track reaches; return the classes some track reaches."""
+    passing = _passing(outcomes, scheme.classes)
+    for label, members in passing.items():
+        if not members:
+            tagged = sum(lab == label for lab, _ in outcomes)
+            why = f"{tagged} tracks have its tags, all rejected" if tagged else f"no track has its tags {scheme.tags_of(label)}"
+            logger.warning("class %r of %s is reached by no track (%s): it is left out of the run",
+                           label, scheme.dictionary, why)
+    return tuple(label for label in scheme.classes if passing[label])
+
+
+def _balance(outcomes, track_ids, *, seed, classes):
+    """Undersample every class of the passing tracks to the smallest; return the outcomes with ``balanced_out`` added."""
+    passing = _passing(outcomes, classes)
     n_keep = min(len(ids) for ids in passing.values())
     rng = np.random.default_rng(seed)
     outcomes = list(outcomes)
@@ -192,7 +336,7 @@ def _balance(outcomes, track_ids, *, seed):
         if len(members) <= n_keep:
             continue
         kept = set(rng.choice(members, size=n_keep, replace=False).tolist())
-        counts = ", ".join(f"{len(passing[name])} {name}" for name in LABELS)
+        counts = ", ".join(f"{len(passing[name])} {name}" for name in classes)
         for i in members:
             if i not in kept:
                 outcomes[i] = (label, Rejected("balanced_out",
@@ -201,8 +345,14 @@ def _balance(outcomes, track_ids, *, seed):
     return outcomes
 
 
-def filter_tracks(manifest, *, positive_tags=POSITIVE_TAGS, negative_tags=NEGATIVE_TAGS,
-                  min_duration_s=MIN_DURATION_S, min_lyrics_words=MIN_LYRICS_WORDS,
+def _validate_modalities(modalities):
+    if isinstance(modalities, str) or not modalities or not set(modalities) <= set(KINDS):
+        raise ValueError(f"modalities must be a non-empty tuple of {KINDS}, got {modalities!r} "
+                         f"(mer_utils.modality.resolve turns the parameter into one)")
+
+
+def filter_tracks(manifest, *, scheme=None, positive_tags=POSITIVE_TAGS, negative_tags=NEGATIVE_TAGS,
+                  modalities=KINDS, min_duration_s=MIN_DURATION_S, min_lyrics_words=MIN_LYRICS_WORDS,
                   balance=BALANCE_CLASSES, seed=SEED):
     """Apply the paper's filtering to a manifest; return the ledger.
 
@@ -210,15 +360,22 @@ def filter_tracks(manifest, *, positive_tags=POSITIVE_TAGS, negative_tags=NEGATI
     ----------
     manifest : pandas.DataFrame
         From :func:`mer_utils.corpus.build_manifest`, one row per input track.
+    scheme : LabelScheme, optional
+        How tags become classes (:func:`label_scheme`); default: the polarity
+        scheme of ``positive_tags`` and ``negative_tags``.
     positive_tags, negative_tags : sequence of str
         Tag polarity dictionaries (paper: 'happy', 'cheerful', ... / 'sad',
-        'lonely', ...); whole tags match, case-insensitively.
+        'lonely', ...); whole tags match, case-insensitively. Unused with a ``scheme``.
+    modalities : tuple of str
+        The run's modalities (:func:`mer_utils.modality.resolve`): the audio
+        rules apply with ``"audio"``, the lyrics rules with ``"lyrics"``.
     min_duration_s : float
         Shortest accepted audio, in seconds (paper: 60).
     min_lyrics_words : int
         Fewest accepted lyrics words (paper: 30).
     balance : bool
-        Undersample the larger class so both have as many kept tracks (paper: yes).
+        Undersample every class to the size of the smallest (paper: yes). A
+        class no track reaches is named in a warning and left out.
     seed : int
         Seed of the undersampling.
 
@@ -232,12 +389,13 @@ def filter_tracks(manifest, *, positive_tags=POSITIVE_TAGS, negative_tags=NEGATI
         ``duplicate_id``, since ledger ids are unique.
     """
     validate_manifest(manifest)
-    validate_tag_dictionary(positive_tags, negative_tags)
+    scheme = scheme if scheme is not None else polarity_scheme(positive_tags, negative_tags)
+    _validate_modalities(modalities)
     if min_duration_s < 0 or min_lyrics_words < 0:
         raise ValueError(f"minimums must be >= 0, got min_duration_s={min_duration_s}, "
                          f"min_lyrics_words={min_lyrics_words}")
     start = time.perf_counter()
-    rules = dict(positive_tags=positive_tags, negative_tags=negative_tags,
+    rules = dict(scheme=scheme, modalities=tuple(modalities),
                  min_duration_s=min_duration_s, min_lyrics_words=min_lyrics_words)
     ids = ledger_ids(manifest["track_id"].tolist())
     first_row = {}
@@ -251,12 +409,41 @@ def filter_tracks(manifest, *, positive_tags=POSITIVE_TAGS, negative_tags=NEGATI
             continue
         first_row[track_id] = position
         outcomes.append(check_track(row, **rules))
-    if balance:
-        outcomes = _balance(outcomes, ids, seed=seed)
+    reached = _warn_unreached(outcomes, scheme)
+    if balance and reached:
+        outcomes = _balance(outcomes, ids, seed=seed, classes=reached)
     ledger = _ledger(manifest, outcomes, ids)
     logger.info("filtered %d tracks in %.2f s: %d kept", len(ledger), time.perf_counter() - start,
                 (ledger["status"] == "kept").sum())
     return ledger
+
+
+def run_classes(ledger, scheme):
+    """The classes of a run: those of ``scheme`` with at least one kept track, in the scheme's order.
+
+    Parameters
+    ----------
+    ledger : pandas.DataFrame
+        From :func:`filter_tracks`.
+    scheme : LabelScheme
+
+    Returns
+    -------
+    tuple of str
+        Label index ``i`` of the run is ``classes[i]``.
+
+    Raises
+    ------
+    ValueError
+        When fewer than two classes have a kept track, naming each class and its count.
+    """
+    counts = ledger.loc[ledger["status"] == "kept", "label"].value_counts()
+    classes = tuple(label for label in scheme.classes if counts.get(label, 0) > 0)
+    if len(classes) < 2:
+        per_class = ", ".join(f"{counts.get(label, 0)} {label}" for label in scheme.classes)
+        raise ValueError(f"a classification needs tracks of at least two classes; kept tracks per class of "
+                         f"{scheme.dictionary}: {per_class} (the ledger says why the others were rejected)")
+    return classes
 
 
 def ledger_ids(track_ids):
@@ -294,15 +481,21 @@ def _ledger(manifest, outcomes, ids):
 
 # --- views for the notebook ---------------------------------------------------------------
 
-def label_balance(ledger):
+def label_balance(ledger, *, classes=LABELS):
     """Tracks per label at three points of the filtering.
+
+    Parameters
+    ----------
+    ledger : pandas.DataFrame
+    classes : sequence of str
+        The rows, in order (a scheme's ``classes``).
 
     Returns
     -------
     pandas.DataFrame
-        Index ``negative``, ``positive``; columns ``tagged`` (the tags gave
-        the label), ``passed_checks`` (also passed every per-track rule) and
-        ``kept`` (after balancing and any later stage).
+        Index ``classes``; columns ``tagged`` (the tags gave the label),
+        ``passed_checks`` (also passed every per-track rule) and ``kept``
+        (after balancing and any later stage).
     """
     labelled = ledger[ledger["label"] != ""]
     passed = labelled["reason"].isin(["", "balanced_out"]) | (labelled["stage"] != STAGE)
@@ -311,5 +504,5 @@ def label_balance(ledger):
         "passed_checks": labelled.loc[passed, "label"].value_counts(),
         "kept": labelled.loc[labelled["status"] == "kept", "label"].value_counts(),
     })
-    return table.reindex(list(LABELS)).fillna(0).astype(int)
+    return table.reindex(list(classes)).fillna(0).astype(int)
 

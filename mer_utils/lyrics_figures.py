@@ -10,7 +10,7 @@ import numpy as np
 from matplotlib import pyplot as plt
 
 from .hangul import romanize
-from .plotting import CLASS_COLORS, hangul_font
+from .plotting import class_colors, hangul_font
 from .pos import has_hangul
 
 
@@ -69,15 +69,24 @@ def plot_class_words(table):
     Parameters
     ----------
     table : pandas.DataFrame
-        From :func:`mer_utils.vocabulary.class_association`.
+        From :func:`mer_utils.vocabulary.class_association` or
+        :func:`~mer_utils.vocabulary.class_association_by_class`: one panel per
+        class, in the table's order (two side by side, more in rows of three).
     """
-    fig, axes = plt.subplots(1, 2, figsize=(10, 0.8 + 0.3 * max(table.label.value_counts().max(), 1)))
+    labels = list(dict.fromkeys(table.label)) or ["positive", "negative"]  # the table's order: positive first
+    n_cols = 2 if len(labels) <= 2 else 3
+    n_rows = -(-len(labels) // n_cols)
+    height = 0.8 + 0.3 * max(table.label.value_counts().max() if len(table) else 0, 1)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(5 * n_cols, height * n_rows), squeeze=False)
+    colors = class_colors(labels)
     romanized = False
-    for ax, label in zip(axes, ("positive", "negative")):
+    for ax in axes.flat[len(labels):]:
+        ax.set_visible(False)
+    for ax, label in zip(axes.flat, labels):
         part = table[table.label == label].iloc[::-1]
         names, changed = _labels(part.word.tolist())
         romanized |= changed
-        ax.barh(range(len(part)), part.log_odds.abs(), color=CLASS_COLORS[label])
+        ax.barh(range(len(part)), part.log_odds.abs(), color=colors[label])
         ax.set_yticks(range(len(part)), names, **(hangul_font() or {}))
         ax.set(xlabel=f"log odds ratio, {label} vs other", title=f"Words of {label} tracks")
     if romanized:

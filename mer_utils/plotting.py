@@ -29,6 +29,11 @@ HANGUL_FONTS = ("NanumGothic", "Noto Sans CJK KR", "Noto Sans KR", "Malgun Gothi
                 "Apple SD Gothic Neo", "UnDotum", "Baekmuk Gulim")
 
 
+def class_colors(classes):
+    """Colour of each class: :data:`CLASS_COLORS` for the paper's two, matplotlib's cycle (``C0``, ``C1``, ...) otherwise."""
+    return {name: CLASS_COLORS.get(name, f"C{i % 10}") for i, name in enumerate(classes)}
+
+
 def hangul_font():
     """Keyword arguments for matplotlib text that may contain Hangul, or ``None`` when no font can draw it.
 

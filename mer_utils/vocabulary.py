@@ -242,3 +242,38 @@ def class_association(token_lists, labels, *, top=15, min_tracks=3, smoothing=0.
     negative = table.sort_values(["log_odds", "word"], ascending=[True, True]).head(top).assign(label="negative")
     columns = ["label", "word", "log_odds", "tracks_positive", "tracks_negative"]
     return pd.concat([positive, negative], ignore_index=True)[columns]
+
+
+def class_association_by_class(token_lists, labels, classes, **options):
+    """Words most associated with each class, for any number of classes.
+
+    Two classes: :func:`class_association` with the class names as labels
+    (``classes[1]`` plays positive). More: for each class, the top rows of
+    :func:`class_association` of that class against all the others (one vs
+    rest), with columns ``tracks_in_class`` and ``tracks_in_others``.
+
+    Parameters
+    ----------
+    token_lists : sequence of list of str
+        Training tracks only.
+    labels : sequence of int
+        Class indices into ``classes``, aligned with ``token_lists``.
+    classes : sequence of str
+    **options
+        ``top``, ``min_tracks``, ``smoothing`` of :func:`class_association`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``label, word, log_odds`` and the two track counts; ``top`` rows per class.
+    """
+    labels = np.asarray(labels)
+    if len(classes) == 2:
+        table = class_association(token_lists, labels, **options)
+        return table.assign(label=table["label"].map({"positive": classes[1], "negative": classes[0]}))
+    per_class = []
+    for index, name in enumerate(classes):
+        table = class_association(token_lists, (labels == index).astype(int), **options)
+        per_class.append(table[table["label"] == "positive"].assign(label=name).rename(
+            columns={"tracks_positive": "tracks_in_class", "tracks_negative": "tracks_in_others"}))
+    return pd.concat(per_class, ignore_index=True)

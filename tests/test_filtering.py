@@ -71,7 +71,7 @@ def row(tmp_path, track_id, *, tags="happy", seconds=61.0, words=40, audio=True,
         lyrics_path = str(tmp_path / f"{track_id}.txt")
         (tmp_path / f"{track_id}.txt").write_text(english_lyrics(words))
     return {"track_id": track_id, "source": "csv", "audio_path": audio_path, "lyrics_path": lyrics_path,
-            "lyrics_text": "", "language": "en", "tags": tags, "artist": "", "title": ""}
+            "lyrics_text": "", "language": "en", "tags": tags, "artist": "", "title": "", "split": ""}
 
 
 def manifest_of(rows):

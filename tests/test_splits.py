@@ -152,6 +152,7 @@ def test_load_splits_drops_tracks_rejected_later(layout):
 
 def test_label_map_covers_kept_tracks_only(layout):
     write_ledger(layout, rejected={"t000"})
+    save_splits(layout, make_splits(IDS, LABELS, seed=0), params={})
     labels = label_map(layout)
     assert "t000" not in labels and len(labels) == 199
     assert labels["t001"] == 1 and labels["t002"] == 0
