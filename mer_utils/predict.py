@@ -1,0 +1,629 @@
+"""What mood is my song? Apply a trained run to new songs.
+
+::
+
+    python -m mer_utils.predict --run papermill_runs/demo/latest SONG.mp3 [--lyrics SONG.txt]
+    python -m mer_utils.predict --run RUN FOLDER_OR_SONGS.csv --format csv > moods.csv
+
+A run folder (``papermill_runs/<profile>/<run-id>/``) holds every trained
+model, per split ``models/<name>/split_<i>/model.keras`` and, for the models
+that read lyrics, that split's ``vocabulary.json``. A new song goes through
+the run's own preprocessing, with the parameters recorded in ``run.json``,
+through the functions the stages themselves call:
+
+- audio: :func:`mer_utils.melspec.load_clip` and
+  :func:`mer_utils.melspec.mel_spectrogram` (``sample_rate``, ``clip_seconds``,
+  ``n_mels``, ``n_frames``, ``n_fft`` of notebook 02), stored precision as
+  :class:`mer_utils.mels.MelStore` serves it;
+- lyrics: :func:`mer_utils.lyrics.track_words` (normalisation, language,
+  POS filter with the ``korean_tagger`` of notebook 03), then each split's
+  vocabulary, padded to the length the model reads.
+
+Each model's probabilities are the mean of its split models; the ensemble's
+are the mean of the models'. A song that cannot be used is refused with the
+ledger's reason (:class:`mer_utils.accounting.Rejected`): exit status 1 on
+the command line. With no lyrics, the models that read lyrics are left out
+(and said so), unless named with ``--models``: then it is an error.
+
+Exit status: 0 done; 1 a song, a lyrics file or the run folder is unusable;
+2 bad invocation.
+
+Examples
+--------
+>>> table = predict_song("papermill_runs/demo/latest", "song.mp3", "song.txt")  # doctest: +SKIP
+>>> table[["model", "prob_positive", "label"]]                                     # doctest: +SKIP
+"""
+
+import argparse
+import json
+import logging
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import config, explain
+from .accounting import Rejected
+from .catalogue import INPUTS, MODEL_INPUTS, model_info
+from .corpus import AUDIO_EXTENSIONS
+from .paths import RunLayout
+
+logger = logging.getLogger(__name__)
+
+#: Name of the ensemble's row in a prediction table.
+ENSEMBLE = "ensemble"
+#: Files of a trained split (written by :func:`mer_utils.training.train_on_splits`).
+MODEL_FILE = "model.keras"
+VOCABULARY_FILE = "vocabulary.json"
+RUN_JSON = "run.json"
+#: The preprocessing a song needs, by the notebook whose parameters set it, with the notebooks' defaults.
+PREPROCESSING = {
+    "02_mels": {"sample_rate": config.SAMPLE_RATE, "clip_seconds": config.CLIP_SECONDS, "n_mels": config.N_MELS,
+                "n_frames": config.N_FRAMES, "n_fft": config.N_FFT},
+    "03_lyrics": {"korean_tagger": config.KOREAN_TAGGER},
+}
+#: Lyrics found beside a song of a folder: ``<stem>.txt`` or ``lyrics/<stem>.txt``.
+LYRICS_SUFFIX = ".txt"
+EXIT_UNUSABLE = 1
+EXIT_USAGE = 2
+
+
+class MissingInputError(ValueError):
+    """A model reads an input (audio or lyrics) the song does not have."""
+
+
+# --- the run ---------------------------------------------------------------------------
+
+def run_parameters(run_dir):
+    """The preprocessing parameters of a run, as its notebooks 02 and 03 used them.
+
+    Read from ``run.json``: a notebook's own entry first, then the run's
+    parameters, then the notebook's default (the paper's value in
+    :mod:`mer_utils.config`). A folder without ``run.json`` (notebooks run by
+    hand) gets the defaults, with a warning.
+
+    Returns
+    -------
+    dict
+        ``sample_rate, clip_seconds, n_mels, n_frames, n_fft, korean_tagger``.
+    """
+    path = Path(run_dir) / RUN_JSON
+    record = {}
+    if path.is_file():
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise ValueError(f"{path}: not a readable run record ({err})") from None
+    else:
+        logger.warning("%s not found: assuming the notebooks' default preprocessing (mer_utils.config)", path)
+    entries = {str(e.get("notebook", "")).removesuffix(".ipynb"): e.get("parameters") or {}
+               for e in record.get("notebooks", [])}
+    params = {}
+    for notebook, defaults in PREPROCESSING.items():
+        given = {**(record.get("parameters") or {}), **entries.get(notebook, {})}
+        params.update({name: type(default)(given.get(name, default)) for name, default in defaults.items()})
+    return params
+
+
+def trained_models(run_dir):
+    """The deep models trained in a run: ``{name: [split folders holding model.keras]}``, catalogue order.
+
+    Raises
+    ------
+    ValueError
+        If ``run_dir`` is not a folder, or holds no trained model.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise ValueError(f"run folder {run_dir} does not exist")
+    found = {}
+    for name in MODEL_INPUTS:
+        model_dir = RunLayout(run_dir).models_dir / name
+        splits = sorted((d for d in model_dir.glob("split_*") if d.name[6:].isdigit() and (d / MODEL_FILE).is_file()),
+                        key=lambda d: int(d.name[6:]))
+        if splits:
+            found[name] = splits
+    if not found:
+        raise ValueError(f"run folder {run_dir} holds no trained model (models/<name>/split_<i>/{MODEL_FILE}): "
+                         "run the training notebooks 04-06 first (python -m mer_utils.run)")
+    return found
+
+
+@dataclass
+class TrainedModel:
+    """One model of a run: its split models, and the vocabulary each split was trained with.
+
+    Attributes
+    ----------
+    name : str
+        Catalogue name (``audio_cnn``, ..., ``fused``).
+    inputs : tuple of str
+        What it reads: ``"mel"`` and / or ``"tokens"``.
+    splits : list of keras.Model
+    vocabularies : list of Vocabulary or None
+        One per split for models that read lyrics; ``None`` entries otherwise.
+    """
+
+    name: str
+    inputs: tuple
+    splits: list
+    vocabularies: list
+
+    @property
+    def modality(self):
+        """``audio``, ``lyrics`` or ``both`` (:data:`mer_utils.catalogue.MODALITIES`)."""
+        return model_info(self.name).modality
+
+    def split_inputs(self, song, index):
+        """The inputs of split ``index``'s model for ``song``: ``{"mel": (1, n_frames, n_mels), "tokens": (1, max_len)}``."""
+        model, inputs = self.splits[index], {}
+        shapes = {tensor.name: tensor.shape for tensor in model.inputs}
+        if "mel" in shapes:
+            inputs["mel"] = song.mel.T[None]
+        if "tokens" in shapes:
+            inputs["tokens"] = self.vocabularies[index].encode([song.words], max_len=int(shapes["tokens"][1]))
+        return inputs
+
+    def probabilities(self, song):
+        """Class probabilities for ``song``, mean of the split models: shape (n_classes,)."""
+        return np.mean([explain.probabilities(model, self.split_inputs(song, i))[0]
+                        for i, model in enumerate(self.splits)], axis=0)
+
+
+def load_model(name, split_dirs):
+    """A :class:`TrainedModel` from its split folders (``model.keras``, ``vocabulary.json``)."""
+    import keras
+
+    from .vocabulary import Vocabulary
+
+    models, vocabularies = [], []
+    for folder in split_dirs:
+        try:
+            models.append(keras.models.load_model(folder / MODEL_FILE))
+        except Exception as err:  # a truncated or foreign file: say which
+            raise ValueError(f"{folder / MODEL_FILE}: cannot load the trained model ({type(err).__name__}: {err})") \
+                from None
+        needs_vocabulary = "tokens" in MODEL_INPUTS[name]
+        if needs_vocabulary and not (folder / VOCABULARY_FILE).is_file():
+            raise ValueError(f"{folder}: {name} reads lyrics but its split has no {VOCABULARY_FILE}; rerun its notebook")
+        vocabularies.append(Vocabulary.load(folder / VOCABULARY_FILE) if needs_vocabulary else None)
+    return TrainedModel(name=name, inputs=MODEL_INPUTS[name], splits=models, vocabularies=vocabularies)
+
+
+# --- songs -------------------------------------------------------------------------------
+
+@dataclass
+class Song:
+    """A song prepared as the run's stages prepare a track.
+
+    Attributes
+    ----------
+    name : str
+        For tables and messages (the audio file's name, else the lyrics file's).
+    audio_path, lyrics_path : Path or None
+    clip : np.ndarray [shape=(n_samples,)] or None
+        The decoded clip the mel-spectrogram is computed from (mono, the run's sample rate).
+    mel : np.ndarray [shape=(n_mels, n_frames), dtype=float32] or None
+        Log-mel spectrogram in dB, at the feature store's precision.
+    words : list of str or None
+        The POS-filtered words.
+    """
+
+    name: str
+    audio_path: Path = None
+    lyrics_path: Path = None
+    clip: np.ndarray = field(default=None, repr=False)
+    mel: np.ndarray = field(default=None, repr=False)
+    words: list = field(default=None, repr=False)
+
+    def has(self, key):
+        """Whether the song has input ``key`` (``"mel"`` or ``"tokens"``)."""
+        return (self.mel if key == "mel" else self.words) is not None
+
+
+def prepare_song(params, audio_path=None, lyrics_path=None, *, language=""):
+    """Decode and featurize a song with a run's preprocessing (see the module docstring).
+
+    Parameters
+    ----------
+    params : dict
+        :func:`run_parameters` of the run.
+    audio_path, lyrics_path : str or Path, optional
+        At least one.
+    language : str
+        ``"ko"`` or ``"en"``; empty: detected from the lyrics, as stage 03 does.
+
+    Returns
+    -------
+    Song
+
+    Raises
+    ------
+    mer_utils.accounting.Rejected
+        With the ledger's reason (``missing_audio``, ``unreadable_audio``,
+        ``too_short``, ``silent_audio``, ``missing_lyrics``,
+        ``undecodable_lyrics``, ``empty_lyrics``, ``no_content_words``, ...)
+        and a sentence naming the file.
+    """
+    from . import lyrics, melspec
+
+    if audio_path is None and lyrics_path is None:
+        raise ValueError("a song needs an audio file, a lyrics file or both")
+    audio_path = Path(audio_path) if audio_path is not None else None
+    lyrics_path = Path(lyrics_path) if lyrics_path is not None else None
+    song = Song(name=(audio_path or lyrics_path).name, audio_path=audio_path, lyrics_path=lyrics_path)
+    if audio_path is not None:
+        song.clip = melspec.load_clip(audio_path, sample_rate=params["sample_rate"],
+                                      clip_seconds=params["clip_seconds"])
+        mel = melspec.mel_spectrogram(song.clip, sample_rate=params["sample_rate"], n_mels=params["n_mels"],
+                                      n_frames=params["n_frames"], n_fft=params["n_fft"])
+        song.mel = mel.astype(melspec.STORE_DTYPE).astype(np.float32)   # what the models were trained on
+    if lyrics_path is not None:
+        row = {"track_id": song.name, "lyrics_path": str(lyrics_path), "language": language}
+        song.words = lyrics.track_words(row, korean_tagger=params["korean_tagger"])
+    return song
+
+
+# --- prediction -----------------------------------------------------------------------
+
+class Predictor:
+    """A run's trained models, loaded once, ready to score songs.
+
+    Parameters
+    ----------
+    run_dir : str or Path
+        A run folder (``papermill_runs/<profile>/<run-id>`` or its ``latest``).
+    models : sequence of str, optional
+        Models to use (catalogue names); default every trained model. Named
+        models are required: a song lacking an input one of them reads is an
+        error. By default such models are left out for that song.
+
+    Raises
+    ------
+    ValueError
+        No such folder, no trained model in it, a named model not trained there,
+        or a model whose input shape disagrees with ``run.json``.
+    """
+
+    def __init__(self, run_dir, *, models=None):
+        self.run_dir = Path(run_dir)
+        trained = trained_models(self.run_dir)
+        self.required = models is not None
+        names = list(trained) if models is None else list(dict.fromkeys(models))
+        unknown = [name for name in names if name not in trained]
+        if unknown:
+            raise ValueError(f"model(s) {', '.join(unknown)} not trained in {self.run_dir}; "
+                             f"trained: {', '.join(trained)}")
+        if not names:
+            raise ValueError("no model named to predict with")
+        self.params = run_parameters(self.run_dir)
+        self.models = {name: load_model(name, trained[name]) for name in names}
+        self._check_shapes()
+
+    def _check_shapes(self):
+        expected = (self.params["n_frames"], self.params["n_mels"])
+        for trained in self.models.values():
+            for model in trained.splits:
+                mel = [tuple(t.shape[1:]) for t in model.inputs if t.name == "mel"]
+                if mel and mel[0] != expected:
+                    raise ValueError(f"{trained.name} reads mel inputs of {mel[0][0]} frames x {mel[0][1]} bands, but "
+                                     f"{self.run_dir / RUN_JSON} says n_frames={expected[0]}, n_mels={expected[1]}")
+
+    @property
+    def labels(self):
+        """Class names, in softmax order."""
+        first = next(iter(self.models.values())).splits[0]
+        return explain.label_names(int(first.outputs[0].shape[-1]))
+
+    def prepare(self, audio_path=None, lyrics_path=None, *, language=""):
+        """:func:`prepare_song` with this run's parameters."""
+        return prepare_song(self.params, audio_path, lyrics_path, language=language)
+
+    def usable(self, song):
+        """The models that can score ``song``, and ``{model: why not}`` for the others.
+
+        Raises
+        ------
+        MissingInputError
+            If a model named at construction cannot read the song, or none can.
+        """
+        usable, skipped = [], {}
+        for name, trained in self.models.items():
+            lacking = [INPUTS[key].split(" (")[0] for key in trained.inputs if not song.has(key)]
+            if lacking:
+                skipped[name] = f"reads {' and '.join(lacking)}, which {song.name} lacks"
+            else:
+                usable.append(name)
+        hint = "; give the lyrics (--lyrics FILE)" if not song.has("tokens") else "; give the audio"
+        if skipped and self.required:
+            raise MissingInputError(f"{'; '.join(f'{n} {why}' for n, why in skipped.items())}{hint}")
+        if not usable:
+            raise MissingInputError(f"no model of {self.run_dir} can score {song.name}: "
+                                    f"{'; '.join(f'{n} {why}' for n, why in skipped.items())}{hint}")
+        return usable, skipped
+
+    def predict(self, song):
+        """Per-model and ensemble probabilities for one prepared song.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per usable model, then the ensemble's: ``song, model,
+            modality, n_averaged`` (split models of a model; models of the
+            ensemble), ``prob_<class>`` per class, ``label`` (the most probable
+            class). ``attrs["skipped"]``: ``{model: why}`` for the models left out.
+        """
+        usable, skipped = self.usable(song)
+        rows = {name: self.models[name].probabilities(song) for name in usable}
+        labels = self.labels
+        table = pd.DataFrame([{"song": song.name, "model": name, "modality": self.models[name].modality,
+                               "n_averaged": len(self.models[name].splits)} for name in usable]
+                             + [{"song": song.name, "model": ENSEMBLE,
+                                 "modality": "+".join(dict.fromkeys(self.models[n].modality for n in usable)),
+                                 "n_averaged": len(usable)}])
+        probs = np.vstack([*rows.values(), np.mean(list(rows.values()), axis=0)])
+        for i, label in enumerate(labels):
+            table[f"prob_{label}"] = probs[:, i]
+        table["label"] = [labels[i] for i in probs.argmax(axis=1)]
+        table.attrs["skipped"] = skipped
+        return table
+
+    def best_model(self, modality):
+        """The trained model of ``modality`` (``audio``, ``lyrics``, ``both``) with the best mean validation accuracy.
+
+        Returns ``None`` when the run has none.
+        """
+        from .outputs import METRICS_JSON, read_metrics
+
+        candidates = [name for name, m in self.models.items() if m.modality == modality]
+        trained, accuracy = trained_models(self.run_dir), {}
+        for name in candidates:
+            splits = trained[name]
+            scores = [read_metrics(folder / METRICS_JSON).get("accuracy", np.nan) for folder in splits
+                      if (folder / METRICS_JSON).is_file()]
+            accuracy[name] = np.nanmean(scores) if scores and not np.all(np.isnan(scores)) else -1.0
+        return max(candidates, key=lambda name: accuracy[name]) if candidates else None
+
+    # --- explanations (mer_utils.explain) of one model on one song ---
+
+    def explain_audio(self, song, model_name, **options):
+        """:func:`mer_utils.explain.explain_audio` of each split model on ``song``, averaged.
+
+        Every split explains the class the model (all splits together) chose, unless ``target`` is given.
+        """
+        target = options.pop("target", None)
+        return explain.combine_audio(self._explain_splits(
+            song, model_name, "mel", target, lambda model, inputs, vocabulary, others, target: explain.explain_audio(
+                model, inputs["mel"][0].T, sample_rate=self.params["sample_rate"],
+                clip_seconds=self.params["clip_seconds"], other_inputs=others, target=target, **options)))
+
+    def explain_lyrics(self, song, model_name, **options):
+        """:func:`mer_utils.explain.explain_lyrics` of each split model on ``song``, combined by word.
+
+        Every split explains the class the model (all splits together) chose, unless ``target`` is given.
+        """
+        target = options.pop("target", None)
+        return explain.combine_lyrics(self._explain_splits(
+            song, model_name, "tokens", target, lambda model, inputs, vocabulary, others, target: explain.explain_lyrics(
+                model, inputs["tokens"], vocabulary, other_inputs=others, target=target, **options)))
+
+    def _explain_splits(self, song, model_name, key, target, explain_one):
+        """``explain_one(model, inputs, vocabulary, other inputs, target)`` for each split of a model."""
+        if model_name not in self.models:
+            raise ValueError(f"model {model_name!r} is not loaded (loaded: {', '.join(self.models)})")
+        trained = self.models[model_name]
+        if key not in trained.inputs:
+            raise ValueError(f"{model_name} does not read {INPUTS[key]}")
+        missing = [INPUTS[k] for k in trained.inputs if not song.has(k)]
+        if missing:
+            raise MissingInputError(f"{model_name} reads {' and '.join(missing)}, which {song.name} lacks")
+        if target is None:
+            target = int(np.argmax(trained.probabilities(song)))
+        parts = []
+        for i, model in enumerate(trained.splits):
+            inputs = trained.split_inputs(song, i)
+            others = {k: v for k, v in inputs.items() if k != key} or None
+            parts.append(explain_one(model, inputs, trained.vocabularies[i], others, target))
+        return parts
+
+
+def predict_song(run_dir, audio_path, lyrics_path=None, *, models=None):
+    """Probabilities of each model of a run, and of their ensemble, for one song.
+
+    Parameters
+    ----------
+    run_dir : str or Path
+        The run folder.
+    audio_path : str or Path or None
+        The song's audio (any format :func:`mer_utils.melspec.load_clip` reads); ``None`` for lyrics only.
+    lyrics_path : str or Path, optional
+        Its lyrics (UTF-8, UTF-16 or CP949).
+    models : sequence of str, optional
+        Restrict to these models (then each must be able to read the song).
+
+    Returns
+    -------
+    pandas.DataFrame
+        See :meth:`Predictor.predict`.
+
+    Raises
+    ------
+    mer_utils.accounting.Rejected
+        The audio or lyrics cannot be used (reason code and file in the message).
+    ValueError
+        The run folder has no trained model, or no model can read the song.
+    """
+    predictor = Predictor(run_dir, models=models)
+    return predictor.predict(predictor.prepare(audio_path, lyrics_path))
+
+
+# --- many songs --------------------------------------------------------------------
+
+def song_list(path, *, lyrics_path=None):
+    """The songs named by a command-line argument: a file, a folder, or a CSV table.
+
+    - an audio file: that song, with ``lyrics_path`` if given;
+    - a folder: every audio file in it, each with ``<stem>.txt`` beside it or in
+      ``lyrics/`` if present;
+    - a ``.csv`` table: columns ``audio_path`` and / or ``lyrics_path`` (relative
+      to the table's folder), optionally ``song`` (a name).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``song, audio_path, lyrics_path`` (``None`` when absent).
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".csv":
+        rows = _rows_of_table(path)
+    elif path.is_dir():
+        audio = sorted(f for f in path.iterdir() if f.is_file() and f.suffix.lower() in AUDIO_EXTENSIONS)
+        if not audio:
+            raise ValueError(f"folder {path} holds no audio file ({', '.join(AUDIO_EXTENSIONS)})")
+        rows = [{"song": f.name, "audio_path": f, "lyrics_path": _lyrics_beside(f)} for f in audio]
+    else:
+        return pd.DataFrame([{"song": path.name, "audio_path": path,
+                              "lyrics_path": Path(lyrics_path) if lyrics_path else None}])
+    if lyrics_path:
+        raise ValueError("--lyrics goes with one song; a folder or table names each song's lyrics itself")
+    return pd.DataFrame(rows, columns=["song", "audio_path", "lyrics_path"])
+
+
+def _lyrics_beside(audio):
+    for candidate in (audio.with_suffix(LYRICS_SUFFIX), audio.parent / "lyrics" / f"{audio.stem}{LYRICS_SUFFIX}"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _rows_of_table(path):
+    if not path.is_file():
+        raise ValueError(f"songs table {path} does not exist")
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, sep=None, engine="python")
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise ValueError(f"songs table {path} is not a readable CSV file ({err})") from None
+    table.columns = [str(c).strip().lower() for c in table.columns]
+    if not {"audio_path", "lyrics_path"} & set(table.columns):
+        raise ValueError(f"songs table {path} needs an audio_path or a lyrics_path column "
+                         f"(found: {', '.join(table.columns) or 'none'})")
+
+    def cell(record, column):
+        value = record.get(column, "").strip()
+        return (path.parent / value).resolve() if value else None
+
+    rows = []
+    for record in table.to_dict("records"):
+        audio, lyrics_file = cell(record, "audio_path"), cell(record, "lyrics_path")
+        if audio is None and lyrics_file is None:
+            continue
+        rows.append({"song": record.get("song", "").strip() or (audio or lyrics_file).name,
+                     "audio_path": audio, "lyrics_path": lyrics_file})
+    if not rows:
+        raise ValueError(f"songs table {path} names no song")
+    return rows
+
+
+def predict_songs(run_dir, songs, *, models=None, progress=True, on_error=None):
+    """:func:`predict_song` for every row of :func:`song_list`, with the run loaded once.
+
+    Parameters
+    ----------
+    songs : pandas.DataFrame
+        Columns ``song, audio_path, lyrics_path``.
+    progress : bool
+        Show a progress bar (stderr).
+    on_error : callable, optional
+        Called with ``(song name, exception)`` for each unusable song, which is then
+        left out; default: the error is raised.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The tables of :meth:`Predictor.predict`, one after the other; ``attrs["skipped"]``
+        maps each song to its models left out.
+    """
+    from tqdm.std import tqdm
+
+    predictor = Predictor(run_dir, models=models)
+    tables, skipped = [], {}
+    for row in tqdm(songs.itertuples(index=False), total=len(songs), desc="songs", disable=not progress,
+                    file=sys.stderr):
+        try:
+            table = predictor.predict(predictor.prepare(row.audio_path, row.lyrics_path))
+        except ValueError as err:  # Rejected and MissingInputError included
+            if on_error is None:
+                raise
+            on_error(row.song, err)
+            continue
+        table["song"] = row.song
+        tables.append(table)
+        if table.attrs["skipped"]:
+            skipped[row.song] = table.attrs["skipped"]
+    result = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+    result.attrs["skipped"] = skipped
+    return result
+
+
+# --- the command line --------------------------------------------------------------
+
+def format_table(table, fmt):
+    """A prediction table as text: ``table`` (aligned columns), ``csv`` or ``json`` (a list of records)."""
+    if fmt == "csv":
+        return table.to_csv(index=False)
+    if fmt == "json":
+        return json.dumps(table.to_dict("records"), indent=2, default=str) + "\n"
+    return table.to_string(index=False, float_format=lambda v: f"{v:.3f}") + "\n"
+
+
+def error_message(err):
+    """One line for a refused song: ``<reason>: <detail>`` for a rejection, else the message."""
+    return f"{err.reason}: {err.detail}" if isinstance(err, Rejected) else str(err)
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="python -m mer_utils.predict",
+        description="Apply a trained run to new songs: per-model class probabilities and the ensemble's label.")
+    parser.add_argument("song", help="an audio file, a folder of audio files (lyrics as <stem>.txt beside them or "
+                                     "in lyrics/), or a .csv table with audio_path and/or lyrics_path columns")
+    parser.add_argument("--run", required=True, help="run folder, e.g. papermill_runs/demo/latest")
+    parser.add_argument("--lyrics", help="the song's lyrics file (one song only)")
+    parser.add_argument("--models", help="comma-separated model names (default: every trained model)")
+    parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    """Command-line entry point; returns the exit status."""
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
+    try:
+        songs = song_list(args.song, lyrics_path=args.lyrics)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    failures = []
+
+    def report(name, err):
+        failures.append(name)
+        print(f"error: {name}: {error_message(err)}", file=sys.stderr)
+
+    try:
+        table = predict_songs(args.run, songs, models=models, progress=len(songs) > 1, on_error=report)
+    except ValueError as err:  # the run folder or the model selection
+        print(f"error: {error_message(err)}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    for song, skipped in table.attrs["skipped"].items():
+        for name, why in skipped.items():
+            print(f"note: {song}: {name} left out: it {why}", file=sys.stderr)
+    if not table.empty:
+        sys.stdout.write(format_table(table, args.format))
+    return EXIT_UNUSABLE if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
