@@ -33,8 +33,12 @@ Profile format::
       seed: 2017
     variants:                # notebooks executed once per parameter set
       04_audio_model:
-        - {audio_model: cnn}
-        - {audio_model: rnn}
+        - {audio_models: [cnn]}
+        - {audio_models: [rnn]}
+
+While a notebook runs, the lines it logs (:func:`mer_utils.notebook.setup`
+routes them; training logs one per epoch) go to ``<output name>.log`` in the
+run folder, and the runner prints them, indented, as they come.
 """
 
 import argparse
@@ -197,7 +201,7 @@ def plan_run(profile, notebooks, run_dir):
         for variant in profile["variants"].get(nb.stem) or [{}]:
             values = {**profile["parameters"], **variant, **supplied}
             params = {k: v for k, v in values.items() if k in declared[nb.stem]}
-            suffix = "".join(f"-{v}" for v in variant.values())
+            suffix = "".join(f"-{'+'.join(map(str, v)) if isinstance(v, list) else v}" for v in variant.values())
             plan.append((nb, f"{nb.stem}{suffix}.ipynb", params))
     return plan
 
@@ -294,10 +298,19 @@ def _type_problem(value, declared_types):
 
 
 def _range_problem(name, value):
-    """``None`` when ``value`` is allowed by :data:`~mer_utils.config.PARAMETER_RANGES` (or has no rule)."""
+    """``None`` when ``value`` is allowed by :data:`~mer_utils.config.PARAMETER_RANGES` (or has no rule).
+
+    A list is allowed when it is not empty and the rule allows each element.
+    """
     rule = PARAMETER_RANGES.get(name)
     if rule is None:
         return None
+    if isinstance(value, list):
+        if not value:
+            return "must not be empty"
+        bad = [(element, _range_problem(name, element)) for element in value]
+        bad = [f"{element!r} {problem}" for element, problem in bad if problem]
+        return f"each element must fit: {'; '.join(bad)}" if bad else None
     if isinstance(rule, tuple):
         return None if value in rule else f"must be one of {', '.join(map(str, rule))}"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -454,6 +467,50 @@ def _kernel_arguments():
     return [f"--IPKernelApp.exec_lines={guard}"]
 
 
+@contextlib.contextmanager
+def _kernel_environment(progress_file, log):
+    """Start kernels quiet, and print what they log to ``progress_file`` while the block runs.
+
+    The kernel inherits this process's environment: ``TF_CPP_MIN_LOG_LEVEL``
+    keeps TensorFlow's C++ INFO and WARNING lines out of notebook and
+    console, and :data:`~mer_utils.notebook.PROGRESS_FILE_VARIABLE` names the
+    file :func:`mer_utils.notebook.setup` appends the notebook's log lines to
+    (one per training epoch), which a thread here follows.
+    """
+    from .notebook import PROGRESS_FILE_VARIABLE
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    progress_file.parent.mkdir(parents=True, exist_ok=True)
+    progress_file.write_bytes(b"")  # a rerun starts the notebook's log afresh
+    os.environ[PROGRESS_FILE_VARIABLE] = str(progress_file)
+    done = threading.Event()
+    follower = threading.Thread(target=_follow, args=(progress_file, done, log), daemon=True)
+    follower.start()
+    try:
+        yield
+    finally:
+        os.environ.pop(PROGRESS_FILE_VARIABLE, None)
+        done.set()
+        follower.join(timeout=5)
+
+
+def _follow(path, done, log):
+    """Pass each complete line appended to ``path`` to ``log``, indented, until ``done`` (then the rest)."""
+    pending = b""
+    with open(path, "rb") as handle:
+        while True:
+            chunk = handle.read()
+            *lines, pending = (pending + chunk).split(b"\n")
+            for line in lines:
+                log(f"    {line.decode('utf-8', 'replace')}")
+            if not chunk and done.is_set():
+                break
+            if not chunk:
+                done.wait(0.5)
+    if pending:
+        log(f"    {pending.decode('utf-8', 'replace')}")
+
+
 def latest_run_id(profile_dir):
     """The run folder name ``<profile_dir>/latest`` points at; ``None`` without one."""
     latest = Path(profile_dir) / "latest"
@@ -508,7 +565,7 @@ def execute(profile, *, run_id=None, runs_dir=RUNS_DIR, notebooks_dir=NOTEBOOKS_
     try:
         for step, (notebook, output_name, params) in enumerate(selected, start=1):
             log(f"[{step}/{len(selected)}] {output_name} ...")
-            entry = _execute_step(notebook, output_name, params, record, plan, profile, run_dir)
+            entry = _execute_step(notebook, output_name, params, record, plan, profile, run_dir, log=log)
             log(f"[{step}/{len(selected)}] {output_name} done in {entry['wall_s']:.1f} s")
     except BaseException as err:
         _finish_invocation(record, "failed" if isinstance(err, Exception) else "interrupted", plan)
@@ -523,7 +580,7 @@ def execute(profile, *, run_id=None, runs_dir=RUNS_DIR, notebooks_dir=NOTEBOOKS_
     return run_dir
 
 
-def _execute_step(notebook, output_name, params, record, plan, profile, run_dir):
+def _execute_step(notebook, output_name, params, record, plan, profile, run_dir, *, log):
     """Run one notebook, recording it in ``run.json`` before and after; return its entry."""
     import papermill
 
@@ -534,11 +591,12 @@ def _execute_step(notebook, output_name, params, record, plan, profile, run_dir)
     write_json(run_dir / "run.json", record, indent=2)
     start = time.perf_counter()
     try:
-        papermill.execute_notebook(
-            str(notebook), str(run_dir / output_name), parameters=params, kernel_name="python3",
-            execution_timeout=profile["cell_timeout_s"], cwd=str(notebook.parent), progress_bar=False,
-            log_output=False, config=_local_kernel_config(), extra_arguments=_kernel_arguments(),
-        )
+        with _kernel_environment(run_dir / f"{Path(output_name).stem}.log", log):
+            papermill.execute_notebook(
+                str(notebook), str(run_dir / output_name), parameters=params, kernel_name="python3",
+                execution_timeout=profile["cell_timeout_s"], cwd=str(notebook.parent), progress_bar=False,
+                log_output=False, config=_local_kernel_config(), extra_arguments=_kernel_arguments(),
+            )
     except BaseException as err:
         failure = _describe_failure(err, notebook, run_dir / output_name, record, plan)
         entry.update(status=failure["status"], wall_s=round(time.perf_counter() - start, 2), error=failure["error"],

@@ -370,8 +370,11 @@ def _train_split(model_name, layout, data, index, opts, device, *, verbose):
     train_set = make_dataset(train_ids, y_train, mels=mels, tokens=train_tokens, batch_size=opts.batch_size,
                              shuffle=True, seed=seed)
     val_set = make_dataset(val_ids, y_val, mels=mels, tokens=val_tokens, batch_size=opts.batch_size)
+    label = f"{model_name} split {index} (of {len(data.splits)})"
+    logger.info("%s: training on %d tracks, validating on %d", label, len(train_ids), len(val_ids))
     history, best_epoch = _fit(model, train_set, val_set, opts, class_weight=(
-        balanced_class_weights(y_train) if opts.class_weights else None), verbose=verbose)
+        balanced_class_weights(y_train) if opts.class_weights else None), verbose=verbose,
+        progress=EpochProgress(label, opts.epochs))
     prob_positive = model.predict(val_set, verbose=0)[:, 1].astype(float)
 
     scores = evaluate(y_val, prob_positive)
@@ -394,13 +397,36 @@ def _train_split(model_name, layout, data, index, opts, device, *, verbose):
     return {**run, **scores, "wall_s": wall_s}
 
 
-def _fit(model, train_set, val_set, opts, *, class_weight, verbose):
+class EpochProgress(keras.callbacks.Callback):
+    """Log one line per epoch: its number, the training and validation scores and its time.
+
+    Reads Keras' epoch logs only, so the training is the same with or without
+    it. :func:`mer_utils.notebook.setup` shows the lines in the notebook, and
+    the runner prints them in its console.
+    """
+
+    def __init__(self, label, epochs):
+        super().__init__()
+        self.label, self.epochs, self._started = label, epochs, None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        scores = ", ".join(f"{name} {float(logs[name]):.3f}" for name in outputs.HISTORY_COLUMNS[1:]
+                           if name in (logs or {}))
+        logger.info("%s, epoch %d/%d: %s (%.1f s)", self.label, epoch + 1, self.epochs, scores,
+                    time.perf_counter() - self._started)
+
+
+def _fit(model, train_set, val_set, opts, *, class_weight, verbose, progress=None):
     """Compile and fit ``model``; return its history (``outputs.HISTORY_COLUMNS``) and the epoch it keeps."""
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=opts.learning_rate),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=False)
     stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=opts.patience, restore_best_weights=True)
+    callbacks = ([stopper] if opts.patience else []) + ([progress] if progress else [])
     fit = model.fit(train_set, validation_data=val_set, epochs=opts.epochs, verbose=verbose, shuffle=False,
-                    callbacks=[stopper] if opts.patience else [], class_weight=class_weight)
+                    callbacks=callbacks, class_weight=class_weight)
     history = pd.DataFrame(fit.history)
     history.insert(0, "epoch", np.arange(1, len(history) + 1))
     best_epoch = stopper.best_epoch + 1 if opts.patience else len(history)

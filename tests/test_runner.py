@@ -17,6 +17,7 @@ import pytest
 
 from mer_utils import config, lifetime, provenance
 from mer_utils import run as runner
+from mer_utils.notebook import PROGRESS_FILE_VARIABLE
 from mer_utils.paths import REPO_ROOT
 
 
@@ -245,8 +246,8 @@ def test_allowed_values_agree_with_the_modules_that_use_them():
     assert ranges["split_scheme"] == splits.SCHEMES
     assert ranges["korean_tagger"] == tuple(pos.KOREAN_TAGGERS)
     trained = {name for name in catalogue.MODEL_INPUTS}
-    assert {f"audio_{m}" for m in ranges["audio_model"]} == {m for m in trained if m.startswith("audio_")}
-    assert {f"lyrics_{m}" for m in ranges["lyrics_model"]} == {m for m in trained if m.startswith("lyrics_")}
+    assert {f"audio_{m}" for m in ranges["audio_models"]} == {m for m in trained if m.startswith("audio_")}
+    assert {f"lyrics_{m}" for m in ranges["lyrics_models"]} == {m for m in trained if m.startswith("lyrics_")}
 
 
 def test_range_rules_include_or_exclude_their_bounds(monkeypatch):
@@ -255,6 +256,65 @@ def test_range_rules_include_or_exclude_their_bounds(monkeypatch):
     assert runner._range_problem("share", 0) == runner._range_problem("share", 1.01) == "must be in (0, 1]"
     assert runner._range_problem("share", float("nan")) == "must be in (0, 1]"
     assert runner._range_problem("unruled", -5) is None
+
+
+def test_list_parameters_are_checked_element_by_element(tmp_path, monkeypatch):
+    monkeypatch.setitem(config.PARAMETER_RANGES, "models", ("cnn", "rnn"))
+    folder = tmp_path / "listed"
+    write_notebook(folder, "01_models.ipynb", 'run_dir: str = ""\nmodels: list = ["cnn", "rnn"]', "pass")
+    declared = {"01_models": runner.declared_parameters(folder / "01_models.ipynb")}
+
+    def problems(value, variants=()):
+        profile = {"parameters": {"models": value}, "variants": {"01_models": list(variants)}}
+        return runner.parameter_problems(profile, declared)
+
+    assert problems(["rnn", "cnn"]) == [] and problems(["cnn"], [{"models": ["rnn"]}]) == []
+    assert problems(["cnn", "lstm", 3]) == [
+        "models=['cnn', 'lstm', 3]: each element must fit: 'lstm' must be one of cnn, rnn; 3 must be one of cnn, rnn"]
+    assert problems([]) == ["models=[]: must not be empty"]
+    assert problems("cnn") == ["models='cnn': must be a list, e.g. [a, b] (declared `list` in 01_models)"]
+    assert problems(["cnn"], [{"models": ["gru"]}]) == [
+        "models=['gru'] (variant of 01_models): each element must fit: 'gru' must be one of cnn, rnn"]
+
+
+def test_list_variants_name_their_outputs_by_their_elements(tmp_path):
+    folder = tmp_path / "listed"
+    write_notebook(folder, "04_models.ipynb", 'run_dir: str = ""\nmodels: list = ["cnn", "rnn"]', "pass")
+    profile = {"name": "p", "parameters": {},
+               "variants": {"04_models": [{"models": ["cnn"]}, {"models": ["cnn", "rnn"]}]}}
+    plan = runner.plan_run(profile, runner.discover_notebooks(folder), tmp_path / "run")
+    assert [(out, params["models"]) for _, out, params in plan] == [
+        ("04_models-cnn.ipynb", ["cnn"]), ("04_models-cnn+rnn.ipynb", ["cnn", "rnn"])]
+
+
+PROGRESS_NOTEBOOK = """\
+import logging
+from mer_utils.notebook import setup
+setup(run_dir, seed=0)
+for epoch in (1, 2):
+    logging.getLogger("mer_utils.training").info("m split 0 (of 1), epoch %d/2: loss 0.5", epoch)
+logging.getLogger("some.library").info("a library's INFO line stays out")
+"""
+
+
+@pytest.mark.slow
+def test_the_console_shows_what_the_notebook_logs_while_it_runs(tmp_path):
+    folder = tmp_path / "notebooks"
+    write_notebook(folder, "01_log.ipynb", 'run_dir: str = ""', PROGRESS_NOTEBOOK)
+    profile = {"name": "p", "description": "", "cell_timeout_s": 60, "parameters": {}, "variants": {}}
+    messages = []
+    run_dir = runner.execute(profile, run_id="r", runs_dir=tmp_path / "runs", notebooks_dir=folder,
+                             log=messages.append)
+    epochs = [m for m in messages if "epoch" in m]
+    assert epochs == [f"    m split 0 (of 1), epoch {e}/2: loss 0.5" for e in (1, 2)]
+    done = next(i for i, m in enumerate(messages) if m.startswith("[1/1] 01_log.ipynb done"))
+    assert messages.index(epochs[-1]) < done, "printed while the notebook ran, not after"
+    assert not any("library" in m for m in messages)
+    assert (run_dir / "01_log.log").read_text().splitlines() == [m.strip() for m in epochs]
+    outputs = nbformat.read(run_dir / "01_log.ipynb", as_version=4).cells[-1].outputs
+    assert {o["name"] for o in outputs} == {"stdout"}, "log lines are not shown as errors"
+    assert "".join(o["text"] for o in outputs).splitlines() == [m.strip() for m in epochs]
+    assert PROGRESS_FILE_VARIABLE not in os.environ, "the variable is for the kernel only, not left set"
 
 
 # --- reruns: --only continues a run whose earlier notebooks completed ---------------------

@@ -151,6 +151,42 @@ def test_same_seed_same_results_on_cpu(fused_run, tmp_path):
     assert not np.array_equal(pred_a["prob_positive"], pred_c["prob_positive"])
 
 
+def test_each_epoch_logs_one_line_and_the_training_is_the_same_without_them(layout, tmp_path, caplog,
+                                                                          monkeypatch):
+    from mer_utils.paths import RunLayout
+
+    data = fake_data(n_splits=2)
+    with caplog.at_level(logging.INFO, logger="mer_utils.training"):
+        train("audio_cnn", layout, data, epochs=2)
+    epochs = [r.getMessage() for r in caplog.records if ", epoch " in r.getMessage()]
+    assert [line.split(":")[0] for line in epochs] == [
+        f"audio_cnn split {s} (of 2), epoch {e}/2" for s in (0, 1) for e in (1, 2)]
+    history = pd.read_csv(layout.model_dir("audio_cnn", 1) / "history.csv")
+    assert f"val_loss {history['val_loss'].iloc[-1]:.3f}, val_accuracy" in epochs[-1]
+    assert "audio_cnn split 0 (of 2): training on 32 tracks, validating on 8" in caplog.messages
+
+    monkeypatch.setattr(training, "EpochProgress", lambda label, epochs: None)  # no progress callback
+    quiet = RunLayout(tmp_path / "quiet")
+    train("audio_cnn", quiet, fake_data(n_splits=2), epochs=2)
+    for split in (0, 1):
+        pd.testing.assert_frame_equal(pd.read_csv(quiet.model_dir("audio_cnn", split) / "history.csv"),
+                                      pd.read_csv(layout.model_dir("audio_cnn", split) / "history.csv"),
+                                      check_exact=True)
+
+
+def test_a_model_trains_the_same_after_other_models_in_the_same_process(tmp_path):
+    """Notebooks 04 and 05 train several models in one kernel by hand, one per kernel under the runner."""
+    from mer_utils.paths import RunLayout
+
+    first, after = RunLayout(tmp_path / "first"), RunLayout(tmp_path / "after")
+    train("audio_cnn", first, fake_data(n_splits=1), epochs=2)
+    train("lyrics_cnn", RunLayout(tmp_path / "between"), fake_data(n_splits=1), epochs=2)
+    train("audio_cnn", after, fake_data(n_splits=1), epochs=2)
+    for name in ("history.csv", "predictions.csv"):
+        pd.testing.assert_frame_equal(pd.read_csv(first.model_dir("audio_cnn", 0) / name),
+                                      pd.read_csv(after.model_dir("audio_cnn", 0) / name), check_exact=True)
+
+
 def test_saved_model_gives_the_saved_predictions(fused_run):
     layout, data, _ = fused_run
     folder = layout.model_dir("fused", 1)
