@@ -12,16 +12,36 @@ pipeline as :func:`mer_utils.training.train_on_splits`, and prints:
 
 Use it to size a profile: a split costs about
 ``overhead + epochs * n_tracks * per_track``.
+
+``--input-overhead`` measures instead what reading the features costs a fit
+(issue 15): the audio CNN and the fused model are fit on ``--tracks``
+synthetic one-minute features (float16 ``.npy`` files, as the mel cache
+holds them, in a temporary folder) from
+
+- ``in-memory``: float32 arrays already in memory, ``model.fit(x, y)`` (the bound),
+- ``per-track files``: :class:`mer_utils.mels.MelStore` through ``make_dataset``
+  (one ``.npy`` opened per track per batch; how training read before the matrix),
+- ``matrix, file rows``: the run's feature matrix read row by row from its
+  file (:func:`mer_utils.mels.open_matrix` with no memory budget: the paper's size),
+- ``matrix, in memory``: the same matrix loaded whole (within the budget).
+
+Every contender fits ``--epochs`` epochs of a fresh model with the same seed;
+they take turns, ``--repeat`` rounds, and the best (least disturbed) fit time
+of each is compared to the in-memory one.
 """
 
 import argparse
+import statistics
+import tempfile
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
 
-from mer_utils import config, training
+from mer_utils import config, mels as mel_stage, training
 from mer_utils.models import MODEL_BUILDERS, MODEL_INPUTS
+from mer_utils.paths import RunLayout
 
 
 class SyntheticMels:
@@ -39,16 +59,7 @@ class SyntheticMels:
 
 def time_model(name, *, ids, labels, mels, tokens, batch_size, epochs):
     """``(first epoch s, later epoch s)`` of one model on the synthetic tracks."""
-    keras.backend.clear_session()
-    keras.utils.set_random_seed(0)
-    options = {}
-    if "mel" in MODEL_INPUTS[name]:
-        options.update(n_frames=mels.shape[1], n_mels=mels.shape[0])
-    if "tokens" in MODEL_INPUTS[name]:
-        options.update(vocab_size=config.VOCAB_SIZE, max_len=tokens.shape[1])
-    model = MODEL_BUILDERS[name](**options)
-    model.compile(optimizer=keras.optimizers.Adam(), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"], jit_compile=False)
+    model = compiled_model(name, n_mels=mels.shape[0], n_frames=mels.shape[1])
     needs = MODEL_INPUTS[name]
     dataset = training.make_dataset(ids, labels, mels=mels if "mel" in needs else None,
                                     tokens=tokens if "tokens" in needs else None, batch_size=batch_size,
@@ -67,16 +78,107 @@ def time_model(name, *, ids, labels, mels, tokens, batch_size, epochs):
     return times[0], float(np.mean(times[1:]))
 
 
+# --- input overhead: the feature matrix against in-memory arrays -------------------------
+
+def compiled_model(name, *, n_mels, n_frames):
+    """A fresh ``name`` with seed 0, compiled as ``training`` compiles it."""
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(0)
+    options = {}
+    if "mel" in MODEL_INPUTS[name]:
+        options.update(n_frames=n_frames, n_mels=n_mels)
+    if "tokens" in MODEL_INPUTS[name]:
+        options.update(vocab_size=config.VOCAB_SIZE, max_len=config.MAX_LEN)
+    model = MODEL_BUILDERS[name](**options)
+    model.compile(optimizer=keras.optimizers.Adam(), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"], jit_compile=False)
+    return model
+
+
+def synthetic_run(folder, n_tracks, *, n_mels, n_frames):
+    """A run folder whose ``data/mels.csv`` lists ``n_tracks`` float16 feature files: ``(layout, ids)``."""
+    rng = np.random.default_rng(0)
+    cache = folder / "cache"
+    cache.mkdir(parents=True)
+    features = {}
+    for i in range(n_tracks):
+        features[f"t{i:05d}"] = cache / f"t{i:05d}.npy"
+        np.save(features[f"t{i:05d}"], rng.normal(-40, 10, size=(n_mels, n_frames)).astype(np.float16))
+    layout = RunLayout(folder / "run")
+    mel_stage.write_index(layout, features)
+    return layout, list(features)
+
+
+def input_contenders(layout, ids, labels, tokens, *, batch_size):
+    """``{name: fit(model, epochs)}``: the ways a model can be fed the run's features."""
+    store = mel_stage.MelStore.open(layout)
+    from_file = mel_stage.open_matrix(layout, memory_budget_mb=0)
+    in_memory = mel_stage.open_matrix(layout, memory_budget_mb=1e9)
+    arrays = {"mel": store.batch(ids), "tokens": tokens}
+
+    def through(source):
+        def fit(model, needs, epochs):
+            dataset = training.make_dataset(ids, labels, mels=source, batch_size=batch_size, shuffle=True, seed=0,
+                                            tokens=tokens if "tokens" in needs else None)
+            model.fit(dataset, epochs=epochs, verbose=0, shuffle=False)
+        return fit
+
+    def fit_arrays(model, needs, epochs):
+        x = {key: arrays[key] for key in ("mel", "tokens") if key in needs}
+        model.fit(x, labels, batch_size=batch_size, epochs=epochs, verbose=0, shuffle=True)
+
+    return {"in-memory": fit_arrays, "per-track files": through(store), "matrix, file rows": through(from_file),
+            "matrix, in memory": through(in_memory)}
+
+
+def input_overhead(args):
+    """Print each contender's fit time per model and its ratio to the in-memory fit."""
+    n_mels, n_frames = config.N_MELS, args.n_frames
+    models = args.models.split(",") if args.models else ["audio_cnn", "fused"]
+    labels = (np.arange(args.tracks) % 2).astype(np.int32)
+    tokens = np.random.default_rng(1).integers(2, config.VOCAB_SIZE, size=(args.tracks, config.MAX_LEN)).astype(np.int32)
+    with tempfile.TemporaryDirectory(prefix="bench_training_") as tmp:
+        layout, ids = synthetic_run(Path(tmp), args.tracks, n_mels=n_mels, n_frames=n_frames)
+        contenders = input_contenders(layout, ids, labels, tokens, batch_size=args.batch_size)
+        print(f"{args.tracks} tracks of ({n_frames}, {n_mels}) float16 features, batch {args.batch_size}, "
+              f"{args.epochs} epochs per fit, {args.repeat} rounds", flush=True)
+        for name in models:
+            needs = MODEL_INPUTS[name]
+            times = {contender: [] for contender in contenders}
+            for round_ in range(args.repeat):
+                for contender, fit in contenders.items():
+                    model = compiled_model(name, n_mels=n_mels, n_frames=n_frames)
+                    start = time.perf_counter()
+                    fit(model, needs, args.epochs)
+                    times[contender].append(time.perf_counter() - start)
+                print(f"  {name} round {round_ + 1}: " + ", ".join(f"{c} {t[-1]:.1f} s" for c, t in times.items()),
+                      flush=True)
+            bound = min(times["in-memory"])
+            print(f"{name}: best fit time, median, ratio of the best to the in-memory best")
+            for contender, values in times.items():
+                print(f"  {contender:18s} {min(values):7.2f} s  {statistics.median(values):7.2f} s  "
+                      f"{min(values) / bound:5.3f}x", flush=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tracks", type=int, default=64, help="synthetic tracks per epoch (default 64)")
     parser.add_argument("--batch-size", type=int, default=config.BATCH_SIZE)
     parser.add_argument("--epochs", type=int, default=2, help="timed epochs after the first (default 2)")
     parser.add_argument("--n-frames", type=int, default=config.N_FRAMES)
-    parser.add_argument("--models", default=",".join(MODEL_BUILDERS), help="comma-separated model names")
+    parser.add_argument("--models", default=None, help="comma-separated model names (default: all; with "
+                        "--input-overhead: audio_cnn,fused)")
+    parser.add_argument("--input-overhead", action="store_true",
+                        help="time fits fed by each input path against in-memory arrays (see above)")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds of --input-overhead (default 3)")
     args = parser.parse_args(argv)
 
     device = training.configure_device()
+    if args.input_overhead:
+        print(f"device: {device['device']} ({device['dtype_policy']})")
+        input_overhead(args)
+        return
+    args.models = args.models or ",".join(MODEL_BUILDERS)
     ids = [f"t{i}" for i in range(args.tracks)]
     labels = np.arange(args.tracks) % 2
     mels = SyntheticMels(ids, n_mels=config.N_MELS, n_frames=args.n_frames)

@@ -15,7 +15,10 @@ slots". For every kept track this module
 3. stores it as float16 ``.npy`` in the feature cache, written to a
    temporary name then renamed (:func:`extract_all`, in parallel);
 4. serves the features memory-mapped (:class:`MelStore`): nothing holds the
-   corpus in memory (7,484 tracks at the paper's size are ~2 GB).
+   corpus in memory (7,484 tracks at the paper's size are ~2 GB);
+5. gathers the run's features into one float16 matrix, time-major, for
+   training (:func:`open_matrix`, :mod:`mer_utils.feature_matrix`): batches
+   are rows of one file, rebuilt whenever it no longer matches the cache.
 
 Tracks whose audio cannot be used are rejected with a reason code from
 :data:`mer_utils.accounting.REASONS`; the caller applies them to the ledger.
@@ -46,7 +49,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import config, paths
+from . import config, feature_matrix, paths
 from .accounting import Rejected, StageReport
 from .fileio import atomic_write
 from .melspec import (  # noqa: F401 -- the computation, re-exported: mels is the stage's one entry point
@@ -301,6 +304,17 @@ def write_index(layout, features):
     return target
 
 
+def read_index(layout):
+    """``{track_id: feature file}`` of a run, in index order, from ``data/mels.csv``."""
+    source = index_path(layout)
+    if not source.is_file():
+        raise ValueError(f"{source} does not exist: run notebook 02 (mel extraction) first")
+    table = pd.read_csv(source, dtype=str, keep_default_na=False)
+    if list(table.columns) != ["track_id", "path"]:
+        raise ValueError(f"{source}: expected columns track_id, path; found {list(table.columns)}")
+    return dict(zip(table["track_id"], table["path"]))
+
+
 class MelStore:
     """Read-only access to a run's features, memory-mapped from the cache.
 
@@ -330,13 +344,7 @@ class MelStore:
     @classmethod
     def open(cls, layout):
         """The store of a run, from its ``data/mels.csv`` (written by notebook 02)."""
-        source = index_path(layout)
-        if not source.is_file():
-            raise ValueError(f"{source} does not exist: run notebook 02 (mel extraction) first")
-        table = pd.read_csv(source, dtype=str, keep_default_na=False)
-        if list(table.columns) != ["track_id", "path"]:
-            raise ValueError(f"{source}: expected columns track_id, path; found {list(table.columns)}")
-        return cls(dict(zip(table["track_id"], table["path"])))
+        return cls(read_index(layout))
 
     @property
     def ids(self):
@@ -375,6 +383,53 @@ class MelStore:
         for row, track_id in enumerate(track_ids):
             out[row] = self.get(track_id).T
         return out
+
+
+# --- the run's feature matrix ---------------------------------------------------------
+
+#: The matrix rows are the cached features transposed: (n_frames, n_mels), as the models take them.
+MATRIX_LAYOUT = "transpose: (n_frames, n_mels)"
+
+
+def open_matrix(layout, *, memory_budget_mb=config.FEATURE_MEMORY_MB):
+    """The run's features as one matrix, (re)built from ``data/mels.csv`` unless it matches the cache.
+
+    Parameters
+    ----------
+    layout : RunLayout
+    memory_budget_mb : float
+        Load the matrix whole when it takes at most this many MB; else read
+        each batch's rows from the file.
+
+    Returns
+    -------
+    MelMatrix
+        The MelStore interface (``ids``, ``shape``, ``batch``, ``get``) plus
+        row reads of the stored float16 (:class:`mer_utils.feature_matrix.FeatureMatrix`).
+    """
+    return feature_matrix.open_matrix(layout.matrix_dir("mels"), read_index(layout), transform=np.transpose,
+                                      transform_name=MATRIX_LAYOUT, memory_budget_mb=memory_budget_mb,
+                                      matrix_class=MelMatrix)
+
+
+class MelMatrix(feature_matrix.FeatureMatrix):
+    """A run's mel features as rows of one float16 matrix [shape=(n_tracks, n_frames, n_mels)].
+
+    Serves what :class:`MelStore` serves, with the same numbers; built by :func:`open_matrix`.
+    """
+
+    @property
+    def shape(self):
+        """Shape of one feature as cached: ``(n_mels, n_frames)``."""
+        return self.row_shape[::-1]
+
+    def get(self, track_id):
+        """One feature: float16 [shape=(n_mels, n_frames)]."""
+        return self.read([track_id])[0].T
+
+    def batch(self, track_ids):
+        """float32 [shape=(len(track_ids), n_frames, n_mels)], equal to :meth:`MelStore.batch`."""
+        return self.read(track_ids).astype(np.float32)
 
 
 # --- summaries for notebook 02 ----------------------------------------------------------

@@ -94,6 +94,10 @@ class RunLayout:
         """Index of the run's mel features: track id -> cached feature file."""
         return self.data_dir / "mels.csv"
 
+    def matrix_dir(self, kind):
+        """A feature matrix of the run (``mer_utils.feature_matrix``): ``data/matrix_<kind>/``."""
+        return self.data_dir / f"matrix_{kind}"
+
     @property
     def splits_json(self):
         """The train/validation splits every model uses."""

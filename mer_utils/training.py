@@ -35,8 +35,8 @@ are notebook and profile parameters):
 - **No leakage**: the mel standardization statistics and the vocabulary are
   computed on each split's training tracks only.
 
-Data are read per batch: mel spectrograms from the memory-mapped feature
-cache (:class:`mer_utils.mels.MelStore`), lyrics as encoded int32 arrays, in
+Data are read per batch: mel spectrograms as rows of the run's feature
+matrix (:func:`mer_utils.mels.open_matrix`), lyrics as encoded int32 arrays, in
 a ``tf.data`` pipeline that prefetches the next batches while the model trains.
 """
 
@@ -188,17 +188,21 @@ class TrainingData:
     tokens: dict = None
 
     @classmethod
-    def from_layout(cls, layout, model_name):
-        """Read the splits, labels and the features ``model_name`` needs from a run folder."""
+    def from_layout(cls, layout, model_name, *, feature_memory_mb=config.FEATURE_MEMORY_MB):
+        """Read the splits, labels and the features ``model_name`` needs from a run folder.
+
+        Mel features come from the run's feature matrix (:func:`mer_utils.mels.open_matrix`),
+        loaded whole when it takes at most ``feature_memory_mb`` MB.
+        """
         from .splits import label_map, load_splits
 
         validate_model_name(model_name)
         needs = MODEL_INPUTS[model_name]
         mels = tokens = None
         if "mel" in needs:
-            from .mels import MelStore
+            from .mels import open_matrix
 
-            mels = MelStore.open(layout)
+            mels = open_matrix(layout, memory_budget_mb=feature_memory_mb)
         if "tokens" in needs:
             from .lyrics import load_tokens
 
@@ -257,6 +261,8 @@ def make_dataset(track_ids, labels, *, mels=None, tokens=None, batch_size, shuff
 
     Mel spectrograms are read from ``mels`` batch by batch (never the whole
     corpus in memory); the next batches are prefetched while the model trains.
+    From a feature matrix (``mels.read_rows``, :mod:`mer_utils.feature_matrix`)
+    a batch is its float16 rows, cast to float32 by TensorFlow: the same numbers.
 
     Parameters
     ----------
@@ -279,18 +285,20 @@ def make_dataset(track_ids, labels, *, mels=None, tokens=None, batch_size, shuff
     track_ids = list(track_ids)
     labels = np.asarray(labels, dtype=np.int32)
     specs = []  # (input name, dtype, batch shape) of each model input
+    rows = mels.rows(track_ids) if hasattr(mels, "read_rows") else None  # a feature matrix's row numbers
     if mels is not None:
         n_mels, n_frames = mels.shape
-        specs.append(("mel", tf.float32, (None, n_frames, n_mels)))
+        specs.append(("mel", tf.float32 if rows is None else tf.float16, (None, n_frames, n_mels)))
     if tokens is not None:
         tokens = np.asarray(tokens, dtype=np.int32)
         specs.append(("tokens", tf.int32, (None, tokens.shape[1])))
 
     def load(index):
-        ids = [track_ids[i] for i in index]
         arrays = []
-        if mels is not None:
-            arrays.append(np.asarray(mels.batch(ids), dtype=np.float32))
+        if rows is not None:
+            arrays.append(mels.read_rows(rows[index]))
+        elif mels is not None:
+            arrays.append(np.asarray(mels.batch([track_ids[i] for i in index]), dtype=np.float32))
         if tokens is not None:
             arrays.append(tokens[index])
         return (*arrays, labels[index])
@@ -301,7 +309,8 @@ def make_dataset(track_ids, labels, *, mels=None, tokens=None, batch_size, shuff
         for array, (_, _, shape) in zip(arrays, specs):
             array.set_shape(shape)
         y.set_shape((None,))
-        return {name: array for array, (name, _, _) in zip(arrays, specs)}, y
+        return {name: tf.cast(array, tf.float32) if array.dtype == tf.float16 else array
+                for array, (name, _, _) in zip(arrays, specs)}, y
 
     dataset = tf.data.Dataset.range(len(track_ids))
     if shuffle:
@@ -319,7 +328,8 @@ def balanced_class_weights(labels):
 
 # --- training ----------------------------------------------------------------------
 
-def train_on_splits(model_name, layout, *, data=None, verbose=0, **options):
+def train_on_splits(model_name, layout, *, data=None, verbose=0, feature_memory_mb=config.FEATURE_MEMORY_MB,
+                    **options):
     """Train ``model_name`` once per split and save every run's outputs.
 
     Parameters
@@ -333,6 +343,8 @@ def train_on_splits(model_name, layout, *, data=None, verbose=0, **options):
         Splits, labels and features; default :meth:`TrainingData.from_layout`.
     verbose : int
         Keras' progress output (0: none; one log line per split either way).
+    feature_memory_mb : float
+        Without ``data``: load the run's mel feature matrix whole when it takes at most this many MB.
     **options
         Fields of :class:`TrainingOptions`: ``seed``, ``epochs``, ``batch_size``,
         ``learning_rate``, ``dropout``, ``patience``, ``class_weights``,
@@ -346,7 +358,8 @@ def train_on_splits(model_name, layout, *, data=None, verbose=0, **options):
     """
     validate_model_name(model_name)
     opts = TrainingOptions(**options)
-    data = data if data is not None else TrainingData.from_layout(layout, model_name)
+    data = data if data is not None else TrainingData.from_layout(layout, model_name,
+                                                                  feature_memory_mb=feature_memory_mb)
     validate_training_data(data, model_name)
     device = dict(_device) if _device is not None else configure_device()
     rows = [_train_split(model_name, layout, data, i, opts, device, verbose=verbose)
