@@ -32,6 +32,8 @@ Examples
 ...
 """
 
+import contextlib
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -80,17 +82,30 @@ def probabilities(models, inputs, *, batch_size=BATCH_SIZE):
     """
     models = as_model_list(models)
     n = len(next(iter(inputs.values())))
-    total = None
-    for model in models:
-        names = [tensor.name for tensor in model.inputs]
-        missing = [name for name in names if name not in inputs]
-        if missing:
-            raise ValueError(f"model {model.name} reads inputs {missing} that were not given (given: {sorted(inputs)})")
-        chunks = [np.asarray(model.predict_on_batch({name: inputs[name][start:start + batch_size] for name in names}),
-                             dtype=np.float64) for start in range(0, n, batch_size)]
-        probs = np.concatenate(chunks)
-        total = probs if total is None else total + probs
+    total = 0.0
+    with _quiet_retracing():
+        for model in models:
+            names = [tensor.name for tensor in model.inputs]
+            missing = [name for name in names if name not in inputs]
+            if missing:
+                raise ValueError(f"model {model.name} reads inputs {missing} that were not given "
+                                 f"(given: {sorted(inputs)})")
+            total = total + np.concatenate([
+                np.asarray(model.predict_on_batch({name: inputs[name][start:start + batch_size] for name in names}),
+                           dtype=np.float64) for start in range(0, n, batch_size)])
     return total / len(models)
+
+
+@contextlib.contextmanager
+def _quiet_retracing():
+    """Silence TensorFlow's warning that scoring several models one after the other retraces (expected here)."""
+    tf_logger = logging.getLogger("tensorflow")
+    level = tf_logger.level
+    tf_logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        tf_logger.setLevel(level)
 
 
 def _target_and_drops(models, original, variants, *, target, measure, batch_size):
@@ -427,7 +442,8 @@ def max_pooled_ngrams(model, token_ids):
     except ValueError:
         return []
     tokens = next(tensor for tensor in model.inputs if tensor.name == "tokens")
-    activations = keras.Model(tokens, conv.output).predict_on_batch(np.asarray(token_ids, dtype=np.int32)[None])
+    with _quiet_retracing():
+        activations = keras.Model(tokens, conv.output).predict_on_batch(np.asarray(token_ids, dtype=np.int32)[None])
     activations = np.asarray(activations)[0]                         # (max_len - n + 1, filters)
     width = conv.kernel_size[0]
     peaks = activations.argmax(axis=0)[activations.max(axis=0) > 0]

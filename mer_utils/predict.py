@@ -157,7 +157,7 @@ class TrainedModel:
         return model_info(self.name).modality
 
     def split_inputs(self, song, index):
-        """The inputs of split ``index``'s model for ``song``: ``{"mel": (1, n_frames, n_mels), "tokens": (1, max_len)}``."""
+        """Split ``index``'s model inputs for ``song``: ``{"mel": (1, n_frames, n_mels), "tokens": (1, max_len)}``."""
         model, inputs = self.splits[index], {}
         shapes = {tensor.name: tensor.shape for tensor in model.inputs}
         if "mel" in shapes:
@@ -187,7 +187,8 @@ def load_model(name, split_dirs):
                 from None
         needs_vocabulary = "tokens" in MODEL_INPUTS[name]
         if needs_vocabulary and not (folder / VOCABULARY_FILE).is_file():
-            raise ValueError(f"{folder}: {name} reads lyrics but its split has no {VOCABULARY_FILE}; rerun its notebook")
+            raise ValueError(f"{folder}: {name} reads lyrics but its split has no {VOCABULARY_FILE}; "
+                             "rerun its notebook")
         vocabularies.append(Vocabulary.load(folder / VOCABULARY_FILE) if needs_vocabulary else None)
     return TrainedModel(name=name, inputs=MODEL_INPUTS[name], splits=models, vocabularies=vocabularies)
 
@@ -388,29 +389,30 @@ class Predictor:
 
     # --- explanations (mer_utils.explain) of one model on one song ---
 
-    def explain_audio(self, song, model_name, **options):
+    def explain_audio(self, song, model_name, *, target=None, **options):
         """:func:`mer_utils.explain.explain_audio` of each split model on ``song``, averaged.
 
         Every split explains the class the model (all splits together) chose, unless ``target`` is given.
         """
-        target = options.pop("target", None)
-        return explain.combine_audio(self._explain_splits(
-            song, model_name, "mel", target, lambda model, inputs, vocabulary, others, target: explain.explain_audio(
-                model, inputs["mel"][0].T, sample_rate=self.params["sample_rate"],
-                clip_seconds=self.params["clip_seconds"], other_inputs=others, target=target, **options)))
+        target, parts = self._split_parts(song, model_name, "mel", target)
+        return explain.combine_audio([
+            explain.explain_audio(model, mel[0].T, sample_rate=self.params["sample_rate"],
+                                  clip_seconds=self.params["clip_seconds"], target=target, other_inputs=others,
+                                  **options)
+            for model, mel, others, _ in parts])
 
-    def explain_lyrics(self, song, model_name, **options):
+    def explain_lyrics(self, song, model_name, *, target=None, **options):
         """:func:`mer_utils.explain.explain_lyrics` of each split model on ``song``, combined by word.
 
         Every split explains the class the model (all splits together) chose, unless ``target`` is given.
         """
-        target = options.pop("target", None)
-        return explain.combine_lyrics(self._explain_splits(
-            song, model_name, "tokens", target, lambda model, inputs, vocabulary, others, target: explain.explain_lyrics(
-                model, inputs["tokens"], vocabulary, other_inputs=others, target=target, **options)))
+        target, parts = self._split_parts(song, model_name, "tokens", target)
+        return explain.combine_lyrics([
+            explain.explain_lyrics(model, tokens, vocabulary, target=target, other_inputs=others, **options)
+            for model, tokens, others, vocabulary in parts])
 
-    def _explain_splits(self, song, model_name, key, target, explain_one):
-        """``explain_one(model, inputs, vocabulary, other inputs, target)`` for each split of a model."""
+    def _split_parts(self, song, model_name, key, target):
+        """``(target, [(split model, its input key, its other inputs or None, its vocabulary), ...])``."""
         if model_name not in self.models:
             raise ValueError(f"model {model_name!r} is not loaded (loaded: {', '.join(self.models)})")
         trained = self.models[model_name]
@@ -425,8 +427,8 @@ class Predictor:
         for i, model in enumerate(trained.splits):
             inputs = trained.split_inputs(song, i)
             others = {k: v for k, v in inputs.items() if k != key} or None
-            parts.append(explain_one(model, inputs, trained.vocabularies[i], others, target))
-        return parts
+            parts.append((model, inputs[key], others, trained.vocabularies[i]))
+        return target, parts
 
 
 def predict_song(run_dir, audio_path, lyrics_path=None, *, models=None):
@@ -457,6 +459,61 @@ def predict_song(run_dir, audio_path, lyrics_path=None, *, models=None):
     """
     predictor = Predictor(run_dir, models=models)
     return predictor.predict(predictor.prepare(audio_path, lyrics_path))
+
+
+# --- a song to try (notebook 09) -----------------------------------------------------
+
+def demo_song(run_dir, *, seed=config.SEED):
+    """A song of the run's own corpus to try the models on: its ledger row.
+
+    A kept track of split 0's validation part (split 0's models never trained
+    on it), with a lyrics file, English if there is one (no Java VM to start
+    for the Korean tagger), drawn with ``seed``; each preference is dropped
+    when no track meets it.
+
+    Returns
+    -------
+    pandas.Series
+        The ledger row (:data:`mer_utils.accounting.LEDGER_COLUMNS`).
+    """
+    from . import accounting
+    from .splits import read_splits
+
+    layout = RunLayout(run_dir)
+    if not layout.tracks_csv.is_file():
+        raise ValueError(f"{layout.tracks_csv} does not exist: the run has no ledger to draw a song from; "
+                         "give a song_path")
+    pool = accounting.kept(layout.tracks_csv)
+    if pool.empty:
+        raise ValueError(f"{layout.tracks_csv} keeps no track to draw a song from; give a song_path")
+    held_out = set(read_splits(layout)[0][0]["val"]) if layout.splits_json.is_file() else set()
+    for preferred in (lambda t: t["track_id"].isin(held_out), lambda t: t["lyrics_path"] != "",
+                      lambda t: t["language"] == "en"):
+        if preferred(pool).any():
+            pool = pool[preferred(pool)]
+    return pool.iloc[int(np.random.default_rng(seed).integers(len(pool)))]
+
+
+def song_to_try(run_dir, song_path="", lyrics_path="", *, seed=config.SEED):
+    """The song of notebook 09: the reader's ``song_path`` (with ``lyrics_path``), else :func:`demo_song`.
+
+    Returns
+    -------
+    dict
+        ``audio_path``, ``lyrics_path`` (``None`` when there is none) and ``about``, a sentence saying which song.
+    """
+    if song_path:
+        return {"audio_path": Path(song_path), "lyrics_path": Path(lyrics_path) if lyrics_path else None,
+                "about": f"your song {Path(song_path).name}" + (f" with the lyrics {Path(lyrics_path).name}"
+                                                                 if lyrics_path else ", without lyrics")}
+    row = demo_song(run_dir, seed=seed)
+    title = f" \"{row['title']}\"" if row.get("title") else ""
+    artist = f" by {row['artist']}" if row.get("artist") else ""
+    language = {"en": "English", "ko": "Korean"}.get(row["language"], "")
+    return {"audio_path": Path(row["audio_path"]),
+            "lyrics_path": Path(row["lyrics_path"]) if row["lyrics_path"] else None,
+            "about": f"track {row['track_id']}{title}{artist} of the run's corpus, labelled {row['label']} "
+                     f"in the ledger" + (f", {language} lyrics" if language else "")}
 
 
 # --- many songs --------------------------------------------------------------------

@@ -1,0 +1,212 @@
+"""Predicting new songs with a trained run: the stages' own preprocessing, split averaging, the command line."""
+
+import io
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mer_utils import explain, predict
+from mer_utils.accounting import Rejected, read_ledger
+from mer_utils.lyrics import load_tokens
+from mer_utils.mels import MelStore
+from mer_utils.outputs import read_predictions
+from messy_corpus import write_corrupt_mp3
+from tiny_run import N_SPLITS, PARAMS, tiny_run
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    return tiny_run(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def predictor(run):
+    return predict.Predictor(run.run_dir)
+
+
+@pytest.fixture(scope="module")
+def ledger(run):
+    return read_ledger(run.tracks_csv).set_index("track_id")
+
+
+def cli(capsys, *args):
+    """Run the command line in this process: ``(exit status, stdout, stderr)``."""
+    status = predict.main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def only_models(run, tmp_path, names):
+    """A copy of the run folder holding only the models ``names`` (and run.json)."""
+    copy = tmp_path / "subset"
+    copy.mkdir()
+    shutil.copy(run.run_dir / "run.json", copy / "run.json")
+    for name in names:
+        shutil.copytree(run.models_dir / name, copy / "models" / name)
+    return copy
+
+
+def test_run_parameters_come_from_run_json_then_defaults(tmp_path):
+    record = {"parameters": {"n_mels": 64, "clip_seconds": 30, "korean_tagger": "komoran"},
+              "notebooks": [{"notebook": "02_mels.ipynb", "parameters": {"n_mels": 96, "run_dir": "x"}}]}
+    (tmp_path / "run.json").write_text(json.dumps(record))
+    params = predict.run_parameters(tmp_path)
+    assert params == {"sample_rate": 22050, "clip_seconds": 30.0, "n_mels": 96, "n_frames": 1024, "n_fft": 2048,
+                      "korean_tagger": "komoran"}
+    assert isinstance(params["clip_seconds"], float)
+    (tmp_path / "run.json").write_text("{not json")
+    with pytest.raises(ValueError, match="run.json: not a readable run record"):
+        predict.run_parameters(tmp_path)
+
+
+def test_a_song_is_prepared_exactly_as_the_stages_prepared_it(run, predictor, ledger):
+    assert predictor.params == {**PARAMS, "korean_tagger": "okt"}
+    store, tokens = MelStore.open(run), load_tokens(run)
+    for track_id in ledger.index[:3]:
+        song = predictor.prepare(ledger.loc[track_id, "audio_path"], ledger.loc[track_id, "lyrics_path"])
+        np.testing.assert_array_equal(song.mel, store.get(track_id).astype(np.float32))
+        assert song.words == tokens[track_id]
+        assert song.clip.shape == (int(PARAMS["sample_rate"] * PARAMS["clip_seconds"]),)
+
+
+def test_each_split_model_reproduces_its_validation_predictions(run, predictor, ledger):
+    """Scoring a validation track anew gives the probability training saved for it, split by split."""
+    for name, trained in predictor.models.items():
+        assert len(trained.splits) == N_SPLITS[name]
+        for index, model in enumerate(trained.splits):
+            saved = read_predictions(run.model_dir(name, index) / "predictions.csv").head(3)
+            for track_id, prob in zip(saved["track_id"], saved["prob_positive"]):
+                song = predictor.prepare(ledger.loc[track_id, "audio_path"], ledger.loc[track_id, "lyrics_path"])
+                probs = explain.probabilities(model, trained.split_inputs(song, index))[0]
+                assert probs[1] == pytest.approx(prob, abs=1e-5), (name, index, track_id)
+
+
+def test_the_table_averages_splits_then_models(predictor, ledger):
+    track = ledger.iloc[5]
+    song = predictor.prepare(track["audio_path"], track["lyrics_path"])
+    table = predictor.predict(song)
+    assert list(table["model"]) == ["audio_cnn", "lyrics_cnn", "fused", predict.ENSEMBLE]
+    assert list(table["modality"]) == ["audio", "lyrics", "both", "audio+lyrics+both"]
+    assert list(table["n_averaged"]) == [2, 2, 1, 3]
+    assert (table["song"] == song.name).all() and table.attrs["skipped"] == {}
+    np.testing.assert_allclose(table["prob_negative"] + table["prob_positive"], 1.0, atol=1e-6)
+    audio = predictor.models["audio_cnn"]
+    split_probs = [explain.probabilities(m, audio.split_inputs(song, i))[0, 1]
+                   for i, m in enumerate(audio.splits)]
+    assert table.loc[0, "prob_positive"] == pytest.approx(np.mean(split_probs))
+    assert table.loc[3, "prob_positive"] == pytest.approx(table["prob_positive"][:3].mean())
+    assert table.loc[3, "label"] == ("positive" if table.loc[3, "prob_positive"] > 0.5 else "negative")
+    assert table.loc[3, "label"] == track["label"]  # clear cues, all three models right on the training corpus
+
+
+def test_models_reading_a_missing_input_are_left_out_or_refused(run, predictor, ledger):
+    song = predictor.prepare(ledger["audio_path"].iloc[0])
+    table = predictor.predict(song)
+    assert list(table["model"]) == ["audio_cnn", predict.ENSEMBLE]
+    assert set(table.attrs["skipped"]) == {"lyrics_cnn", "fused"}
+    assert "lyrics tokens" in table.attrs["skipped"]["fused"]
+    with pytest.raises(predict.MissingInputError, match=r"lyrics_cnn reads lyrics tokens.*--lyrics"):
+        predict.predict_song(run.run_dir, ledger["audio_path"].iloc[0], models=["audio_cnn", "lyrics_cnn"])
+    with pytest.raises(ValueError, match="not trained"):
+        predict.Predictor(run.run_dir, models=["audio_rnn"])
+
+
+def test_unusable_songs_are_refused_with_the_ledgers_reason(predictor, tmp_path):
+    corrupt = write_corrupt_mp3(tmp_path / "corrupt.mp3")
+    with pytest.raises(Rejected) as caught:
+        predictor.prepare(corrupt)
+    assert caught.value.reason == "unreadable_audio" and str(corrupt) in caught.value.detail
+    with pytest.raises(Rejected) as caught:
+        predictor.prepare(lyrics_path=tmp_path / "none.txt")
+    assert caught.value.reason == "missing_lyrics"
+    (tmp_path / "markers.txt").write_text("[Chorus]\n...\n(x2)\n", encoding="utf-8")
+    with pytest.raises(Rejected) as caught:
+        predictor.prepare(lyrics_path=tmp_path / "markers.txt")
+    assert caught.value.reason == "empty_lyrics"
+
+
+def test_the_demo_song_is_a_held_out_kept_track_with_lyrics(run):
+    row = predict.demo_song(run.run_dir, seed=3)
+    val = json.loads(run.splits_json.read_text())["splits"][0]["val"]
+    assert row["track_id"] in val and row["status"] == "kept" and row["lyrics_path"]
+    assert predict.demo_song(run.run_dir, seed=3)["track_id"] == row["track_id"]
+    song = predict.song_to_try(run.run_dir, seed=3)
+    assert str(song["audio_path"]) == row["audio_path"] and row["track_id"] in song["about"]
+    mine = predict.song_to_try(run.run_dir, "/music/mine.mp3")
+    assert mine["lyrics_path"] is None and "mine.mp3, without lyrics" in mine["about"]
+
+
+# --- the command line --------------------------------------------------------------------
+
+def test_cli_prints_a_table_csv_or_json(run, ledger, capsys):
+    track = ledger.iloc[0]
+    args = ["--run", run.run_dir, track["audio_path"], "--lyrics", track["lyrics_path"]]
+    status, out, err = cli(capsys, *args)
+    assert status == 0 and "ensemble" in out and "prob_positive" in out, err
+    status, out, _ = cli(capsys, *args, "--format", "json")
+    records = json.loads(out)
+    assert status == 0 and [r["model"] for r in records] == ["audio_cnn", "lyrics_cnn", "fused", "ensemble"]
+    assert records[-1]["label"] in ("negative", "positive")
+    status, out, _ = cli(capsys, *args, "--format", "csv", "--models", "lyrics_cnn")
+    table = pd.read_csv(io.StringIO(out))
+    assert status == 0 and list(table["model"]) == ["lyrics_cnn", "ensemble"]
+
+
+def test_cli_refuses_unreadable_audio_naming_file_and_reason(run, tmp_path, capsys):
+    corrupt = write_corrupt_mp3(tmp_path / "broken.mp3")
+    status, out, err = cli(capsys, "--run", run.run_dir, corrupt)
+    assert status == 1 and out == ""
+    assert str(corrupt) in err and "unreadable_audio" in err
+
+
+def test_cli_refuses_a_run_without_models(tmp_path, capsys):
+    (tmp_path / "run.json").write_text("{}")
+    status, _, err = cli(capsys, "--run", tmp_path, tmp_path / "song.mp3")
+    assert status == 1 and "holds no trained model" in err and "04-06" in err
+    status, _, err = cli(capsys, "--run", tmp_path / "nowhere", tmp_path / "song.mp3")
+    assert status == 1 and "does not exist" in err
+
+
+def test_cli_asks_for_lyrics_when_the_run_only_reads_lyrics(run, ledger, tmp_path, capsys):
+    lyrics_only = only_models(run, tmp_path, ["lyrics_cnn"])
+    status, _, err = cli(capsys, "--run", lyrics_only, ledger["audio_path"].iloc[0])
+    assert status == 1 and "lyrics_cnn reads lyrics tokens" in err and "--lyrics" in err
+
+
+def test_cli_scores_a_folder_and_reports_the_bad_songs(run, ledger, tmp_path, capsys):
+    folder = tmp_path / "songs"
+    (folder / "lyrics").mkdir(parents=True)
+    for track_id in ledger.index[:2]:
+        shutil.copy(ledger.loc[track_id, "audio_path"], folder / f"{track_id}.flac")
+    shutil.copy(ledger["lyrics_path"].iloc[0], folder / "lyrics" / f"{ledger.index[0]}.txt")
+    write_corrupt_mp3(folder / "broken.mp3")
+    status, out, err = cli(capsys, "--run", only_models(run, tmp_path, ["audio_cnn", "lyrics_cnn"]), folder,
+                           "--format", "csv")
+    table = pd.read_csv(io.StringIO(out))
+    assert status == 1 and "broken.mp3" in err and "unreadable_audio" in err
+    assert table.groupby("song")["model"].apply(list).to_dict() == {
+        f"{ledger.index[0]}.flac": ["audio_cnn", "lyrics_cnn", "ensemble"],
+        f"{ledger.index[1]}.flac": ["audio_cnn", "ensemble"]}
+    assert f"{ledger.index[1]}.flac: lyrics_cnn left out" in err
+
+
+def test_cli_reads_a_songs_table(run, ledger, tmp_path, capsys):
+    songs = tmp_path / "songs.csv"
+    pd.DataFrame({"song": ["first"], "lyrics_path": [ledger["lyrics_path"].iloc[0]]}).to_csv(songs, index=False)
+    status, out, _ = cli(capsys, "--run", run.run_dir, songs, "--format", "json", "--models", "lyrics_cnn")
+    assert status == 0 and {r["song"] for r in json.loads(out)} == {"first"}
+
+
+def test_cli_bad_invocations_exit_2(run, tmp_path, capsys):
+    with pytest.raises(SystemExit) as caught:
+        predict.main([str(tmp_path / "song.mp3")])  # no --run
+    assert caught.value.code == 2
+    with pytest.raises(SystemExit) as caught:
+        predict.main(["--run", str(run.run_dir), "song.mp3", "--format", "xml"])
+    assert caught.value.code == 2
+    (tmp_path / "folder").mkdir()
+    status, _, err = cli(capsys, "--run", run.run_dir, tmp_path / "folder", "--lyrics", "x.txt")
+    assert status == 2 and "holds no audio file" in err
