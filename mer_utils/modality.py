@@ -130,6 +130,25 @@ def describe(modalities):
     return " and ".join(modalities) if len(modalities) > 1 else f"{modalities[0]} only"
 
 
+def missing(layout, *needed):
+    """The ``needed`` modalities the run lacks (empty: it has them all).
+
+    Parameters
+    ----------
+    layout : mer_utils.paths.RunLayout
+    *needed : {"audio", "lyrics"}
+
+    Returns
+    -------
+    list of str
+    """
+    unknown = [kind for kind in needed if kind not in KINDS]
+    if not needed or unknown:
+        raise ValueError(f"needed modalities must be among {KINDS}, got {needed}")
+    have = load(layout)
+    return [kind for kind in needed if kind not in have]
+
+
 def skip_rest_unless(layout, *needed, doing):
     """Let a notebook go on when its run has the ``needed`` modalities; else skip its remaining cells.
 
@@ -137,8 +156,9 @@ def skip_rest_unless(layout, *needed, doing):
     is missing this logs a note saying what is skipped and why, then turns
     every *later* code cell of the kernel into a one-line note (an IPython
     input transformer): the notebook completes at once, computing and
-    training nothing. The rest of the calling cell still runs, so call it at
-    the end of the set-up cell. Outside IPython it only logs and returns.
+    training nothing. The rest of the calling cell still runs, so call it
+    last in the set-up cell. Outside IPython it only logs. Code that is not a
+    notebook asks :func:`missing` instead.
 
     Parameters
     ----------
@@ -147,25 +167,15 @@ def skip_rest_unless(layout, *needed, doing):
         The modalities the notebook needs (the fused model: both).
     doing : str
         What the notebook does, for the note ("computing mel-spectrograms").
-
-    Returns
-    -------
-    bool
-        True when the run has every needed modality (the notebook goes on).
     """
-    unknown = [kind for kind in needed if kind not in KINDS]
-    if not needed or unknown:
-        raise ValueError(f"needed modalities must be among {KINDS}, got {needed}")
-    have = load(layout)
-    missing = [kind for kind in needed if kind not in have]
-    if not missing:
-        return True
-    note = (f"Skipped: {doing} needs {' and '.join(missing)}, and this run has {describe(have)} "
+    lacking = missing(layout, *needed)
+    if not lacking:
+        return
+    note = (f"Skipped: {doing} needs {' and '.join(lacking)}, and this run has {describe(load(layout))} "
             f"(the modalities notebook 01_data resolved; its `modalities` parameter, default "
             f"{MODALITIES!r}). Nothing is computed or trained here; the remaining cells do nothing.")
     logger.info(note)
-    _skip_later_cells(f"(skipped: this run has no {' and no '.join(missing)})")
-    return False
+    _skip_later_cells(f"(skipped: this run has no {' and no '.join(lacking)})")
 
 
 def _skip_later_cells(note):

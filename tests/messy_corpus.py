@@ -1,7 +1,9 @@
 """Small corpora on disk with every kind of bad input, for the data-stage tests.
 
 Audio is written at 1 kHz so that a 61 s clip is a 120 kB WAV: durations are
-what the filters look at, not the sound.
+what the filters look at, not the sound. :func:`make_shape_corpus` writes the
+corpus shapes of issue 12 (audio only, lyrics only, given splits, N classes),
+whose audio and lyrics do tell the class.
 """
 
 import codecs
@@ -169,3 +171,84 @@ def make_mirex_like(folder, *, songs):
         lines.append(f"{title};{artist};Some Album [1];{i};1999;30;352,00 KB;09-09-2010;{track_id}.mp3;")
     (root / "dataset info.csv").write_bytes(codecs.BOM_UTF16_LE + "\r\n".join(lines + [""]).encode("utf-16-le"))
     return root
+
+
+#: Words of each class in :func:`make_shape_corpus` (class ``k`` uses list ``k % 5``), and words every class uses.
+CLASS_WORDS = (
+    ("sunshine", "dancing", "smiling", "summer"), ("tears", "lonely", "rain", "goodbye"),
+    ("fire", "storm", "fighting", "thunder"), ("calm", "dreaming", "river", "sleeping"),
+    ("joke", "silly", "giggling", "circus"),
+)
+COMMON_WORDS = ("together", "tonight", "forever", "heart", "walking", "city")
+#: The tag of each class in :func:`make_shape_corpus`: the paper's dictionaries know these two; any other class is its own tag.
+SHAPE_TAGS = {"positive": "happy", "negative": "sad"}
+
+
+def shape_lyrics(class_index, n_words, rng):
+    """English lyrics whose words tell the class: half from the class's list, half common."""
+    pool = CLASS_WORDS[class_index % len(CLASS_WORDS)]
+    words = [pool[i % len(pool)] if i % 2 == 0 else COMMON_WORDS[rng.integers(len(COMMON_WORDS))] for i in range(n_words)]
+    return "\n".join(" ".join(words[i:i + 8]) for i in range(0, n_words, 8))
+
+
+def shape_audio(path, class_index, seconds, *, sample_rate, rng):
+    """A clip whose pitch tells the class (220 Hz times 1.5 per class step) under a little noise."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    wave = 0.3 * np.sin(2 * np.pi * 220 * 1.5 ** class_index * t) + 0.01 * rng.standard_normal(len(t))
+    sf.write(path, wave.astype(np.float32), sample_rate)
+    return path
+
+
+def given_part(position, n_per_class, split, n_folds):
+    """The ``split`` cell of the ``position``-th track of a class: train / val / test, or a fold number."""
+    if split == "parts":
+        return "val" if position == n_per_class - 2 else "test" if position == n_per_class - 1 else "train"
+    return str(position % n_folds + 1)
+
+
+def make_shape_corpus(folder, *, classes=("negative", "positive"), n_per_class=6, audio=True, lyrics=True,
+                      split=None, n_folds=3, seconds=3.0, sample_rate=8000, n_words=40, seed=0):
+    """A small CSV corpus of one shape (issue 12): both modalities, audio only, lyrics only, given splits, N classes.
+
+    Each class's tracks carry its tag (:data:`SHAPE_TAGS`, else the class name), audio whose pitch and
+    lyrics whose words tell the class, so models can learn them. Columns absent from a shape are absent
+    from the CSV: an audio-only corpus has no lyrics column, a lyrics-only one no ``audio_path``.
+
+    Parameters
+    ----------
+    classes : sequence of str
+    n_per_class : int or sequence of int
+        Tracks of each class (a sequence: one count per class).
+    split : {None, "parts", "folds"}
+        No ``split`` column; train / val / test (the last two tracks of each class are val and test);
+        or fold numbers ``1..n_folds`` in turn.
+
+    Returns
+    -------
+    Path
+        The CSV file (``metadata.csv`` in ``folder``).
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    counts = [n_per_class] * len(classes) if isinstance(n_per_class, int) else list(n_per_class)
+    rows = []
+    for k, (name, count) in enumerate(zip(classes, counts)):
+        for position in range(count):
+            track_id = f"{name}-{position:02d}"
+            row = {"track_id": track_id, "tags": SHAPE_TAGS.get(name, name), "language": "en",
+                   "artist": f"artist {position % 3}", "title": f"song {track_id}"}
+            if audio:
+                shape_audio(folder / "audio" / f"{track_id}.wav", k, seconds, sample_rate=sample_rate, rng=rng)
+                row["audio_path"] = f"audio/{track_id}.wav"
+            if lyrics:
+                write_bytes(folder / "lyrics" / f"{track_id}.txt", shape_lyrics(k, n_words, rng).encode())
+                row["lyrics_path"] = f"lyrics/{track_id}.txt"
+            if split:
+                row["split"] = given_part(position, count, split, n_folds)
+            rows.append(row)
+    csv_path = folder / "metadata.csv"
+    pd.DataFrame(rows).to_csv(csv_path, index=False)
+    return csv_path

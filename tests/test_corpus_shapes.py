@@ -1,0 +1,346 @@
+"""Issue 12, data side: corpus shapes through notebook 01's steps (and 02 / 03 skipping a missing modality).
+
+Shapes: audio and lyrics, audio only, lyrics only, the corpus's own splits
+(train / val / test or fold numbers), and N classes from a label_map. Each
+small corpus is written by :func:`messy_corpus.make_shape_corpus`.
+"""
+
+import ast
+import json
+import logging
+
+import nbformat
+import pandas as pd
+import pytest
+from messy_corpus import make_shape_corpus, write_audio
+
+from mer_utils import accounting, config, corpus, filtering, modality, splits
+from mer_utils import run as runner
+from mer_utils.paths import NOTEBOOKS_DIR
+
+QUADRANTS = ("Q1", "Q2", "Q3", "Q4")
+#: Notebook 01's rules for the shape corpora: 3 s clips, 40-word lyrics.
+RULES = {"min_duration_s": 2.0, "min_lyrics_words": 10}
+
+
+def prepare(layout, csv_path, *, modalities="auto", label_map=None, split_scheme="kfold", n_splits=2,
+            balance=True):
+    """Notebook 01's steps, in its order: manifest, modalities, label scheme, ledger, classes, splits."""
+    manifest = corpus.build_manifest("csv", corpus_path=csv_path)
+    run_modalities = modality.resolve(modalities, manifest)
+    if split_scheme == "given":
+        splits.validate_given_parts(manifest)
+    scheme = filtering.label_scheme(label_map=label_map)
+    ledger = filtering.filter_tracks(manifest, scheme=scheme, modalities=run_modalities, balance=balance,
+                                     seed=0, **RULES)
+    accounting.write_ledger(ledger, layout.tracks_csv)
+    kept = accounting.kept(ledger)
+    classes = filtering.run_classes(ledger, scheme)
+    made = splits.make_splits(kept["track_id"], kept["label"], scheme=split_scheme, n_splits=n_splits, seed=0,
+                              classes=classes, given=kept["split"].tolist() if split_scheme == "given" else None)
+    splits.save_splits(layout, made, params={"scheme": split_scheme}, classes=classes, modalities=run_modalities)
+    return ledger
+
+
+def quadrant_map():
+    return {q: q for q in QUADRANTS}
+
+
+# --- the shapes -----------------------------------------------------------------------------
+
+def test_both_modalities_keep_todays_rules(tmp_path, layout):
+    csv_path = make_shape_corpus(tmp_path / "c", n_per_class=4)
+    (tmp_path / "c" / "lyrics" / "positive-00.txt").unlink()
+    ledger = prepare(layout, csv_path, modalities="both").set_index("track_id")
+    assert ledger.at["positive-00", "reason"] == "missing_lyrics"
+    assert modality.load(layout) == ("audio", "lyrics")
+    assert splits.load_classes(layout) == config.LABELS
+    assert (ledger["status"] == "kept").sum() == 6  # 3 + 3 after balancing
+
+
+def test_audio_only_corpus_uses_the_audio_rules_alone(tmp_path, layout):
+    csv_path = make_shape_corpus(tmp_path / "c", n_per_class=4, lyrics=False)
+    assert "lyrics" not in (tmp_path / "c" / "metadata.csv").read_text().splitlines()[0]
+    write_audio(tmp_path / "c" / "audio" / "negative-00.wav", 1.0)  # too short: audio rules still apply
+    ledger = prepare(layout, csv_path).set_index("track_id")
+    assert ledger.at["negative-00", "reason"] == "too_short"
+    assert not ledger["reason"].isin(["missing_lyrics", "too_few_words"]).any()
+    assert modality.load(layout) == ("audio",)
+    kept = ledger[ledger["status"] == "kept"]
+    assert kept["label"].value_counts().to_dict() == {"negative": 3, "positive": 3}
+    assert sorted(t for s in splits.load_splits(layout) for t in s["val"]) == sorted(kept.index)
+
+
+def test_lyrics_only_corpus_needs_no_audio_file(tmp_path, layout):
+    csv_path = make_shape_corpus(tmp_path / "c", n_per_class=4, audio=False)
+    (tmp_path / "c" / "lyrics" / "positive-03.txt").write_text("too few words here")
+    ledger = prepare(layout, csv_path).set_index("track_id")
+    assert ledger.at["positive-03", "reason"] == "too_few_words"
+    assert not ledger["reason"].isin(["missing_audio", "unreadable_audio", "too_short"]).any()
+    assert (ledger["audio_path"] == "").all()
+    assert modality.load(layout) == ("lyrics",)
+    assert (ledger["status"] == "kept").sum() == 6
+
+
+def test_a_both_corpus_can_run_one_modality(tmp_path, layout):
+    csv_path = make_shape_corpus(tmp_path / "c", n_per_class=4)
+    (tmp_path / "c" / "lyrics" / "positive-00.txt").unlink()  # irrelevant to an audio run
+    ledger = prepare(layout, csv_path, modalities="audio")
+    assert (ledger["status"] == "kept").sum() == 8 and modality.load(layout) == ("audio",)
+
+
+def test_four_classes_from_a_label_map_are_balanced_and_stratified(tmp_path, layout):
+    csv_path = make_shape_corpus(tmp_path / "c", classes=QUADRANTS, n_per_class=[7, 6, 9, 6])
+    ledger = prepare(layout, csv_path, label_map=quadrant_map(), n_splits=3)
+    kept = ledger[ledger["status"] == "kept"]
+    assert kept["label"].value_counts().to_dict() == dict.fromkeys(QUADRANTS, 6)
+    out = ledger[ledger["reason"] == "balanced_out"]
+    assert out["label"].value_counts().to_dict() == {"Q1": 1, "Q3": 3}
+    assert "7 Q1, 6 Q2, 9 Q3, 6 Q4 passed, 6 of each kept" in out["detail"].iloc[0]
+    assert splits.load_classes(layout) == QUADRANTS
+    labels = splits.label_map(layout)
+    assert {labels[t] for t in kept["track_id"]} == {0, 1, 2, 3}
+    assert all(labels[t] == QUADRANTS.index(label) for t, label in zip(kept["track_id"], kept["label"]))
+    summary = splits.split_summary(splits.load_splits(layout), labels, classes=QUADRANTS)
+    assert list(summary.columns) == ["split", "part", "tracks", *QUADRANTS]
+    assert (summary.loc[summary["part"] == "val", list(QUADRANTS)] == 2).all().all()  # 6 per class over 3 folds
+
+
+def test_several_tags_per_class_in_either_form(tmp_path, layout):
+    by_tag = {"Q1": "bright", "Q2": "bright", "Q3": "dark", "Q4": "dark"}
+    by_class = {"bright": ["q1", "Q2"], "dark": ["Q3", "q4"]}  # whole tags, case-insensitive
+    csv_path = make_shape_corpus(tmp_path / "c", classes=QUADRANTS, n_per_class=3, audio=False)
+    first = prepare(layout, csv_path, label_map=by_tag, balance=False)
+    assert splits.load_classes(layout) == ("bright", "dark")
+    second = prepare(layout, csv_path, label_map=by_class, balance=False)
+    assert first["label"].tolist() == second["label"].tolist() == ["bright"] * 6 + ["dark"] * 6
+
+
+def test_given_train_val_test_parts_are_used_as_they_are(tmp_path, layout):
+    csv_path = make_shape_corpus(tmp_path / "c", n_per_class=5, audio=False, split="parts")
+    ledger = prepare(layout, csv_path, split_scheme="given")
+    assert ledger.set_index("track_id").at["positive-03", "split"] == "val"  # the ledger records each part
+    assert accounting.read_ledger(layout.tracks_csv)["split"].tolist() == ledger["split"].tolist()
+    (split,) = splits.load_splits(layout)
+    for part in ("train", "val", "test"):
+        assert split[part] == ledger.loc[ledger["split"] == part, "track_id"].tolist()
+    assert list(split) == ["train", "val", "test"]
+
+
+def test_given_fold_numbers_make_one_split_per_fold(tmp_path, layout):
+    csv_path = make_shape_corpus(tmp_path / "c", classes=QUADRANTS, n_per_class=6, lyrics=False, split="folds")
+    ledger = prepare(layout, csv_path, label_map=quadrant_map(), split_scheme="given")
+    loaded = splits.load_splits(layout)
+    assert len(loaded) == 3
+    for fold, split in enumerate(loaded, start=1):
+        assert split["val"] == ledger.loc[ledger["split"] == str(fold), "track_id"].tolist()
+        assert sorted(split["train"] + split["val"]) == sorted(ledger["track_id"])
+    assert splits.read_splits(layout)[1] == {"scheme": "given"}
+
+
+def test_the_binary_default_is_unchanged(tmp_path, layout):
+    """The paper's scheme through the new code: same classes, same 0/1 labels, same splits as make_splits alone."""
+    csv_path = make_shape_corpus(tmp_path / "c", n_per_class=[10, 12], audio=False)
+    ledger = prepare(layout, csv_path, split_scheme="shuffle", n_splits=3)
+    kept = accounting.kept(ledger)
+    assert splits.load_splits(layout) == splits.make_splits(kept["track_id"], kept["label"], n_splits=3, seed=0)
+    assert set(splits.label_map(layout).values()) == {0, 1}
+    assert splits.label_map(layout)["positive-00"] == 1
+    assert json.loads(layout.splits_json.read_text())["classes"] == ["negative", "positive"]
+
+
+# --- bad input ----------------------------------------------------------------------------------
+
+def test_a_class_with_too_few_tracks_is_named_with_its_count(tmp_path, layout):
+    csv_path = make_shape_corpus(tmp_path / "c", classes=QUADRANTS, n_per_class=[4, 4, 4, 2], audio=False)
+    with pytest.raises(ValueError, match=r"too few tracks per class for kfold splits \(n_splits=3.*\): 2 Q4; "
+                                         r"each class needs at least 3"):
+        prepare(layout, csv_path, label_map=quadrant_map(), n_splits=3, balance=False)
+
+
+def test_a_label_map_class_no_track_reaches_is_a_warning(tmp_path, layout, caplog):
+    csv_path = make_shape_corpus(tmp_path / "c", classes=QUADRANTS[:3], n_per_class=4, audio=False)
+    with caplog.at_level(logging.WARNING, logger="mer_utils.filtering"):
+        ledger = prepare(layout, csv_path, label_map=quadrant_map())
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == ["class 'Q4' of the label_map is reached by no track (no track has its tags ['q4']): "
+                        "it is left out of the run"]
+    assert splits.load_classes(layout) == QUADRANTS[:3]
+    assert (ledger["status"] == "kept").sum() == 12
+
+
+def test_a_run_needs_two_classes(tmp_path, layout):
+    csv_path = make_shape_corpus(tmp_path / "c", classes=("positive",), n_per_class=4, audio=False)
+    with pytest.raises(ValueError, match=r"at least two classes; kept tracks per class of the polarity "
+                                         r"dictionary: 0 negative, 4 positive"):
+        prepare(layout, csv_path)
+
+
+def test_a_requested_modality_absent_for_every_track_names_the_column(tmp_path):
+    audio_only = corpus.from_csv(make_shape_corpus(tmp_path / "a", lyrics=False))
+    with pytest.raises(ValueError, match=r"modalities 'lyrics': the corpus gives no lyrics for any of its 12 "
+                                         r"tracks; fill the column 'lyrics_path' \(files\) or 'lyrics'"):
+        modality.resolve("lyrics", audio_only)
+    lyrics_only = corpus.from_csv(make_shape_corpus(tmp_path / "l", audio=False))
+    with pytest.raises(ValueError, match="gives no audio for any of its 12 tracks; fill the column 'audio_path'"):
+        modality.resolve("audio", lyrics_only)
+    nothing = lyrics_only.assign(lyrics_path="")
+    with pytest.raises(ValueError, match="gives neither audio nor lyrics for any of its 12 tracks"):
+        modality.resolve("auto", nothing)
+
+
+def test_both_on_a_one_modality_corpus_suggests_auto(tmp_path):
+    audio_only = corpus.from_csv(make_shape_corpus(tmp_path / "a", lyrics=False))
+    with pytest.raises(ValueError, match=r"modalities 'both', but the corpus gives no lyrics for any of its 12 "
+                                         r"tracks .*; use modalities: auto to run on its audio alone"):
+        modality.resolve("both", audio_only)
+    assert modality.resolve("auto", audio_only) == ("audio",)
+    with pytest.raises(ValueError, match="unknown modalities 'video'"):
+        modality.resolve("video", audio_only)
+
+
+def given_corpus(tmp_path, cells):
+    """A lyrics-only two-class corpus with split cells ``cells`` (track id -> value) replacing the generated ones."""
+    csv_path = make_shape_corpus(tmp_path / "c", n_per_class=5, audio=False, split="parts")
+    table = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
+    for track_id, value in cells.items():
+        if track_id in set(table["track_id"]):
+            table.loc[table["track_id"] == track_id, "split"] = value
+        else:  # a second row for an existing id
+            original = track_id.split("@")[0]
+            table = pd.concat([table, table[table["track_id"] == original].assign(split=value)])
+    table.to_csv(csv_path, index=False)
+    return csv_path
+
+
+@pytest.mark.parametrize("cells, message", [
+    ({"positive-01": "dev", "negative-02": ""},
+     r"unknown split values \(use train, val, test or a fold number\): track 'negative-02' has '', "
+     r"track 'positive-01' has 'dev'"),
+    ({"positive-00@again": "test"}, r"tracks listed in two parts .*: track 'positive-00' is in train and test"),
+    ({"positive-00": "1"}, r"mixes fold numbers and train / val / test: .*track 'positive-00' has '1'"),
+    ({"positive-03": "train"}, r"class 'positive' has no track in val \(train: 4, val: 0, test: 1\)"),
+    ({"negative-03": "train", "positive-03": "train"}, r"have no val track .*given splits need train and val"),
+])
+def test_given_splits_are_validated_with_their_tracks(tmp_path, layout, cells, message):
+    csv_path = given_corpus(tmp_path, cells)
+    with pytest.raises(ValueError, match=message):
+        prepare(layout, csv_path, split_scheme="given")
+
+
+def test_given_splits_without_a_split_column_say_what_to_fill(tmp_path, layout):
+    csv_path = make_shape_corpus(tmp_path / "c", audio=False)
+    with pytest.raises(ValueError, match="no track has a split: fill it with train / val / test or fold numbers"):
+        prepare(layout, csv_path, split_scheme="given")
+
+
+def test_given_splits_with_one_fold_or_grouping_are_refused(tmp_path):
+    ids, labels = ["a", "b", "c", "d"], [0, 1, 0, 1]
+    with pytest.raises(ValueError, match="one fold"):
+        splits.make_splits(ids, labels, scheme="given", given=["1"] * 4)
+    with pytest.raises(ValueError, match="group_by_artist does not apply"):
+        splits.make_splits(ids, labels, scheme="given", given=["1", "1", "2", "2"], groups=["x"] * 4)
+    assert splits.make_splits(ids, labels, scheme="given", given=["2", "1", "1", "2"]) == [
+        {"train": ["a", "d"], "val": ["b", "c"]}, {"train": ["b", "c"], "val": ["a", "d"]}]
+
+
+@pytest.mark.parametrize("label_map, message", [
+    ({"Q1": "A", "q1": "B"}, "label_map gives tag 'q1' two classes: 'A' and 'B'"),
+    ({"Q1": "A", "Q2": "A"}, r"label_map names 1 class \('A'\); a classification needs at least two"),
+    ({"A": ["Q1"], "Q2": "B"}, "mixes tag: class entries and class: \\[tags\\] entries"),
+    ({"Q1": ""}, "must be non-empty texts"),
+    (["Q1", "Q2"], "must be a non-empty mapping"),
+])
+def test_bad_label_maps_are_refused(label_map, message):
+    with pytest.raises(ValueError, match=message):
+        filtering.label_scheme(label_map=label_map)
+
+
+def test_conflicting_tags_of_a_label_map_are_rejected_as_today(tmp_path):
+    scheme = filtering.label_scheme(label_map={"Q1": "Q1", "Q2": "Q2", "calm": "Q4"})
+    assert filtering.tag_class("q2|rock", scheme=scheme) == "Q2"
+    with pytest.raises(accounting.Rejected) as info:
+        filtering.tag_class("Q1|Calm", scheme=scheme, name="track 'x'")
+    assert (info.value.reason, info.value.detail) == ("conflicting_tags", "track 'x' has Q1 tags ['Q1'] and Q4 tags ['Calm']")
+    with pytest.raises(accounting.Rejected, match="none in the label_map") as info:
+        filtering.tag_class("rock", scheme=scheme)
+    with pytest.raises(ValueError, match="either a label_map or positive_tags"):
+        filtering.label_scheme(label_map={"Q1": "Q1", "Q2": "Q2"}, positive_tags=["happy"])
+
+
+# --- parameters -----------------------------------------------------------------------------------
+
+def test_notebook_01_declares_the_new_parameters_with_configs_defaults():
+    defaults = {name: ast.literal_eval(info["default"])
+                for name, info in runner.declared_parameters(NOTEBOOKS_DIR / "01_data.ipynb").items()}
+    assert defaults["modalities"] == config.MODALITIES
+    assert defaults["label_map"] == dict(config.LABEL_MAP) == {}
+    assert config.PARAMETER_RANGES["modalities"] == modality.CHOICES
+    assert "given" in config.PARAMETER_RANGES["split_scheme"]
+
+
+def test_the_runner_checks_modalities_and_accepts_a_label_map():
+    declared = {nb.stem: runner.declared_parameters(nb) for nb in runner.discover_notebooks()}
+    profile = {"parameters": {"modalities": "video", "label_map": {"Q1": "Q1"}, "split_scheme": "given"},
+               "variants": {}}
+    assert runner.parameter_problems(profile, declared) == ["modalities='video': must be one of auto, audio, lyrics, both"]
+    profile["parameters"]["label_map"] = ["Q1"]
+    assert runner.parameter_problems(profile, declared)[1].startswith("label_map=['Q1']: must be a mapping")
+
+
+# --- notebooks 02 and 03 skip a modality the run lacks ----------------------------------------------
+
+def test_skip_rest_unless_goes_on_or_logs_why_not(tmp_path, layout, caplog):
+    splits.save_splits(layout, [], params={}, modalities=("lyrics",))
+    assert modality.missing(layout, "lyrics") == [] and modality.missing(layout, "audio", "lyrics") == ["audio"]
+    with caplog.at_level(logging.INFO, logger="mer_utils.modality"):
+        modality.skip_rest_unless(layout, "lyrics", doing="tagging")
+        assert not caplog.records
+        modality.skip_rest_unless(layout, "audio", "lyrics", doing="training the fused model")
+    assert caplog.records[-1].getMessage().startswith(
+        "Skipped: training the fused model needs audio, and this run has lyrics only")
+    with pytest.raises(ValueError, match="needed modalities must be among"):
+        modality.missing(layout, "video")
+
+
+def shape_profile(csv_path, **parameters):
+    """A profile for notebooks 01-03 on a shape corpus: tiny clips, one worker."""
+    return {"name": "shape", "description": "", "cell_timeout_s": 300, "variants": {},
+            "parameters": {"corpus": "csv", "corpus_path": str(csv_path), **RULES, "split_scheme": "kfold",
+                           "n_splits": 2, "sample_rate": 8000, "clip_seconds": 2.0, "n_mels": 16, "n_frames": 32,
+                           "n_fft": 256, "n_workers": 1, "vocab_size": 200, "max_len": 50, **parameters}}
+
+
+def code_cells(path):
+    """The code cells of an executed notebook."""
+    return [cell for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"]
+
+
+def code_outputs(path):
+    """The text each code cell of an executed notebook printed."""
+    return ["".join(o.get("text", "") for o in cell.outputs) for cell in code_cells(path)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("shape", ["audio", "lyrics"])
+def test_notebooks_01_to_03_run_a_one_modality_corpus(tmp_path, monkeypatch, shape):
+    """01 resolves the modality; the stage of the other finishes at once with its note, writing nothing."""
+    monkeypatch.setenv("MER_DATA_DIR", str(tmp_path / "data"))
+    csv_path = make_shape_corpus(tmp_path / "c", classes=QUADRANTS, n_per_class=4, audio=shape == "audio",
+                                 lyrics=shape == "lyrics", split="folds", n_folds=2)
+    profile = shape_profile(csv_path, label_map=quadrant_map(), split_scheme="given")
+    run_dir = runner.execute(profile, run_id="t", runs_dir=tmp_path / "runs", only={"01", "02", "03"},
+                             log=lambda *_: None)
+    skipped, ran = ("03_lyrics", "02_mels") if shape == "audio" else ("02_mels", "03_lyrics")
+    outputs = code_outputs(run_dir / f"{skipped}.ipynb")
+    set_up = next(i for i, text in enumerate(outputs) if "Skipped: " in text)
+    assert f"this run has {shape} only" in outputs[set_up]
+    assert all(text == f"(skipped: this run has no {'lyrics' if shape == 'audio' else 'audio'})\n"
+               for text in outputs[set_up + 1:])
+    assert all(o.output_type == "stream" for o in code_cells(run_dir / f"{skipped}.ipynb")[set_up].outputs)
+    data = run_dir / "data"
+    assert (data / "mels.csv").exists() == (shape == "audio")
+    assert (data / "tokens.json").exists() == (shape == "lyrics")
+    assert "Skipped" not in "".join(code_outputs(run_dir / f"{ran}.ipynb"))
+    assert json.loads((data / "splits.json").read_text())["classes"] == list(QUADRANTS)
+    assert (run_dir / "figures" / ("02_class_spectra.png" if shape == "audio" else "03_class_words.png")).is_file()
