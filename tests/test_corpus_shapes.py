@@ -16,7 +16,7 @@ from messy_corpus import make_shape_corpus, write_audio
 
 from mer_utils import accounting, config, corpus, filtering, modality, splits
 from mer_utils import run as runner
-from mer_utils.paths import NOTEBOOKS_DIR
+from mer_utils.paths import NOTEBOOKS_DIR, RunLayout
 
 QUADRANTS = ("Q1", "Q2", "Q3", "Q4")
 #: Notebook 01's rules for the shape corpora: 3 s clips, 40-word lyrics.
@@ -24,7 +24,7 @@ RULES = {"min_duration_s": 2.0, "min_lyrics_words": 10}
 
 
 def prepare(layout, csv_path, *, modalities="auto", label_map=None, split_scheme="kfold", n_splits=2,
-            balance=True):
+            balance=True, rules=RULES):
     """Notebook 01's steps, in its order: manifest, modalities, label scheme, ledger, classes, splits."""
     manifest = corpus.build_manifest("csv", corpus_path=csv_path)
     run_modalities = modality.resolve(modalities, manifest)
@@ -32,7 +32,7 @@ def prepare(layout, csv_path, *, modalities="auto", label_map=None, split_scheme
         splits.validate_given_parts(manifest)
     scheme = filtering.label_scheme(label_map=label_map)
     ledger = filtering.filter_tracks(manifest, scheme=scheme, modalities=run_modalities, balance=balance,
-                                     seed=0, **RULES)
+                                     seed=0, **rules)
     accounting.write_ledger(ledger, layout.tracks_csv)
     kept = accounting.kept(ledger)
     classes = filtering.run_classes(ledger, scheme)
@@ -344,3 +344,30 @@ def test_notebooks_01_to_03_run_a_one_modality_corpus(tmp_path, monkeypatch, sha
     assert "Skipped" not in "".join(code_outputs(run_dir / f"{ran}.ipynb"))
     assert json.loads((data / "splits.json").read_text())["classes"] == list(QUADRANTS)
     assert (run_dir / "figures" / ("02_class_spectra.png" if shape == "audio" else "03_class_words.png")).is_file()
+
+
+def test_the_readmes_example_corpora_pass_notebook_01(tmp_path):
+    """mer_utils.demo.shapes: one CSV per shape from the (smoke-sized) demo corpus, each through 01's steps."""
+    shapes = pytest.importorskip("mer_utils.demo.shapes")
+    written = shapes.write_shapes(tmp_path / "shapes", n_tracks=60, seed=2017)
+    expected = {  # shape -> (parameters, modalities, classes)
+        "both": ({}, ("audio", "lyrics"), config.LABELS),
+        "audio_only": ({}, ("audio",), config.LABELS),
+        "lyrics_only": ({}, ("lyrics",), config.LABELS),
+        "given_splits": ({"split_scheme": "given"}, ("audio", "lyrics"), config.LABELS),
+        "four_classes": ({"label_map": {c: c for c in shapes.FOUR_CLASSES}}, ("audio", "lyrics"), shapes.FOUR_CLASSES),
+    }
+    assert set(written) == set(expected)
+    reasons = {}
+    for name, (parameters, modalities, classes) in expected.items():
+        layout = RunLayout(tmp_path / name)
+        ledger = prepare(layout, written[name], split_scheme=parameters.get("split_scheme", "kfold"),
+                         label_map=parameters.get("label_map"), n_splits=3, rules={})  # the paper's rules
+        assert (modality.load(layout), splits.load_classes(layout)) == (modalities, classes), name
+        reasons[name] = set(ledger["reason"])
+    lyrics_reasons, audio_reasons = {"missing_lyrics", "too_few_words"}, {"unreadable_audio", "too_short"}
+    assert reasons["both"] >= lyrics_reasons | audio_reasons  # the demo corpus's planted defects
+    assert not reasons["audio_only"] & lyrics_reasons and reasons["audio_only"] >= audio_reasons
+    assert not reasons["lyrics_only"] & audio_reasons and reasons["lyrics_only"] >= lyrics_reasons
+    assert list(splits.load_splits(RunLayout(tmp_path / "given_splits"))[0]) == ["train", "val", "test"]
+    assert "--set split_scheme=given" in shapes.commands(written)["given_splits"]
