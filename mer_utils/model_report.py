@@ -1,4 +1,4 @@
-"""What notebooks 04-06 show after training one model: per-split scores, the paper's number, learning curves.
+"""What notebooks 04-06 show after training: per-split scores, the paper's numbers, learning curves.
 
 The three training notebooks call these same functions, so they stay a few
 lines each and show their results the same way.
@@ -7,7 +7,7 @@ lines each and show their results the same way.
 import numpy as np
 import pandas as pd
 
-from .catalogue import model_info
+from .catalogue import model_info, validate_model_name
 from .metrics import SCORES
 from .results import collect_histories
 
@@ -15,6 +15,22 @@ from .results import collect_histories
 COUNT_COLUMNS = ("n_train", "n_val", "epochs_run", "best_epoch")
 #: Columns of the per-split table, in display order.
 TABLE_COLUMNS = (*COUNT_COLUMNS, *(s for s in SCORES if s != "n"), "wall_s")
+
+
+def model_names(modality, variants):
+    """The catalogue names of a notebook's models: ``("audio", ["cnn", "rnn"])`` -> ``["audio_cnn", "audio_rnn"]``.
+
+    Raises
+    ------
+    ValueError
+        When ``variants`` is empty or names a model the catalogue does not train.
+    """
+    if not variants:
+        raise ValueError(f"no {modality} model to train: list at least one")
+    names = list(dict.fromkeys(f"{modality}_{variant}" for variant in variants))  # each once, in order
+    for name in names:
+        validate_model_name(name)
+    return names
 
 
 def scores_table(summary):
@@ -40,21 +56,28 @@ def scores_table(summary):
 
 
 def paper_comparison(summary):
-    """Mean validation accuracy over the splits beside the paper's Table 1 value.
+    """Mean validation accuracy over the splits beside the paper's Table 1 value, one row per model.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        From :func:`mer_utils.training.train_on_splits`, or several of them
+        concatenated (a notebook that trains more than one model).
 
     Returns
     -------
     pandas.DataFrame
-        One row: ``model, runs, accuracy_mean, accuracy_std, paper_accuracy``
-        (NaN for a model the paper does not report).
+        One row per model, in order of appearance: ``model, runs,
+        accuracy_mean, accuracy_std, paper_accuracy`` (NaN for a model the
+        paper does not report; the std is NaN with a single run).
     """
-    (name,) = summary["model"].unique()
-    accuracy = summary["accuracy"]
-    return pd.DataFrame([{
-        "model": name, "runs": len(accuracy), "accuracy_mean": accuracy.mean(),
-        "accuracy_std": accuracy.std() if len(accuracy) > 1 else np.nan,
-        "paper_accuracy": model_info(name).paper_accuracy,
-    }])
+    rows = []
+    for name, runs in summary.groupby("model", sort=False):
+        accuracy = runs["accuracy"]
+        rows.append({"model": name, "runs": len(accuracy), "accuracy_mean": accuracy.mean(),
+                     "accuracy_std": accuracy.std() if len(accuracy) > 1 else np.nan,
+                     "paper_accuracy": model_info(name).paper_accuracy})
+    return pd.DataFrame(rows)
 
 
 def plot_training_curves(layout, model_name):

@@ -68,7 +68,7 @@ def test_notebook_structure(path):
     assert code[0] is tagged[0], "the parameters cell is the first code cell"
     defaults = parameter_defaults(nb)
     assert defaults.get("run_dir") == "" and "seed" in defaults
-    assert "setup(run_dir, seed=seed)" in code[1].source, "derived values start with setup()"
+    assert "setup(run_dir, seed=seed" in code[1].source, "derived values start with setup()"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -92,7 +92,7 @@ def test_shared_parameter_names_have_one_default():
     for path in NOTEBOOKS:
         for name, value in parameter_defaults(nbformat.read(path, as_version=4)).items():
             seen.setdefault(name, {})[path.name] = value
-    per_variant = {"audio_model", "lyrics_model"}
+    per_variant = {"audio_models", "lyrics_models"}
     for name, values in seen.items():
         if name not in per_variant:
             assert len({repr(v) for v in values.values()}) == 1, f"{name} defaults differ: {values}"
@@ -103,3 +103,73 @@ def test_every_profile_plans_cleanly(name, tmp_path):
     """Each profile's parameters are declared by some notebook, variants name real notebooks."""
     plan = runner.plan_run(runner.load_profile(name), runner.discover_notebooks(), tmp_path)
     assert [nb.name[:2] for nb, _, _ in plan][0] == "01"
+
+
+# --- hand runs, exercises, glossary (issue 14) ---------------------------------------------------
+
+def notebook_path(number):
+    (path,) = [p for p in NOTEBOOKS if p.name.startswith(f"{number}_")]
+    return path
+
+
+@pytest.mark.parametrize(("number", "parameter", "modality"),
+                         [("04", "audio_models", "audio"), ("05", "lyrics_models", "lyrics")])
+def test_by_hand_a_model_notebook_trains_every_model_the_runner_trains(number, parameter, modality, tmp_path):
+    from mer_utils import catalogue
+
+    path = notebook_path(number)
+    trained = [name for name in catalogue.MODEL_INPUTS if name.startswith(f"{modality}_")]
+    default = parameter_defaults(nbformat.read(path, as_version=4))[parameter]
+    assert [f"{modality}_{m}" for m in default] == trained, "the default list holds every model, in order"
+    profile = runner.load_profile("demo")
+    executions = [params for nb, _, params in runner.plan_run(profile, runner.discover_notebooks(), tmp_path)
+                  if nb == path]
+    assert sorted(m for params in executions for m in params[parameter]) == sorted(default)
+    assert all(len(params[parameter]) == 1 for params in executions), "the runner runs one model per execution"
+    profile["variants"] = {}  # a run without variants, like a hand run, passes no list: the default trains all
+    (single,) = [params for nb, _, params in runner.plan_run(profile, runner.discover_notebooks(), tmp_path)
+                 if nb == path]
+    assert parameter not in single
+
+
+def test_a_hand_run_with_quick_gives_the_demo_profiles_numbers():
+    """Every parameter the demo profile sets is the notebooks' default, but epochs and patience: quick's."""
+    demo = runner.load_profile("demo")["parameters"]
+    assert (demo["epochs"], demo["patience"]) == (config.QUICK_EPOCHS, config.QUICK_PATIENCE)
+    for path in NOTEBOOKS:
+        defaults = parameter_defaults(nbformat.read(path, as_version=4))
+        for name in set(defaults) & set(demo) - {"epochs", "patience"}:
+            assert defaults[name] == demo[name], f"{path.name}: by hand {name}={defaults[name]!r}, demo {demo[name]!r}"
+        if "epochs" in defaults:
+            assert defaults["quick"] is False and "config.QUICK_EPOCHS, config.QUICK_PATIENCE" in \
+                nbformat.read(path, as_version=4).cells[2].source, f"{path.name}: quick sets the demo schedule"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_notebook_ends_with_an_exercise_that_a_run_leaves_off(path):
+    nb = nbformat.read(path, as_version=4)
+    question, exercise = nb.cells[-2:]
+    assert question.cell_type == "markdown" and question.source.startswith("## Try it")
+    assert "**Question:**" in question.source and "(../docs/glossary.md)" in question.source
+    (flag, guarded) = ast.parse(exercise.source).body
+    assert ast.unparse(flag) == "try_it = False", "off unless the reader turns it on"
+    assert isinstance(guarded, ast.If) and ast.unparse(guarded.test) == "try_it" and not guarded.orelse
+
+
+def test_the_glossary_explains_the_terms_the_notebooks_use():
+    from mer_utils.paths import REPO_ROOT
+
+    glossary = (REPO_ROOT / "docs" / "glossary.md").read_text(encoding="utf-8")
+    headings = [line[4:].lower() for line in glossary.splitlines() if line.startswith("### ")]
+    assert headings == sorted(headings), "entries in alphabetical order"
+    for term in ("gru", "global max pooling", "log-odds", "roc-auc", "out-of-vocabulary (oov)", "mel spectrogram",
+                 "early stopping", "dropout", "paired t-test", "wilcoxon signed-rank test", "tf-idf", "nyquist"):
+        assert any(term in heading for heading in headings), f"the glossary has no entry for {term!r}"
+    for path in NOTEBOOKS:
+        assert "](../docs/glossary.md)" in "".join(c.source for c in nbformat.read(path, as_version=4).cells)
+
+
+@pytest.mark.parametrize("number", ["04", "05", "06", "07"])
+def test_model_and_results_notebooks_state_their_run_time(number):
+    intro = nbformat.read(notebook_path(number), as_version=4).cells[0].source
+    assert "**Run time**" in intro and "laptop-class CPU" in intro
