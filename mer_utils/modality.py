@@ -173,7 +173,8 @@ def skip_rest_unless(layout, *needed, doing):
         return
     note = (f"Skipped: {doing} needs {' and '.join(lacking)}, and this run has {describe(load(layout))} "
             f"(the modalities notebook 01_data resolved; its `modalities` parameter, default "
-            f"{MODALITIES!r}). Nothing is computed or trained here; the remaining cells do nothing.")
+            f"{MODALITIES!r}). Nothing is computed or trained here; the remaining cells do nothing "
+            f"(in Jupyter, until the kernel restarts).")
     logger.info(note)
     _skip_later_cells(f"(skipped: this run has no {' and no '.join(lacking)})")
 

@@ -58,6 +58,14 @@ def test_from_csv_semicolon_utf16_with_inline_lyrics_and_absolute_paths(tmp_path
         "7", str(audio), "사랑 노래", "ko"]
 
 
+def test_the_corpus_own_split_is_read_by_both_user_adapters(tmp_path):
+    path = write_csv(tmp_path / "m.csv", "track_id,lyrics,tags,Split\n1,la la,happy, val \n2,la,sad,\n")
+    assert corpus.from_csv(path)["split"].tolist() == ["val", ""]
+    write_audio(tmp_path / "f" / "a.wav", 1.0)
+    (tmp_path / "f" / "tags.csv").write_text("track_id,tags,split\na,happy,3\n")
+    assert corpus.from_folder(tmp_path / "f")["split"].tolist() == ["3"]
+
+
 def test_ids_stay_strings(tmp_path):
     path = write_csv(tmp_path / "m.csv", "track_id,audio_path,lyrics,tags\n007,a.wav,x,happy\n")
     assert corpus.from_csv(path).at[0, "track_id"] == "007"
