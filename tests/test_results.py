@@ -344,3 +344,19 @@ def test_smoke_run_writes_every_result(smoke_run):
     assert record["models"][LYRICS_BASELINE]["runs"] >= 2
     for name in ("figure2", "07_accuracy_summary", "07_confusion_matrices", "07_roc_curves"):
         assert (layout.figures_dir / f"{name}.png").stat().st_size > 1000, name
+
+
+def test_a_notebook_training_several_models_compares_each_with_the_paper():
+    from mer_utils import model_report
+
+    summary = pd.DataFrame({"model": ["audio_cnn"] * 2 + ["audio_rnn"] * 3,
+                            "accuracy": [0.6, 0.7, 0.5, 0.6, 0.7]})
+    table = model_report.paper_comparison(summary)
+    assert table["model"].tolist() == ["audio_cnn", "audio_rnn"] and table["runs"].tolist() == [2, 3]
+    assert table["accuracy_mean"].tolist() == pytest.approx([0.65, 0.6])
+    assert table["paper_accuracy"].tolist() == [0.6479, 0.6303]  # Table 1
+    assert model_report.model_names("audio", ["cnn_rnn", "cnn", "cnn"]) == ["audio_cnn_rnn", "audio_cnn"]
+    with pytest.raises(ValueError, match="unknown model 'audio_lstm'"):
+        model_report.model_names("audio", ["lstm"])
+    with pytest.raises(ValueError, match="no lyrics model to train"):
+        model_report.model_names("lyrics", [])
