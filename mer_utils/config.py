@@ -150,6 +150,12 @@ QUICK_PATIENCE = 1
 
 # The paper's Table 1 accuracies are listed with the models, in mer_utils.catalogue.MODELS.
 
+# --- running the per-track stages (not in the paper) -----------------------------
+#: Where the per-track stages (02, 03) run their work: "local" (this machine's
+#: process pool), "dask" (a Dask LocalCluster started for the stage) or the
+#: address of a running Dask scheduler, "tcp://host:port" (docs/scaling.md).
+EXECUTOR = "local"
+
 # --- parameter checks -----------------------------------------------------------
 #: Values the runner (mer_utils.run) accepts for the notebook parameters, checked
 #: before any notebook runs, after the type each notebook declares. A number's
@@ -158,6 +164,7 @@ QUICK_PATIENCE = 1
 #: a test checks they agree). Limits that depend on the data (enough tracks per
 #: class for n_splits, frames that fit in the clip) are checked by the notebooks.
 #: A list parameter's rule applies to each element (and the list may not be empty).
+#: A tuple entry ending in "://" allows addresses of that scheme, which must answer.
 PARAMETER_RANGES = {
     "seed": "[0, 4294967295]",  # NumPy seeds are unsigned 32-bit integers
     "demo_n_tracks": "[1, inf)",
@@ -171,6 +178,7 @@ PARAMETER_RANGES = {
     "n_frames": "[1, inf)",
     "n_fft": "[2, inf)",
     "n_workers": "[0, inf)",  # 0: automatic
+    "executor": ("local", "dask", "tcp://"),  # parallel.EXECUTORS; tcp://host:port of a running Dask scheduler
     "vocab_size": "[2, inf)",  # padding and out-of-vocabulary ids included
     "max_len": "[1, inf)",
     "epochs": "[1, inf)",

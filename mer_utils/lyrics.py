@@ -221,16 +221,17 @@ def choose_workers(n_workers, n_texts):
     return resolve_workers(n_workers, n_items=n_texts, min_items_per_worker=MIN_TEXTS_PER_WORKER)
 
 
-def _tag_texts(items, *, n_workers):
+def _tag_texts(items, *, n_workers, executor=config.EXECUTOR):
     """Yield ``(key, (status, result))`` for ``(key, text, language, korean_tagger)`` items, as each is done."""
-    for item, outcome in map_unordered(_tag_item, items, n_workers=n_workers, desc="POS tagging", progress=False):
+    for item, outcome in map_unordered(_tag_item, items, n_workers=n_workers, desc="POS tagging",
+                                       progress=executor != "local", executor=executor):
         if isinstance(outcome, Exception):  # the worker process died (see parallel.map_unordered)
             outcome = ("failed", f"{type(outcome).__name__}: {outcome}")
         yield item[0], outcome
 
 
 def tag_all(ledger_rows, *, korean_tagger=config.KOREAN_TAGGER, n_workers=0,
-            max_chars=config.MAX_LYRICS_CHARS, cache_dir=None):
+            max_chars=config.MAX_LYRICS_CHARS, cache_dir=None, executor=config.EXECUTOR):
     """POS-filter the lyrics of every kept track; reject the tracks whose lyrics cannot be used.
 
     Parameters
@@ -246,6 +247,10 @@ def tag_all(ledger_rows, *, korean_tagger=config.KOREAN_TAGGER, n_workers=0,
         Longer normalised lyrics are rejected (``lyrics_too_long``).
     cache_dir : str or Path, optional
         Token cache; default ``paths.cache_dir("tokens")``.
+    executor : str
+        ``"local"``, ``"dask"`` or a Dask scheduler address (:func:`mer_utils.parallel.map_unordered`).
+        The texts travel to the workers and the words come back: only this
+        process reads the lyrics files and writes the token cache.
 
     Returns
     -------
@@ -276,7 +281,7 @@ def tag_all(ledger_rows, *, korean_tagger=config.KOREAN_TAGGER, n_workers=0,
     report.cache_hits = len(jobs) - sum(cached[job.key] is None for job in jobs)
     report.n_workers = choose_workers(n_workers, len(pending)) if pending else 1
     items = [(job.key, job.text, job.language, korean_tagger) for job in pending]
-    for key, (status, result) in _tag_texts(items, n_workers=report.n_workers):
+    for key, (status, result) in _tag_texts(items, n_workers=report.n_workers, executor=executor):
         if status == "ok":  # cached at once: a killed run keeps every text it tagged
             cached[key] = result
             write_json(_cache_path(cache_dir, key), {"key": key, "tokens": result})

@@ -151,7 +151,7 @@ class ExtractionReport(StageReport):
 
 def extract_all(tracks, *, sample_rate=config.SAMPLE_RATE, clip_seconds=config.CLIP_SECONDS,
                 n_mels=config.N_MELS, n_frames=config.N_FRAMES, n_fft=config.N_FFT, n_workers=0,
-                cache_dir=None, progress=True):
+                cache_dir=None, progress=True, executor=config.EXECUTOR):
     """Compute (or find in the cache) the log-mel feature of every track.
 
     Parameters
@@ -169,6 +169,13 @@ def extract_all(tracks, *, sample_rate=config.SAMPLE_RATE, clip_seconds=config.C
         Root of the feature cache; default ``paths.cache_dir("mels")``.
     progress : bool
         Show a progress bar.
+    executor : str
+        ``"local"`` (this machine's process pool), ``"dask"`` (a Dask
+        LocalCluster of ``n_workers`` processes) or a Dask scheduler address
+        ``"tcp://host:port"`` (:func:`mer_utils.parallel.map_unordered`).
+        Workers read the audio and write the cache themselves: on a cluster
+        both must be on storage every worker sees at the same path (checked
+        first; docs/scaling.md).
 
     Returns
     -------
@@ -206,7 +213,8 @@ def extract_all(tracks, *, sample_rate=config.SAMPLE_RATE, clip_seconds=config.C
         bases = {(sample_rate, n_fft, n_mels): mel_basis(sample_rate, n_fft, n_mels)}
         for task, outcome in map_unordered(extract_and_store, todo, n_workers=report.n_workers,
                                            initializer=install_mel_bases, initargs=(bases,), desc="mel extraction",
-                                           progress=progress):
+                                           progress=progress, executor=executor,
+                                           shared_paths=_shared_paths(folder, todo)):
             results[task[0]], seconds = _outcome_of(task, outcome)
             report.compute_s += seconds
     for track_id, _ in rows:
@@ -217,6 +225,11 @@ def extract_all(tracks, *, sample_rate=config.SAMPLE_RATE, clip_seconds=config.C
             report.features[track_id] = outcome
     report.wall_s = time.perf_counter() - start
     return report
+
+
+def _shared_paths(folder, todo):
+    """The folders a worker needs: the cache folder and those of the audio files to extract."""
+    return [folder, *dict.fromkeys(str(Path(task[1]).parent) for task in todo)]
 
 
 def _track_rows(tracks):

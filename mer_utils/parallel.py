@@ -8,13 +8,19 @@ process that started it ends (:func:`mer_utils.lifetime.die_with_parent`:
 a killed kernel leaves no workers behind). A worker that dies
 (a decoder crashing on a malformed file) costs only the item it was on: the
 other items are retried in a fresh pool and the culprit is reported.
+
+The same function runs the items on a Dask cluster instead
+(``executor="dask"`` for a local cluster, or a scheduler's address
+``"tcp://host:port"``): :mod:`mer_utils.executors`, same contract.
 """
 
 import contextlib
 import multiprocessing
 import os
+import socket
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from urllib.parse import urlsplit
 
 from .lifetime import die_with_parent
 
@@ -23,6 +29,13 @@ THREAD_VARIABLES = (
     "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
     "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS",
 )
+
+
+#: Values of the ``executor`` parameter: this machine's process pool, a Dask cluster started on this
+#: machine, or (an entry ending in ``://``) the address of a running Dask scheduler.
+EXECUTORS = ("local", "dask", "tcp://")
+#: Seconds to wait for a Dask scheduler to answer (the runner's pre-check and the connection).
+CONNECT_TIMEOUT_S = 5.0
 
 
 class WorkerCrashed(RuntimeError):
@@ -64,7 +77,50 @@ def resolve_workers(n_workers, *, n_items=None, min_items_per_worker=1):
     return count
 
 
-def map_unordered(func, items, *, n_workers=0, initializer=None, initargs=(), desc=None, progress=True):
+def validate_executor(executor):
+    """``ValueError`` unless ``executor`` is ``"local"``, ``"dask"`` or a ``tcp://host:port`` address."""
+    if executor in ("local", "dask"):
+        return
+    if not isinstance(executor, str) or not executor.startswith("tcp://"):
+        raise ValueError(f"executor must be local, dask or a Dask scheduler address tcp://host:port, got {executor!r}")
+    parse_address(executor)
+
+
+def parse_address(address):
+    """``(host, port)`` of ``tcp://host:port``; ``ValueError`` saying what is wrong otherwise."""
+    parts = urlsplit(str(address))
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme != "tcp" or not parts.hostname or port is None or parts.path not in ("", "/"):
+        raise ValueError(f"{address!r} is not a Dask scheduler address: expected tcp://host:port, "
+                         "e.g. tcp://10.0.0.5:8786")
+    return parts.hostname, port
+
+
+def address_problem(address, *, timeout_s=CONNECT_TIMEOUT_S):
+    """``None`` when something listens at the scheduler ``address``; else one sentence saying why not.
+
+    Only opens and closes a TCP connection (no Dask import), so the runner
+    can check every address before any notebook runs.
+    """
+    try:
+        host, port = parse_address(address)
+    except ValueError as err:
+        return str(err)
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            return None
+    except OSError as err:
+        reason = "no answer" if isinstance(err, TimeoutError) else (err.strerror or type(err).__name__)
+        return (f"no Dask scheduler reachable at {address} ({reason} within {timeout_s:g} s): start one "
+                "(`dask scheduler`) and its workers, or use executor local or dask")
+
+
+
+def map_unordered(func, items, *, n_workers=0, initializer=None, initargs=(), desc=None, progress=True,
+                  executor="local", shared_paths=()):
     """Yield ``(item, result)`` for every item, in completion order.
 
     Parameters
@@ -77,13 +133,22 @@ def map_unordered(func, items, *, n_workers=0, initializer=None, initargs=(), de
         Picklable work items.
     n_workers : int
         ``0``: all cores; ``1``: run in this process (no pool; easiest to
-        debug); ``n``: that many worker processes.
+        debug); ``n``: that many worker processes. With ``executor="dask"``
+        the size of the local cluster (``1``: one worker process); ignored
+        by a scheduler address (the cluster has its own workers).
     initializer, initargs
         Called once in each worker process (and once here when serial).
     desc : str, optional
         Label of the progress bar.
     progress : bool
         Show a ``tqdm`` progress bar on stderr.
+    executor : str
+        ``"local"``: this machine's process pool; ``"dask"``: a Dask
+        ``LocalCluster`` started for the call; ``"tcp://host:port"``: the
+        Dask scheduler of a running cluster (:mod:`mer_utils.executors`).
+    shared_paths : sequence of path
+        With a scheduler address: folders every worker must see (checked
+        on each worker before any work; see docs/scaling.md).
 
     Yields
     ------
@@ -93,11 +158,19 @@ def map_unordered(func, items, *, n_workers=0, initializer=None, initargs=(), de
     """
     from tqdm.std import tqdm
 
+    validate_executor(executor)
     items = list(items)
     workers = resolve_workers(n_workers, n_items=len(items))
     with tqdm(total=len(items), desc=desc, disable=not progress or not items, mininterval=2.0) as bar:
-        results = _serial(func, items, initializer, initargs) if workers == 1 else \
-            _pooled(func, items, workers, initializer, initargs)
+        if executor != "local" and items:
+            from .executors import map_on_dask
+
+            results = map_on_dask(func, items, executor=executor, n_workers=workers, initializer=initializer,
+                                  initargs=initargs, shared_paths=shared_paths)
+        elif workers == 1:
+            results = _serial(func, items, initializer, initargs)
+        else:
+            results = _pooled(func, items, workers, initializer, initargs)
         for item, result in results:
             bar.update()
             yield item, result
@@ -107,10 +180,11 @@ def _serial(func, items, initializer, initargs):
     if initializer is not None:
         initializer(*initargs)
     for item in items:
-        yield item, _call(func, item)
+        yield item, call_catching(func, item)
 
 
-def _call(func, item):
+def call_catching(func, item):
+    """``func(item)``, or the exception it raised."""
     try:
         return func(item)
     except Exception as err:  # handed to the caller as a result, see map_unordered
@@ -144,7 +218,7 @@ def _pooled(func, items, workers, initializer, initargs):
 def _run_pool(func, items, workers, initializer, initargs):
     """Yield the results of one pool; return the items left unfinished when it broke, in order."""
     context = multiprocessing.get_context("spawn")
-    with _single_threaded_children():  # spawned workers inherit the environment at start
+    with single_threaded_children():  # spawned workers inherit the environment at start
         pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
                                    initargs=(os.getpid(), initializer, initargs))
         futures = {pool.submit(func, item): index for index, item in enumerate(items)}
@@ -176,7 +250,7 @@ def _start_worker(parent_pid, initializer, initargs):
 
 
 @contextlib.contextmanager
-def _single_threaded_children():
+def single_threaded_children():
     """Set the thread variables to 1 while worker processes start; restore them after."""
     saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
     os.environ.update({name: "1" for name in THREAD_VARIABLES})

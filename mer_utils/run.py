@@ -312,7 +312,7 @@ def _range_problem(name, value):
         bad = [f"{element!r} {problem}" for element, problem in bad if problem]
         return f"each element must fit: {'; '.join(bad)}" if bad else None
     if isinstance(rule, tuple):
-        return None if value in rule else f"must be one of {', '.join(map(str, rule))}"
+        return _choice_problem(value, rule)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None  # a type the notebook declares otherwise; nothing to compare
     low, high, closed_low, closed_high = _parse_interval(rule)
@@ -323,6 +323,20 @@ def _range_problem(name, value):
     if math.isinf(high):
         return f"must be {'>=' if closed_low else '>'} {low:g}"
     return f"must be in {rule}"
+
+
+def _choice_problem(value, choices):
+    """``None`` when ``value`` is one of ``choices``, or an address whose scheme a choice names (``"tcp://"``)
+    and that answers (a short connection attempt: nothing runs against an unreachable scheduler)."""
+    if value in choices:
+        return None
+    schemes = [c for c in choices if isinstance(c, str) and c.endswith("://")]
+    if isinstance(value, str) and any(value.startswith(scheme) for scheme in schemes):
+        from .parallel import address_problem
+
+        return address_problem(value)
+    names = [f"{c}host:port" if c in schemes else str(c) for c in choices]
+    return f"must be one of {', '.join(names)}"
 
 
 def _parse_interval(text):

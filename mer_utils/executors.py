@@ -1,0 +1,211 @@
+"""Per-track work on a Dask cluster: what :func:`mer_utils.parallel.map_unordered` runs for ``executor != "local"``.
+
+Two ways to get a cluster:
+
+- ``"dask"``: a ``dask.distributed.LocalCluster`` on this machine, started
+  for the call and closed after it: one single-threaded worker process per
+  core (``n_workers``), each ending with this process (a killed kernel
+  leaves no workers behind);
+- ``"tcp://host:port"``: the scheduler of an existing cluster (``dask
+  scheduler`` and ``dask worker`` on each machine, or any Dask deployment);
+  it is used, never closed, and its size is its own (``n_workers`` is
+  ignored). Every worker must run this project's environment, and the paths
+  in the items must name the same files on every worker (shared storage):
+  :func:`map_on_dask` checks ``shared_paths`` on every worker first.
+
+The contract is the process pool's: every item yields once, with its
+result or the exception it raised; an item whose worker died yields a
+:class:`~mer_utils.parallel.WorkerCrashed`. Items travel a few per task
+(:func:`items_per_task`), so that the scheduler's cost per task stays small
+beside the work. Dask itself retries the tasks of a worker that died (at
+most ``allowed-failures`` times: never on the local cluster, the cluster's
+own setting on a remote one), then reports them as ``KilledWorker``; the
+items of those tasks are run again one per task, and the ones whose worker
+dies again once more alone, so that an item that merely shared a worker (or
+a task) with the culprit is not blamed for it.
+
+docs/scaling.md says how to run a cluster, what it must share and how to size it.
+"""
+
+import logging
+import os
+import uuid
+
+import dask
+from distributed import Client, KilledWorker, LocalCluster, WorkerPlugin, as_completed
+
+from .lifetime import die_with_parent
+from .parallel import CONNECT_TIMEOUT_S, WorkerCrashed, address_problem, single_threaded_children
+
+#: Seconds to wait for a remote cluster to have at least one worker.
+WORKERS_TIMEOUT_S = 30.0
+#: How often Dask may reschedule a task whose worker died before reporting it (local clusters).
+LOCAL_ALLOWED_FAILURES = 0
+#: Most items sent to a worker in one task.
+MAX_ITEMS_PER_TASK = 16
+#: Shared paths checked on each worker: at most this many (the first, in the order given).
+MAX_CHECKED_PATHS = 1000
+
+
+# --- the map --------------------------------------------------------------------------
+
+def map_on_dask(func, items, *, executor, n_workers, initializer=None, initargs=(), shared_paths=()):
+    """Yield ``(item, result)`` for every item, computed on a Dask cluster (see the module's docstring).
+
+    Parameters
+    ----------
+    func : callable
+        A module-level function of one item, importable on the workers.
+    items : list
+    executor : str
+        ``"dask"`` (a local cluster of ``n_workers`` processes) or ``"tcp://host:port"``.
+    n_workers : int
+        Worker processes of a local cluster (>= 1).
+    initializer, initargs
+        Called once in every worker process before its first item (also in
+        workers that join or restart later).
+    shared_paths : sequence of path
+        Folders or files every worker must see (checked before any work).
+    """
+    with _client(executor, n_workers) as client:
+        _check_shared_paths(client, shared_paths)
+        client.register_plugin(_WorkerSetup(os.getpid(), initializer, initargs),
+                               name=f"mer-setup-{uuid.uuid4().hex}")
+        size = items_per_task(len(items), len(client.scheduler_info(n_workers=-1)["workers"]))
+        done = [0]  # items yielded so far
+        killed = yield from _run_tasks(client, func, items, size, done)
+        if killed and size > 1:  # the items of the chunks whose workers died, one per task
+            killed = yield from _run_tasks(client, func, killed, 1, done)
+        crashed = []
+        for item in killed:  # each alone: a bystander of the culprit is not blamed
+            crashed += yield from _run_tasks(client, func, [item], 1, done)
+        if crashed and not done[0]:
+            raise RuntimeError("Dask workers die before finishing any item: they probably cannot import this "
+                               "project or run out of memory; see the workers' logs")
+        for item in crashed:
+            yield item, WorkerCrashed(f"the worker process died while handling {item!r}")
+
+
+def items_per_task(n_items, n_workers):
+    """Items sent in one task: about 4 tasks per worker for balance, at most :data:`MAX_ITEMS_PER_TASK`.
+
+    One task per item would cost the scheduler ~1 ms each (Dask's own
+    figure), which at thousands of tracks per second becomes the limit.
+    """
+    return max(1, min(MAX_ITEMS_PER_TASK, n_items // (4 * max(n_workers, 1))))
+
+
+def _run_tasks(client, func, items, size, done):
+    """Yield ``(item, result)`` of ``items`` run ``size`` per task; return the items whose workers died."""
+    chunks = {client.submit(_run_chunk, func, items[i:i + size], pure=False): items[i:i + size]
+              for i in range(0, len(items), size)}
+    killed = []
+    try:
+        for future in as_completed(list(chunks)):
+            outcome, chunk = _outcome(future), chunks.pop(future)
+            del future  # released: a worker dying later does not recompute a finished chunk
+            if outcome is _KILLED:
+                killed += chunk
+                continue
+            results = outcome if isinstance(outcome, list) else [outcome] * len(chunk)
+            for item, result in zip(chunk, results):
+                done[0] += 1
+                yield item, result
+    finally:
+        client.cancel(list(chunks), force=True)
+    return killed
+
+
+def _run_chunk(func, chunk):
+    """``[func(item) or the exception it raised, ...]`` (runs on a worker)."""
+    from .parallel import call_catching
+
+    return [call_catching(func, item) for item in chunk]
+
+
+_KILLED = object()
+
+
+def _outcome(future):
+    """The task's result, the exception it raised, or ``_KILLED`` when its workers died."""
+    if future.status == "finished":
+        return future.result()
+    try:
+        error = future.exception()
+    except Exception as err:  # the exception itself could not travel back
+        return err
+    return _KILLED if isinstance(error, KilledWorker) else error
+
+
+class _client:
+    """Context manager: a client of a new local cluster (closed after) or of the scheduler at an address."""
+
+    def __init__(self, executor, n_workers):
+        self.executor, self.n_workers = executor, n_workers
+        self.cluster = self.client = None
+
+    def __enter__(self):
+        if self.executor == "dask":
+            with dask.config.set({"distributed.scheduler.allowed-failures": LOCAL_ALLOWED_FAILURES}), \
+                    single_threaded_children():
+                self.cluster = LocalCluster(n_workers=self.n_workers, threads_per_worker=1, processes=True,
+                                            dashboard_address=None, silence_logs=logging.CRITICAL)
+            self.client = Client(self.cluster)
+            return self.client
+        problem = address_problem(self.executor)
+        if problem:
+            raise ValueError(problem)
+        self.client = Client(self.executor, timeout=f"{CONNECT_TIMEOUT_S}s")
+        try:
+            self.client.wait_for_workers(1, timeout=WORKERS_TIMEOUT_S)
+        except TimeoutError:
+            self.client.close()
+            raise ValueError(f"the Dask scheduler at {self.executor} has no workers "
+                             f"(none joined within {WORKERS_TIMEOUT_S:g} s): start `dask worker {self.executor}` "
+                             "on the machines that should work") from None
+        return self.client
+
+    def __exit__(self, *exc):
+        if self.client is not None:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+        return False
+
+
+def _check_shared_paths(client, paths):
+    """``ValueError`` naming the workers that do not see every path of ``paths``."""
+    paths = [str(p) for p in list(dict.fromkeys(str(p) for p in paths))[:MAX_CHECKED_PATHS]]
+    if not paths:
+        return
+    missing = {worker: gone for worker, gone in client.run(_missing_paths, paths).items() if gone}
+    if missing:
+        worker, gone = next(iter(missing.items()))
+        raise ValueError(
+            f"{len(missing)} Dask worker(s) do not see the run's files, e.g. {worker} lacks {gone[0]} "
+            f"({len(gone)} of {len(paths)} paths checked): the audio and the cache must be on storage that every "
+            "worker mounts at the same path (docs/scaling.md)")
+
+
+def _missing_paths(paths):
+    """Which of ``paths`` do not exist here (runs on each worker)."""
+    return [p for p in paths if not os.path.exists(p)]
+
+
+class _WorkerSetup(WorkerPlugin):
+    """A Dask worker plugin: the caller's initializer in every worker, and local workers end with the caller.
+
+    A worker process of a local cluster is a child of the process that
+    started the cluster; it ends when that process ends
+    (:func:`mer_utils.lifetime.die_with_parent`). Workers of a remote
+    cluster belong to it and are left alone.
+    """
+
+    def __init__(self, caller_pid, initializer, initargs):
+        self.caller_pid, self.initializer, self.initargs = caller_pid, initializer, initargs
+
+    def setup(self, worker):
+        if os.getpid() != self.caller_pid and os.getppid() == self.caller_pid:
+            die_with_parent(self.caller_pid)
+        if self.initializer is not None:
+            self.initializer(*self.initargs)

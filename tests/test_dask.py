@@ -1,0 +1,137 @@
+"""The Dask executor: the process pool's contract on a LocalCluster, and bad scheduler addresses."""
+
+import logging
+import os
+import socket
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from mer_utils import config, lyrics, mels, parallel
+from mer_utils import run as runner
+from test_parallel import die_on_five, square_or_fail
+
+distributed = pytest.importorskip("distributed")
+from mer_utils import executors  # noqa: E402 -- after the skip: it imports distributed
+
+SMALL = dict(sample_rate=8000, clip_seconds=2.0, n_mels=32, n_frames=50, n_fft=512)
+
+
+def set_marker(value):
+    os.environ["MER_TEST_MARKER"] = value
+
+
+def square_marker_and_threads(x):
+    return square_or_fail(x), os.environ.get("MER_TEST_MARKER"), os.environ.get("OMP_NUM_THREADS")
+
+
+@pytest.fixture(scope="module")
+def scheduler():
+    """The address of a LocalCluster of 2 single-threaded worker processes, shared by the module's tests.
+
+    Like the clusters the executor starts itself, it never retries a task whose worker died.
+    """
+    import dask
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                           silence_logs=logging.CRITICAL)
+    try:
+        yield cluster.scheduler_address
+    finally:
+        cluster.close()
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# --- the contract of map_unordered ------------------------------------------------------
+
+def test_a_local_cluster_yields_every_result_or_exception_from_initialised_single_threaded_workers():
+    results = dict(parallel.map_unordered(square_marker_and_threads, range(6), n_workers=2, executor="dask",
+                                          progress=False, initializer=set_marker, initargs=("set",)))
+    assert set(results) == set(range(6)) and isinstance(results.pop(3), ValueError)
+    assert results == {x: (x * x, "set", "1") for x in (0, 1, 2, 4, 5)}
+    assert os.environ.get("MER_TEST_MARKER") is None, "the initializer ran in the workers, not here"
+
+
+def test_a_task_that_kills_its_worker_costs_only_its_item(scheduler):
+    """40 items on 2 workers travel 5 per task: the culprit's task mates are run again, and done."""
+    assert executors.items_per_task(40, 2) == 5
+    results = dict(parallel.map_unordered(die_on_five, range(40), executor=scheduler, progress=False))
+    assert set(results) == set(range(40))
+    crash = results.pop(5)
+    assert isinstance(crash, parallel.WorkerCrashed) and "died while handling 5" in str(crash)
+    assert results == {x: x * 10 for x in range(40) if x != 5}
+
+
+def test_items_per_task_balances_and_stays_small():
+    assert executors.items_per_task(9, 2) == 1 and executors.items_per_task(0, 4) == 1
+    assert executors.items_per_task(10**6, 100) == executors.MAX_ITEMS_PER_TASK
+
+
+def test_workers_that_do_not_see_the_shared_paths_stop_the_call_before_any_work(scheduler, tmp_path):
+    with pytest.raises(ValueError, match=r"[12] Dask worker\(s\) do not see the run's files, e\.g\. tcp://.* lacks "
+                                         r".*nowhere.*docs/scaling\.md"):
+        list(parallel.map_unordered(die_on_five, [5], executor=scheduler, progress=False,
+                                    shared_paths=[tmp_path, tmp_path / "nowhere"]))
+
+
+# --- the stages on a cluster ------------------------------------------------------------------
+
+def test_mel_extraction_on_a_cluster_equals_the_process_pool(scheduler, tmp_path):
+    folder = tmp_path / "audio"
+    folder.mkdir()
+    t = np.arange(16000) / 8000
+    for name, seconds in (("a", 2.0), ("b", 2.0), ("short", 1.0)):
+        sf.write(folder / f"{name}.wav", (0.3 * np.sin(2 * np.pi * 700 * t[:int(seconds * 8000)])).astype(np.float32),
+                 8000)
+    (folder / "text.wav").write_text("not audio\n" * 50)
+    rows = [{"track_id": p.stem, "audio_path": str(p)} for p in sorted(folder.iterdir())]
+    pool = mels.extract_all(rows, **SMALL, n_workers=1, cache_dir=tmp_path / "pool", progress=False)
+    cluster = mels.extract_all(rows, **SMALL, executor=scheduler, cache_dir=tmp_path / "cluster", progress=False)
+    assert cluster.cache_misses == 4 and list(cluster.features) == list(pool.features) == ["a", "b"]
+    for track_id in pool.features:
+        assert cluster.features[track_id].read_bytes() == pool.features[track_id].read_bytes()
+    assert [(r.track_id, r.reason) for r in cluster.rejections] == [(r.track_id, r.reason) for r in pool.rejections] \
+        == [("short", "too_short"), ("text", "unreadable_audio")]
+    again = mels.extract_all(rows, **SMALL, executor=scheduler, cache_dir=tmp_path / "cluster", progress=False)
+    assert again.cache_hits == 4 and again.cache_misses == 0, "the cluster wrote the same cache"
+
+
+def test_lyrics_tagging_on_a_cluster_equals_this_process(scheduler, tmp_path):
+    rows = [{"track_id": "t0", "status": "kept", "lyrics_text": "The sun is shining and we dance all night",
+             "language": "en"}]
+    here = lyrics.tag_all(rows, n_workers=1, cache_dir=tmp_path / "here")
+    there = lyrics.tag_all(rows, executor=scheduler, cache_dir=tmp_path / "there")
+    assert there.tokens == here.tokens and there.cache_misses == 1 and not there.rejections
+    assert "sun" in there.tokens["t0"]
+
+
+# --- bad addresses ----------------------------------------------------------------------------
+
+def test_an_unreachable_scheduler_is_one_clear_sentence():
+    address = f"tcp://127.0.0.1:{free_port()}"
+    problem = parallel.address_problem(address, timeout_s=1)
+    assert problem.startswith(f"no Dask scheduler reachable at {address} (") and "executor local or dask" in problem
+    with pytest.raises(ValueError, match="no Dask scheduler reachable"):
+        list(parallel.map_unordered(square_or_fail, [1], executor=address, progress=False))
+
+
+@pytest.mark.parametrize("address", ["tcp://host-only", "tcp://:8786", "http://10.0.0.5:8786", "tcp://h:86/x", "pool"])
+def test_malformed_executors_are_refused(address):
+    with pytest.raises(ValueError, match="executor must be local, dask|is not a Dask scheduler address"):
+        parallel.validate_executor(address)
+
+
+def test_the_runner_checks_the_executor_before_anything_runs(scheduler):
+    assert config.PARAMETER_RANGES["executor"] == parallel.EXECUTORS
+    for good in ("local", "dask", scheduler):
+        assert runner._range_problem("executor", good) is None
+    assert runner._range_problem("executor", "pool") == "must be one of local, dask, tcp://host:port"
+    unreachable = runner._range_problem("executor", f"tcp://127.0.0.1:{free_port()}")
+    assert unreachable.startswith("no Dask scheduler reachable")
