@@ -3,14 +3,17 @@
 import logging
 import os
 import socket
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import soundfile as sf
 
 from mer_utils import config, lyrics, mels, parallel
+from mer_utils import lifetime
 from mer_utils import run as runner
-from test_parallel import die_on_five, square_or_fail
+from test_parallel import die_on_five, square_or_fail, wait_for_file
 
 distributed = pytest.importorskip("distributed")
 from mer_utils import executors  # noqa: E402 -- after the skip: it imports distributed
@@ -79,6 +82,34 @@ def test_workers_that_do_not_see_the_shared_paths_stop_the_call_before_any_work(
                                          r".*nowhere.*docs/scaling\.md"):
         list(parallel.map_unordered(die_on_five, [5], executor=scheduler, progress=False,
                                     shared_paths=[tmp_path, tmp_path / "nowhere"]))
+
+
+#: A process whose local cluster's two workers report their pids (into argv[1]) and sleep for ten minutes.
+CLUSTER_OWNER = """
+import json, os, sys, time
+from mer_utils import parallel
+
+def report_and_sleep(x):
+    with open(f"{sys.argv[1]}.{x}", "w") as out:
+        out.write(str(os.getpid()))
+    time.sleep(600)
+
+if __name__ == "__main__":
+    list(parallel.map_unordered(report_and_sleep, [0, 1], n_workers=2, executor="dask", progress=False))
+"""
+
+
+def test_local_cluster_workers_end_when_the_process_that_started_them_is_killed(tmp_path):
+    owner = subprocess.Popen([sys.executable, "-c", CLUSTER_OWNER, str(tmp_path / "pid")])
+    try:
+        workers = [wait_for_file(tmp_path / f"pid.{x}", owner) for x in (0, 1)]
+        assert len(set(workers)) == 2 and all(map(lifetime.process_alive, workers))
+        owner.kill()  # SIGKILL: the cluster cannot close; its workers would sleep on for ten minutes
+        owner.wait()
+        assert lifetime.wait_for_exit(workers, timeout_s=5) == []
+    finally:
+        owner.kill()
+        owner.wait()
 
 
 # --- the stages on a cluster ------------------------------------------------------------------
