@@ -3,6 +3,7 @@
 #   make test                       set up, then run the test suite
 # Set-up is automatic and idempotent: a virtual environment in .venv with the
 # pinned dependencies and a Jupyter kernel named python3 inside it.
+#   make lab [LAB_ARGS="--no-browser --ip 0.0.0.0 --port 8888"]   JupyterLab on notebooks/
 
 PYTHON  ?= python3
 PROFILE ?= demo
@@ -12,10 +13,17 @@ VENV    := .venv
 STAMP   := $(VENV)/.installed-$(TF)
 OTHER_TF := $(if $(filter gpu,$(TF)),cpu,gpu)
 PY      := $(VENV)/bin/python
+# options passed on to `jupyter lab`, e.g. LAB_ARGS="--no-browser --ip 0.0.0.0 --port 8888"
+LAB_ARGS ?=
+# Jupyter refuses to start as root (containers, some shared servers) unless told to
+LAB_ROOT := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
+# the clean filter of .gitattributes: notebook outputs and execution counts never reach a commit
+NBSTRIPOUT = "$(abspath $(shell command -v $(PY)))" -m nbstripout --keep-id
 
-.PHONY: setup reproduce test lab clean-venv
+.PHONY: setup reproduce test lab clean-venv git-filter
 
 setup: $(STAMP)
+	@$(MAKE) --no-print-directory git-filter
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) scripts/check_prereqs.py
@@ -39,7 +47,23 @@ test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lab: setup
-	JUPYTER_PATH=$(VENV)/share/jupyter $(VENV)/bin/jupyter lab notebooks/
+	JUPYTER_PATH=$(VENV)/share/jupyter $(VENV)/bin/jupyter lab notebooks/ $(LAB_ROOT) $(LAB_ARGS)
+
+# Configure the nbstripout filter that .gitattributes names, in this clone's git config
+# (`nbstripout --install`, then cell ids kept: they are stable in this project). Idempotent. Outside a
+# git checkout, or where git's config cannot be written, it says so and set-up goes on: git then
+# treats the filter as absent and commits notebooks as they are.
+git-filter:
+	@if ! git rev-parse --is-inside-work-tree >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(git config --get filter.nbstripout.clean)" = '$(NBSTRIPOUT)' ]; then exit 0; fi; \
+	if $(PY) -m nbstripout --install --attributes .gitattributes >/dev/null 2>&1 \
+	   && git config filter.nbstripout.clean '$(NBSTRIPOUT)' \
+	   && git config diff.ipynb.textconv '$(NBSTRIPOUT) -t' \
+	   && git config filter.nbstripout.required false; then \
+	  echo "git filter nbstripout installed: notebook outputs are stripped on commit"; \
+	else \
+	  echo "note: could not configure git's nbstripout filter here; notebook outputs are not stripped on commit"; \
+	fi
 
 clean-venv:
 	rm -rf $(VENV)
