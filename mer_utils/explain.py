@@ -1,18 +1,23 @@
 """Why did a model decide so? Occlusion explanations of one song's prediction.
 
 Every explanation here asks the same question of a trained model: *how much
-does the probability of the class it chose drop when one part of the input
-is taken away?* A positive score means the part supported the decision, a
-negative one that it argued against it. Occlusion needs nothing but the
-model's predictions, so it explains any model of the study (CNN, RNN, fused)
-the same way, and it reads per class, so it holds for any number of classes
-(``target`` is an index into the softmax, :data:`mer_utils.config.LABELS`).
+does the confidence in the class it chose drop when one part of the input is
+taken away?* The score is the drop of that class's log-odds
+``log(p / (1 - p))`` (or of its probability, ``measure="probability"``): a
+positive score means the part supported the decision, a negative one that it
+argued against it; 1.0 means the odds fell by a factor e. Log-odds come from
+the model's logits, so they still rank the parts of a song the model is sure
+about, whose probability is 0.9999 whatever is taken away. Occlusion needs
+nothing but the model's outputs, so it explains any model of the study (CNN,
+RNN, fused) the same way, and it reads per class, so it holds for any number
+of classes (``target`` is an index into the softmax,
+:data:`mer_utils.config.LABELS`).
 
 - **Audio** (:func:`explain_audio`): the log-mel spectrogram is cut into a
   grid of mel-band groups by time windows; each cell, each whole window and
   each whole band group in turn is replaced by the *average music* of the
   training tracks (the per-band means the model standardizes with), and the
-  drop of the target probability is its score. The window scores say which
+  drop is its score. The window scores say which
   seconds moved the decision, the band-group scores which frequencies.
 - **Lyrics** (:func:`explain_lyrics`): each distinct word of the song is
   dropped (every occurrence, as a repeated chorus line would otherwise stand
@@ -33,6 +38,7 @@ Examples
 """
 
 import contextlib
+import functools
 import logging
 from dataclasses import dataclass
 
@@ -48,9 +54,10 @@ from .vocabulary import PAD_ID
 AUDIO_GRID = (8, 16)
 #: Occluded copies scored per call of the model.
 BATCH_SIZE = 32
-#: What an occlusion score measures of the target class: the drop of its probability (default), or of
-#: its log-odds ``log(p / (1 - p))``, which still ranks the parts of a song the model is sure about (p near 1).
-MEASURES = {"probability": lambda p: p, "log_odds": lambda p: _log_odds(p)}
+#: What an occlusion score measures of the target class: the drop of its log-odds ``log(p / (1 - p))``
+#: (:func:`log_odds`; the default: it still ranks the parts of a song a model is sure about, where the
+#: probability is 0.99... whatever is occluded), or of its probability.
+MEASURES = ("probability", "log_odds")
 #: Layer names of the lyrics CNN branch (:func:`mer_utils.models.lyrics_cnn_branch`) that the n-grams come from.
 LYRICS_CONV_LAYER = "lyrics_conv"
 #: Layer of the audio models holding the training tracks' per-band means (:mod:`mer_utils.models`).
@@ -119,13 +126,50 @@ def _target_and_drops(models, original, variants, *, target, measure, batch_size
     target = int(np.argmax(base)) if target is None else _validate_target(target, len(base))
     if not len(next(iter(variants.values()))):
         return target, base, np.zeros(0)
-    occluded = probabilities(models, variants, batch_size=batch_size)[:, target]
-    return target, base, MEASURES[measure](base[target]) - MEASURES[measure](occluded)
+    if measure == "probability":
+        return target, base, base[target] - probabilities(models, variants, batch_size=batch_size)[:, target]
+    before, after = (np.mean([log_odds(model, inputs, target, batch_size=batch_size)
+                              for model in as_model_list(models)], axis=0) for inputs in (original, variants))
+    return target, base, before[0] - after
 
 
-def _log_odds(p):
-    p = np.clip(p, 1e-12, 1 - 1e-12)
-    return np.log(p) - np.log1p(-p)
+def log_odds(model, inputs, target, *, batch_size=BATCH_SIZE):
+    """Log-odds ``log(p / (1 - p))`` of class ``target``, from the model's logits when it ends in a softmax layer.
+
+    From the logits, a model sure of itself (a float32 softmax of exactly 1.0)
+    still has finite, comparable log-odds; from the probabilities otherwise.
+
+    Returns
+    -------
+    np.ndarray [shape=(n,), dtype=float64]
+    """
+    from scipy.special import logsumexp
+
+    head = _softmax_head(model)
+    if head is None:
+        p = np.clip(probabilities(model, inputs, batch_size=batch_size)[:, target], 1e-12, 1 - 1e-12)
+        return np.log(p) - np.log1p(-p)
+    features, names, kernel, bias = head
+    with _quiet_retracing():
+        logits = np.concatenate([
+            np.asarray(features.predict_on_batch({name: inputs[name][start:start + batch_size] for name in names}),
+                       dtype=np.float64)
+            for start in range(0, len(next(iter(inputs.values()))), batch_size)]) @ kernel + bias
+    return logits[:, target] - logsumexp(np.delete(logits, target, axis=1), axis=1)
+
+
+@functools.lru_cache(maxsize=16)
+def _softmax_head(model):
+    """``(model up to its last layer's input, its input names, kernel, bias)`` when the last layer is a
+    Dense softmax, else None."""
+    import keras
+
+    last = model.layers[-1]
+    if not isinstance(last, keras.layers.Dense) or last.activation is not keras.activations.softmax:
+        return None
+    inputs = {tensor.name: tensor for tensor in model.inputs}
+    kernel, bias = (np.asarray(w, dtype=np.float64) for w in last.get_weights())
+    return keras.Model(inputs, last.input), list(inputs), kernel, bias
 
 
 def _validate_target(target, n_classes):
@@ -148,8 +192,8 @@ class AudioExplanation:
     Attributes
     ----------
     saliency : np.ndarray [shape=(n_mels, n_frames), dtype=float32]
-        Each cell holds the score of its grid cell: drop of the target
-        probability when that cell is replaced by average music.
+        Each cell holds the score of its grid cell: the drop of the target's
+        log-odds (or probability) when that cell is replaced by average music.
     spans : pandas.DataFrame
         One row per time window: ``start_s, end_s, score`` (whole window occluded, all bands).
     bands : pandas.DataFrame
@@ -187,7 +231,7 @@ class AudioExplanation:
 
 
 def explain_audio(model, mel, *, sample_rate=config.SAMPLE_RATE, clip_seconds=config.CLIP_SECONDS,
-                  grid=AUDIO_GRID, fill_db=None, target=None, measure="probability", other_inputs=None,
+                  grid=AUDIO_GRID, fill_db=None, target=None, measure="log_odds", other_inputs=None,
                   batch_size=BATCH_SIZE):
     """Which seconds and mel bands moved an audio model's decision: occlusion saliency.
 
@@ -211,7 +255,8 @@ def explain_audio(model, mel, *, sample_rate=config.SAMPLE_RATE, clip_seconds=co
     target : int, optional
         Class to explain; default the class the model chose.
     measure : str
-        A key of :data:`MEASURES`: the drop of the target's ``"probability"`` or ``"log_odds"``.
+        One of :data:`MEASURES`: the drop of the target's ``"log_odds"`` (natural log: 1.0 means its
+        odds fell by a factor e) or of its ``"probability"``.
     other_inputs : dict, optional
         The model's other inputs for this song (``{"tokens": ids}`` for the fused
         model), each of shape (1, ...) or without the batch axis.
@@ -327,8 +372,9 @@ class LyricsExplanation:
     Attributes
     ----------
     words : pandas.DataFrame
-        ``word, count, contribution``: the drop of the target probability when
-        every occurrence of the word is left out; strongest support first.
+        ``word, count, contribution``: the drop of the target's log-odds (or
+        probability) when every occurrence of the word is left out; strongest
+        support first.
         Words outside the vocabulary share one id, shown as ``<oov>``.
     ngrams : pandas.DataFrame
         ``ngram, filters, contribution``: the n-grams where at least one filter of
@@ -354,7 +400,7 @@ class LyricsExplanation:
         return self.ngrams.head(top).reset_index(drop=True)
 
 
-def explain_lyrics(model, token_ids, vocabulary, *, target=None, measure="probability", other_inputs=None,
+def explain_lyrics(model, token_ids, vocabulary, *, target=None, measure="log_odds", other_inputs=None,
                    batch_size=BATCH_SIZE):
     """Which words and max-pooled n-grams moved a lyrics model's decision: occlusion.
 
@@ -369,7 +415,8 @@ def explain_lyrics(model, token_ids, vocabulary, *, target=None, measure="probab
     target : int, optional
         Class to explain; default the class the model chose.
     measure : str
-        A key of :data:`MEASURES`: the drop of the target's ``"probability"`` or ``"log_odds"``.
+        One of :data:`MEASURES`: the drop of the target's ``"log_odds"`` (natural log: 1.0 means its
+        odds fell by a factor e) or of its ``"probability"``.
     other_inputs : dict, optional
         The model's other inputs (``{"mel": (n_frames, n_mels)}`` for the fused model).
     batch_size : int

@@ -13,7 +13,7 @@ from mer_utils.accounting import read_ledger
 from mer_utils.demo.audio import draw_cues, synthesize, write_audio
 from mer_utils.demo.lyrics import WORDS
 from mer_utils.vocabulary import Vocabulary
-from tiny_run import SOURCE_RATE, tiny_run
+from tiny_run import SOURCE_RATE, predictor, run  # noqa: F401 (fixtures)
 
 N_MELS, N_FRAMES = 16, 120
 #: The hand-built audio model decides on the loudness of these bands and frames only.
@@ -21,16 +21,6 @@ CUE_BANDS, CUE_FRAMES = slice(4, 8), slice(30, 45)
 #: Every emotion word the demo lyrics plant, English (nouns, verbs, adjectives of both polarities).
 EMOTION_WORDS = {w for polarity in ("positive", "negative") for kind in ("adj", "noun", "verb")
                  for w in WORDS["en"][polarity][kind]}
-
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    return tiny_run(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def predictor(run):
-    return predict.Predictor(run.run_dir)
 
 
 def region_model(n_classes=2, *, weight=4.0):
@@ -73,6 +63,18 @@ def test_audio_saliency_lies_exactly_on_the_cue_region():
     centres = explain.mel_band_centres(N_MELS, sample_rate=1200)
     assert (band.low_hz, band.high_hz) == pytest.approx((centres[4], centres[7]))
     assert "0.2-0.4 s" in explanation.summary(1)
+
+
+def test_log_odds_still_rank_the_parts_of_a_song_the_model_is_sure_about():
+    model = region_model(weight=200.0)  # a float32 softmax of exactly 1.0, even with half the cue occluded
+    grid = (4, 16)                      # the cue spans two windows (frames 30-38 and 38-45)
+    by_probability = explain.explain_audio(model, loud_cue_mel(), grid=grid, fill_db=0.0, measure="probability")
+    assert np.abs(by_probability.saliency).max() < 1e-6
+    by_log_odds = explain.explain_audio(model, loud_cue_mel(), grid=grid, fill_db=0.0)
+    inside = np.zeros((N_MELS, N_FRAMES), dtype=bool)
+    inside[CUE_BANDS, CUE_FRAMES] = True
+    assert (by_log_odds.saliency[inside] > 50).all() and np.abs(by_log_odds.saliency[~inside]).max() < 1e-6
+    assert by_log_odds.probabilities[1] == 1.0
 
 
 def test_audio_explanation_of_another_class_and_of_n_classes():
@@ -173,7 +175,7 @@ def test_audio_explanations_locate_the_planted_cues_in_time(run, predictor, tmp_
         positive_first = k % 2 == 0
         path = tmp_path / f"spliced-{k}.flac"
         write_audio(path, np.concatenate(halves if positive_first else halves[::-1]), sample_rate=SOURCE_RATE)
-        explanation = predictor.explain_audio(predictor.prepare(path), "audio_cnn", target=1, measure="log_odds")
+        explanation = predictor.explain_audio(predictor.prepare(path), "audio_cnn", target=1)
         scores = explanation.spans.score.to_numpy()
         first, second = scores[explanation.spans.end_s <= 4.0].mean(), scores[explanation.spans.start_s >= 4.0].mean()
         positive_half, negative_half = (first, second) if positive_first else (second, first)

@@ -14,17 +14,7 @@ from mer_utils.lyrics import load_tokens
 from mer_utils.mels import MelStore
 from mer_utils.outputs import read_predictions
 from messy_corpus import write_corrupt_mp3
-from tiny_run import N_SPLITS, PARAMS, tiny_run
-
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    return tiny_run(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def predictor(run):
-    return predict.Predictor(run.run_dir)
+from tiny_run import N_SPLITS, PARAMS, predictor, run  # noqa: F401 (fixtures)
 
 
 @pytest.fixture(scope="module")

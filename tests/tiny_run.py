@@ -11,6 +11,7 @@ parameters as the runner does. About 30 s on 2 cores.
 import json
 
 import numpy as np
+import pytest
 
 from mer_utils import accounting, lyrics, mels, splits, training
 from mer_utils.demo.audio import draw_cues, synthesize, write_audio
@@ -26,17 +27,29 @@ N_PER_CLASS = 24
 MODELS = ("audio_cnn", "lyrics_cnn", "fused")
 #: Splits each model trains on: two where averaging is tested, one for the slow fused model.
 N_SPLITS = {"audio_cnn": 2, "lyrics_cnn": 2, "fused": 1}
-TRAINING = {"epochs": 8, "batch_size": 16, "patience": 0, "learning_rate": 0.005, "dropout": 0.0,
+TRAINING = {"epochs": 5, "batch_size": 16, "patience": 0, "learning_rate": 0.01, "dropout": 0.0,
             "vocab_size": 400, "max_len": 120, "seed": 7}
 
+#: What the fixtures built, shared by the modules that import them (each import is its own fixture to pytest).
 _BUILT = {}
 
 
-def tiny_run(tmp_path_factory):
-    """The run folder (a ``RunLayout``), built on first use and shared by the session."""
-    if "layout" not in _BUILT:
-        _BUILT["layout"] = build(tmp_path_factory.mktemp("tiny_run"))
-    return _BUILT["layout"]
+@pytest.fixture(scope="session")
+def run(tmp_path_factory):
+    """The tiny run folder (a ``RunLayout``), built once per session; test modules import this fixture."""
+    if "run" not in _BUILT:
+        _BUILT["run"] = build(tmp_path_factory.mktemp("tiny_run"))
+    return _BUILT["run"]
+
+
+@pytest.fixture(scope="session")
+def predictor(run):
+    """A :class:`mer_utils.predict.Predictor` of the tiny run, every model loaded."""
+    from mer_utils.predict import Predictor
+
+    if "predictor" not in _BUILT:
+        _BUILT["predictor"] = Predictor(run.run_dir)
+    return _BUILT["predictor"]
 
 
 def write_song(folder, name, label, rng, *, seconds=PARAMS["clip_seconds"] + 0.5):
