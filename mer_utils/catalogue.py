@@ -22,8 +22,16 @@ from dataclasses import dataclass
 
 #: The Table 1 modalities, in the paper's order ("both" is the fused model).
 MODALITIES = ("audio", "lyrics", "both")
-#: Features a model can read: log-mel spectrograms (notebook 02), lyrics tokens (notebook 03).
-INPUTS = {"mel": "mel features (notebook 02)", "tokens": "lyrics tokens (notebook 03)"}
+#: Features a model can read: log-mel spectrograms (notebook 02), lyrics tokens (notebook 03), and the
+#: pretrained features of notebook 08 (:mod:`mer_utils.pretrained`).
+INPUTS = {"mel": "mel features (notebook 02)", "tokens": "lyrics tokens (notebook 03)",
+          "musicnn": "musicnn clip features (notebook 08)", "lyrics_features": "pretrained lyrics features (notebook 08)"}
+#: How a model's choices (early-stopping epoch, regularisation, fusion weights) were made. "paper": on the
+#: very validation part that is scored, as in the paper (slightly optimistic); "never-tuned": only on the
+#: training part (nested: an inner validation part or inner folds), so that the scored fold is seen by nothing
+#: before it is scored. The classical baselines make no choice at all, so they are never-tuned too.
+PROTOCOLS = {"paper": "choices made on the scored validation part (the paper's protocol)",
+             "never-tuned": "choices made on the training part only; the scored fold is never seen"}
 
 #: Model names of the two classical baselines (fit by :mod:`mer_utils.baselines`).
 LYRICS_BASELINE = "baseline_lyrics_tfidf"
@@ -51,6 +59,14 @@ class ModelInfo:
         The paper's Table 1 accuracy; NaN for models the paper does not report.
     baseline : bool
         A classical baseline (not in the paper), fit by :mod:`mer_utils.baselines`.
+    protocol : str
+        A key of :data:`PROTOCOLS`: ``"paper"`` for the six deep models as the
+        paper trains them, ``"never-tuned"`` for the rest.
+    family : str
+        ``"paper"`` (Table 1's models, under either protocol), ``"baseline"`` or
+        ``"pretrained"`` (notebook 08's pretrained features and fusions).
+    architecture : str or None
+        For a paper model trained under another protocol: the catalogue model whose network it trains.
     """
 
     name: str
@@ -60,6 +76,9 @@ class ModelInfo:
     builder: str = None
     paper_accuracy: float = math.nan
     baseline: bool = False
+    protocol: str = "paper"
+    family: str = "paper"
+    architecture: str = None
 
 
 #: Every model of the study: Table 1's order, then the baselines.
@@ -71,17 +90,45 @@ MODELS = (
     ModelInfo("lyrics_cnn", "lyrics", "CNN", inputs=("tokens",), builder="build_lyrics_cnn", paper_accuracy=0.7815),
     ModelInfo("lyrics_rnn", "lyrics", "RNN", inputs=("tokens",), builder="build_lyrics_rnn", paper_accuracy=0.7716),
     ModelInfo("fused", "both", "CNN+RNN, CNN", inputs=("mel", "tokens"), builder="build_fused", paper_accuracy=0.8046),
-    ModelInfo(AUDIO_BASELINE, "audio", "mel mean/std + logistic regression", inputs=("mel",), baseline=True),
-    ModelInfo(LYRICS_BASELINE, "lyrics", "TF-IDF + logistic regression", inputs=("tokens",), baseline=True),
+    ModelInfo(AUDIO_BASELINE, "audio", "mel mean/std + logistic regression", inputs=("mel",), baseline=True,
+              protocol="never-tuned", family="baseline"),
+    ModelInfo(LYRICS_BASELINE, "lyrics", "TF-IDF + logistic regression", inputs=("tokens",), baseline=True,
+              protocol="never-tuned", family="baseline"),
 )
 MODEL_INFO = {info.name: info for info in MODELS}
+
+#: Suffix of a paper model's name when trained never-tuned (early stopping on an inner validation part).
+NESTED_SUFFIX = "_nested"
+#: Notebook 08's rows (:mod:`mer_utils.beyond`): what a practitioner would do today, beside the paper's models,
+#: on the same outer folds. Not in Table 1's list (:data:`MODELS`), so notebook 07 is unchanged.
+PRETRAINED_AUDIO = "pretrained_audio_musicnn"
+PRETRAINED_LYRICS = "pretrained_lyrics_wordllama"
+EARLY_FUSION = "pretrained_early_fusion"
+LATE_FUSION = "pretrained_late_fusion"
+STACKING = "pretrained_stacking"
+BEYOND_MODELS = (
+    ModelInfo(PRETRAINED_AUDIO, "audio", "musicnn features + logistic regression", inputs=("musicnn",),
+              protocol="never-tuned", family="pretrained"),
+    ModelInfo(PRETRAINED_LYRICS, "lyrics", "WordLlama + VADER + TextBlob + logistic regression",
+              inputs=("lyrics_features",), protocol="never-tuned", family="pretrained"),
+    ModelInfo(EARLY_FUSION, "both", "early fusion: both feature sets, one logistic regression",
+              inputs=("musicnn", "lyrics_features"), protocol="never-tuned", family="pretrained"),
+    ModelInfo(LATE_FUSION, "both", "late fusion: mean of the two probabilities",
+              inputs=("musicnn", "lyrics_features"), protocol="never-tuned", family="pretrained"),
+    ModelInfo(STACKING, "both", "stacking: logistic regression on the two probabilities",
+              inputs=("musicnn", "lyrics_features"), protocol="never-tuned", family="pretrained"),
+    *(ModelInfo(f"{info.name}{NESTED_SUFFIX}", info.modality, f"{info.label} (inner early stopping)",
+                inputs=info.inputs, protocol="never-tuned", architecture=info.name)
+      for info in MODELS if info.builder),
+)
+BEYOND_INFO = {info.name: info for info in BEYOND_MODELS}
 #: The deep models :mod:`mer_utils.training` trains, name -> inputs.
 MODEL_INPUTS = {info.name: info.inputs for info in MODELS if info.builder}
 
 
 def model_info(name):
-    """The :class:`ModelInfo` of ``name``; a model outside :data:`MODELS` gets modality ``"other"``."""
-    return MODEL_INFO.get(name, ModelInfo(name, "other", name))
+    """The :class:`ModelInfo` of ``name`` (:data:`MODELS` or :data:`BEYOND_MODELS`); another gets modality ``"other"``."""
+    return MODEL_INFO.get(name) or BEYOND_INFO.get(name) or ModelInfo(name, "other", name)
 
 
 def validate_model_name(model_name):

@@ -1,0 +1,459 @@
+"""Notebook 08: what a practitioner would do today, beside the paper's models, on the same folds, never tuned on them.
+
+The paper's six models stay as they are (the reproduction). This module adds
+rows to Table 1, each fit on every outer split of notebook 01
+(``data/splits.json``, restricted to the kept tracks: the very folds every
+other model used) and scored on its validation part, the **outer fold**:
+
+- **frozen pretrained features + logistic regression**: musicnn's tags and
+  pooled penultimate layer for audio
+  (:mod:`mer_utils.pretrained.musicnn_features`); WordLlama embeddings and
+  VADER / TextBlob sentiment for lyrics
+  (:mod:`mer_utils.pretrained.lyrics_features`);
+- **fusion beside the paper's concatenation**: early fusion (both feature
+  sets in one logistic regression), late fusion (the mean of the two
+  models' probabilities) and stacking (a logistic regression on the two
+  probabilities);
+- **the paper's deep models trained never-tuned** (:func:`train_nested`):
+  early stopping on an inner validation part of the training fold.
+
+**Never tuned on the scored fold.** Every choice is made on the training
+part of the outer split only: the regularisation ``C`` of each logistic
+regression by an inner stratified k-fold cross-validation
+(:func:`make_classifier`, log-loss); the stacker is fit on inner
+out-of-fold probabilities of the two unimodal models; the decision
+threshold stays 0.5 (:data:`mer_utils.metrics.THRESHOLD`); late fusion has
+no weight to choose. The outer fold is seen once, to be scored. The
+paper's protocol (early stopping on the scored part) stays in its own rows,
+labelled ``paper`` (:data:`mer_utils.catalogue.PROTOCOLS`), so the two can
+be read side by side.
+
+Outputs go where every model's go, ``models/<name>/split_<i>/``, through
+:func:`mer_utils.outputs.save_split`, so :mod:`mer_utils.results` reads
+them like any other row. A track without pretrained features (rejected by
+the feature stage) stays in its fold, so that every row is scored on
+identical tracks: its missing values are imputed with the training part's
+means (the classifier then leans on the prior), and the split's
+provenance counts such tracks.
+"""
+
+import math
+import time
+
+import numpy as np
+import pandas as pd
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold, StratifiedKFold, cross_val_predict
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
+
+from . import catalogue, outputs, results
+from .catalogue import (
+    AUDIO_BASELINE, BEYOND_INFO, EARLY_FUSION, LATE_FUSION, LYRICS_BASELINE, NESTED_SUFFIX, PRETRAINED_AUDIO,
+    PRETRAINED_LYRICS, STACKING, model_info,
+)
+from .metrics import evaluate
+from .provenance import environment
+from .splits import label_map, load_splits, read_splits
+
+#: Regularisation strengths the inner cross-validation chooses from (inverse L2 penalty). Not in the paper.
+C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
+#: Folds of the inner cross-validation inside each outer training part. Not in the paper.
+INNER_FOLDS = 5
+#: Share of an outer training part held out to stop the deep models early (never-tuned rows). Not in the paper.
+INNER_VAL_FRACTION = 0.2
+#: Iterations of the logistic regression solver.
+MAX_ITER = 5000
+#: Probabilities are clipped to [EPS, 1 - EPS] before their logit is taken (stacking).
+EPS = 1e-6
+
+
+# --- inner splits ---------------------------------------------------------------------
+
+def artist_groups(layout):
+    """``{track_id: artist}`` when notebook 01 grouped its splits by artist, else ``None``.
+
+    The inner splits then keep an artist's songs on one side too, as the outer ones do.
+    """
+    from .accounting import read_ledger
+
+    _, params = read_splits(layout)
+    if not params.get("group_by_artist"):
+        return None
+    ledger = read_ledger(layout.tracks_csv)
+    return dict(zip(ledger["track_id"], ledger["artist"].fillna("").astype(str)))
+
+
+def inner_folds(track_ids, labels, *, seed, groups=None, n_folds=INNER_FOLDS):
+    """The inner cross-validation of one outer training part, as a list of ``(train_index, val_index)``.
+
+    Stratified k-fold, shuffled with ``seed``; grouped by artist when
+    ``groups`` is given (an unknown artist is a group of its own). The
+    number of folds shrinks to what the smaller class (or the groups) allows.
+    """
+    y = np.array([labels[t] for t in track_ids])
+    n_folds = max(2, min(n_folds, int(np.bincount(y, minlength=2).min())))
+    if groups is None:
+        splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+        return list(splitter.split(np.zeros(len(y)), y))
+    codes = [groups.get(t) or f"__track_{t}" for t in track_ids]
+    splitter = StratifiedGroupKFold(n_splits=min(n_folds, len(set(codes))), shuffle=True, random_state=seed)
+    return list(splitter.split(np.zeros(len(y)), y, codes))
+
+
+def inner_split(track_ids, labels, *, seed, groups=None, val_fraction=INNER_VAL_FRACTION):
+    """One outer training part cut into ``(inner_train_ids, inner_val_ids)``, stratified (and grouped).
+
+    Made with :func:`mer_utils.splits.make_splits` (scheme ``shuffle``), as notebook 01 makes its splits.
+    """
+    from .splits import make_splits
+
+    ids = list(track_ids)
+    group_list = None if groups is None else [groups.get(t, "") for t in ids]
+    (split,) = make_splits(ids, [labels[t] for t in ids], scheme="shuffle", n_splits=1,
+                           val_fraction=val_fraction, seed=seed, groups=group_list)
+    return split["train"], split["val"]
+
+
+# --- classifiers ----------------------------------------------------------------------
+
+def make_logistic(*, seed, C=1.0):
+    """Mean imputation + standardisation + logistic regression (balanced class weights), unfitted."""
+    return make_pipeline(SimpleImputer(strategy="mean", keep_empty_features=True), StandardScaler(),
+                         LogisticRegression(C=C, max_iter=MAX_ITER, class_weight="balanced", random_state=seed))
+
+
+def make_classifier(cv, *, seed, c_grid=C_GRID):
+    """:func:`make_logistic` whose ``C`` an inner cross-validation chooses (log-loss), then refit on all of it.
+
+    Parameters
+    ----------
+    cv : list of (train_index, val_index)
+        The inner folds (:func:`inner_folds`) of the data it will be fit on.
+    seed : int
+    c_grid : sequence of float
+
+    Returns
+    -------
+    sklearn.model_selection.GridSearchCV
+        Unfitted; ``best_params_`` says which ``C`` it chose.
+    """
+    return GridSearchCV(make_logistic(seed=seed), {"logisticregression__C": list(c_grid)}, cv=cv,
+                        scoring="neg_log_loss", refit=True, n_jobs=1)
+
+
+def positive_probability(model, X):
+    """The fitted classifier's probability of class 1 for the rows of ``X``."""
+    return model.predict_proba(X)[:, list(model.classes_).index(1)]
+
+
+def _logit(p):
+    p = np.clip(np.asarray(p, dtype=float), EPS, 1 - EPS)
+    return np.log(p / (1 - p))
+
+
+# --- one outer split ---------------------------------------------------------------------
+
+def fold_probabilities(train_ids, test_ids, labels, sources, *, seed, groups=None, c_grid=C_GRID,
+                       n_inner=INNER_FOLDS):
+    """Fit every pretrained row on ``train_ids`` only; their probabilities for ``test_ids``.
+
+    Parameters
+    ----------
+    train_ids, test_ids : list of str
+        One outer split's training part and scored fold.
+    labels : dict
+        Track id -> 0 / 1.
+    sources : dict
+        ``{"musicnn": DataFrame, "lyrics_features": DataFrame}`` (either may be
+        absent), indexed by track id; a track missing from a table is imputed.
+    seed : int
+    groups : dict, optional
+        Track id -> artist, for grouped inner folds.
+    c_grid : sequence of float
+    n_inner : int
+
+    Returns
+    -------
+    dict
+        Model name -> ``(prob_positive for test_ids, details)``; the unimodal
+        rows of the sources given, and the three fusions when both are.
+        ``details`` records the choices made on the training part (``C``,
+        inner log-loss, stacking weights) and the imputed tracks.
+    """
+    # BLAS in one thread: these problems are small, and threads that wait on each other made every fit 6x
+    # slower on a 2-core machine with other work on it
+    with threadpool_limits(limits=1):
+        return _fold_probabilities(train_ids, test_ids, labels, sources, seed=seed, groups=groups, c_grid=c_grid,
+                                   n_inner=n_inner)
+
+
+def _fold_probabilities(train_ids, test_ids, labels, sources, *, seed, groups, c_grid, n_inner):
+    y_train = np.array([labels[t] for t in train_ids])
+    cv = inner_folds(train_ids, labels, seed=seed, groups=groups, n_folds=n_inner)
+    rows = {PRETRAINED_AUDIO: "musicnn", PRETRAINED_LYRICS: "lyrics_features"}
+    found, oof, tables = {}, {}, {}
+    for name, key in rows.items():
+        if sources.get(key) is None:
+            continue
+        tables[key] = sources[key]
+        X_train, X_test = tables[key].reindex(train_ids), tables[key].reindex(test_ids)
+        search = make_classifier(cv, seed=seed, c_grid=c_grid).fit(X_train, y_train)
+        chosen = search.best_params_["logisticregression__C"]
+        # out-of-fold probabilities of the training part (the stacker's input), with the C chosen on it
+        oof[name] = cross_val_predict(make_logistic(seed=seed, C=chosen), X_train, y_train, cv=cv,
+                                      method="predict_proba")[:, 1]
+        found[name] = (positive_probability(search, X_test), {
+            "C": chosen, "inner_log_loss": -search.best_score_, "n_features": X_train.shape[1],
+            "imputed_train": int(X_train.isna().all(axis=1).sum()),
+            "imputed_test": int(X_test.isna().all(axis=1).sum())})
+    if len(found) == 2:
+        found.update(_fusions(train_ids, test_ids, y_train, tables, found, oof, cv=cv, seed=seed, c_grid=c_grid))
+    return found
+
+
+def _fusions(train_ids, test_ids, y_train, tables, found, oof, *, cv, seed, c_grid):
+    """Early fusion, late fusion and stacking of the two unimodal rows of one outer split."""
+    both = pd.concat([tables["musicnn"], tables["lyrics_features"]], axis=1)
+    search = make_classifier(cv, seed=seed, c_grid=c_grid).fit(both.reindex(train_ids), y_train)
+    audio, lyrics = found[PRETRAINED_AUDIO][0], found[PRETRAINED_LYRICS][0]
+    stacker = LogisticRegression(max_iter=MAX_ITER, random_state=seed)
+    stacker.fit(np.column_stack([_logit(oof[PRETRAINED_AUDIO]), _logit(oof[PRETRAINED_LYRICS])]), y_train)
+    stacked = positive_probability(stacker, np.column_stack([_logit(audio), _logit(lyrics)]))
+    return {
+        EARLY_FUSION: (positive_probability(search, both.reindex(test_ids)),
+                       {"C": search.best_params_["logisticregression__C"], "inner_log_loss": -search.best_score_,
+                        "n_features": both.shape[1]}),
+        LATE_FUSION: ((audio + lyrics) / 2, {"weights": [0.5, 0.5]}),
+        STACKING: (stacked, {"weights": stacker.coef_[0].tolist(), "intercept": float(stacker.intercept_[0]),
+                             "fit_on": "inner out-of-fold probabilities of the training part"}),
+    }
+
+
+# --- every outer split -------------------------------------------------------------------
+
+def evaluate_pretrained(layout, sources, *, seed, c_grid=C_GRID, n_inner=INNER_FOLDS):
+    """The pretrained rows on every outer split of the run; outputs in ``models/<name>/split_<i>/``.
+
+    Parameters
+    ----------
+    layout : RunLayout
+        A run where notebooks 01-03 have run (splits, labels).
+    sources : dict
+        ``{"musicnn": DataFrame, "lyrics_features": DataFrame}``, indexed by track id (either may be absent).
+    seed : int
+    c_grid : sequence of float
+    n_inner : int
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per model and split: ``model, split``, the scores of
+        :func:`mer_utils.metrics.evaluate`, ``C`` (where one was chosen), ``wall_s``.
+    """
+    if not any(sources.get(key) is not None for key in ("musicnn", "lyrics_features")):
+        raise ValueError("no pretrained features to evaluate: give musicnn or lyrics features (or both)")
+    splits, labels, groups = load_splits(layout), label_map(layout), artist_groups(layout)
+    if set(labels.values()) - {0, 1}:
+        raise ValueError(f"notebook 08's rows are binary (negative / positive), but {layout.splits_json} names "
+                         f"{len(set(labels.values()))} classes; run them on a binary task")
+    catalogue.validate_splits("pretrained rows", splits, labels, available={})
+    rows, software = [], environment()
+    for index, split in enumerate(splits):
+        clock = time.perf_counter()
+        found = fold_probabilities(split["train"], split["val"], labels, sources, seed=seed + index, groups=groups,
+                                   c_grid=c_grid, n_inner=n_inner)
+        wall_s = round(time.perf_counter() - clock, 3)
+        y_test = np.array([labels[t] for t in split["val"]])
+        for name, (prob, details) in found.items():
+            scores = evaluate(y_test, prob)
+            provenance = {"model": name, "split": index, "seed": seed + index, "protocol": "never-tuned",
+                          "n_train": len(split["train"]), "inner_folds": n_inner, "c_grid": list(c_grid),
+                          "choices": details, "wall_s_all_rows": wall_s, **software}
+            outputs.save_split(layout.model_dir(name, index), track_ids=split["val"], labels=y_test,
+                               prob_positive=prob, scores=scores, provenance=provenance)
+            rows.append({"model": name, "split": index, **scores, "C": details.get("C", math.nan),
+                         "wall_s": wall_s})
+    return pd.DataFrame(rows)
+
+
+# --- the paper's deep models, never tuned ------------------------------------------------
+
+#: The modality each input of the paper's models comes from.
+_INPUT_MODALITY = {"mel": "audio", "tokens": "lyrics"}
+
+
+def runnable(layout, model_names):
+    """The paper models of ``model_names`` (catalogue names) whose inputs the run's modalities give, in order."""
+    from .modality import load
+
+    have = set(load(layout))
+    for name in model_names:
+        catalogue.validate_model_name(name)
+    return [name for name in model_names
+            if {_INPUT_MODALITY[key] for key in catalogue.MODEL_INPUTS[name]} <= have]
+
+
+def train_nested(model_name, layout, *, seed, val_fraction=INNER_VAL_FRACTION, mixed_precision=False, verbose=0,
+                 **options):
+    """Train a paper model per outer split with early stopping on an inner validation part; score the outer fold.
+
+    Per outer split ``i``: its training part is cut into an inner training
+    part and an inner validation part (:func:`inner_split`, seed
+    ``seed + i``); :func:`mer_utils.training.train_on_splits` trains on the
+    first and stops early on the second (restoring the best epoch), exactly
+    as it trains the paper's rows, in a scratch run folder; the model it
+    kept then predicts the outer fold, which nothing saw. Outputs:
+    ``models/<model_name>_nested/split_<i>/`` (``history.csv`` is the inner
+    validation's, ``model.keras`` and ``vocabulary.json`` are copied beside).
+
+    Parameters
+    ----------
+    model_name : str
+        A deep model of :data:`mer_utils.catalogue.MODELS`.
+    layout : RunLayout
+    seed : int
+        Split ``i`` trains with ``seed + i``, as the paper's rows do.
+    val_fraction : float
+        Share of each outer training part held out for early stopping.
+    mixed_precision : bool
+        float16 compute on a GPU (:func:`mer_utils.training.configure_device`; ignored on a CPU).
+    verbose : int
+    **options
+        Training options of :class:`mer_utils.training.TrainingOptions` (but ``seed``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per split: ``model, split, n_train, n_inner_val, n_test``,
+        ``epochs_run``, ``best_epoch``, the scores on the outer fold, ``wall_s``.
+    """
+    import shutil
+
+    from . import training
+    from .paths import RunLayout
+
+    catalogue.validate_model_name(model_name)
+    training.configure_device(mixed_precision=mixed_precision)
+    name = f"{model_name}{NESTED_SUFFIX}"
+    data = training.TrainingData.from_layout(layout, model_name)
+    groups = artist_groups(layout)
+    outer = data.splits
+    inner = [dict(zip(("train", "val"), inner_split(split["train"], data.labels, seed=seed + i, groups=groups,
+                                                    val_fraction=val_fraction))) for i, split in enumerate(outer)]
+    scratch = RunLayout(layout.run_dir / "nested_training")
+    inner_data = training.TrainingData(splits=inner, labels=data.labels, mels=data.mels, tokens=data.tokens)
+    inner_rows = training.train_on_splits(model_name, scratch, data=inner_data, seed=seed, verbose=verbose, **options)
+    rows = []
+    for i, split in enumerate(outer):
+        clock = time.perf_counter()
+        source = scratch.model_dir(model_name, i)
+        y_test = np.array([data.labels[t] for t in split["val"]])
+        prob = _predict_outer(training, source, model_name, data, split["val"], options)
+        scores = evaluate(y_test, prob)
+        record = outputs.read_provenance(source / outputs.PROVENANCE_JSON)
+        record.update(model=name, architecture=model_name, protocol="never-tuned", n_inner_train=len(inner[i]["train"]),
+                      n_inner_val=len(inner[i]["val"]), n_test=len(split["val"]), inner_val_fraction=val_fraction,
+                      inner_val_scores=outputs.read_metrics(source / outputs.METRICS_JSON))
+        folder = outputs.save_split(layout.model_dir(name, i), track_ids=split["val"], labels=y_test,
+                                    prob_positive=prob, scores=scores, provenance=record,
+                                    history=outputs.read_history(source / outputs.HISTORY_CSV))
+        for extra in ("model.keras", "vocabulary.json"):
+            if (source / extra).is_file():
+                shutil.copy2(source / extra, folder / extra)
+        run = inner_rows.iloc[i]
+        rows.append({"model": name, "split": i, "n_train": len(inner[i]["train"]), "n_inner_val": len(inner[i]["val"]),
+                     "n_test": len(split["val"]), "epochs_run": int(run["epochs_run"]),
+                     "best_epoch": int(run["best_epoch"]), **scores,
+                     "wall_s": round(float(run["wall_s"]) + time.perf_counter() - clock, 2)})
+    return pd.DataFrame(rows)
+
+
+def _predict_outer(training, folder, model_name, data, test_ids, options):
+    """The kept model of ``folder`` on the outer fold, its inputs prepared as in training (the split's vocabulary)."""
+    import keras
+
+    model = keras.models.load_model(folder / "model.keras")
+    needs = catalogue.MODEL_INPUTS[model_name]
+    tokens = None
+    if "tokens" in needs:
+        from .vocabulary import Vocabulary
+
+        vocab = Vocabulary.load(folder / "vocabulary.json")
+        max_len = options.get("max_len", training.TrainingOptions().max_len)
+        tokens = vocab.encode([data.tokens[t] for t in test_ids], max_len=max_len)
+    dataset = training.make_dataset(test_ids, np.zeros(len(test_ids), dtype=np.int32),
+                                    mels=data.mels if "mel" in needs else None, tokens=tokens,
+                                    batch_size=options.get("batch_size", training.TrainingOptions().batch_size))
+    return model.predict(dataset, verbose=0)[:, 1].astype(float)
+
+
+# --- Table 1, extended ---------------------------------------------------------------------
+
+def extended_summary(metrics, *, confidence=0.95):
+    """:func:`mer_utils.results.summary_table` of every model that ran, with its protocol and family.
+
+    Rows follow the catalogue: Table 1's models and baselines, then notebook 08's rows; models that did not run are left out.
+    """
+    summary = results.summary_table(metrics, confidence=confidence)
+    summary = summary[summary["runs"] > 0].copy()
+    info = {name: model_info(name) for name in summary["model"].unique()}
+    summary.insert(3, "protocol", summary["model"].map(lambda m: info[m].protocol))
+    summary.insert(4, "family", summary["model"].map(lambda m: info[m].family))
+    order = {name: rank for rank, name in enumerate([*catalogue.MODEL_INFO, *BEYOND_INFO])}
+    return summary.sort_values("model", key=lambda s: s.map(lambda m: order.get(m, len(order))),
+                               kind="stable").reset_index(drop=True)
+
+
+def extended_table(summary):
+    """Table 1 with a ``protocol`` column: :func:`mer_utils.results.table1` of :func:`extended_summary`."""
+    table = results.table1(summary)
+    protocols = summary.drop_duplicates("model").set_index("model")["protocol"]
+    table.insert(2, "protocol", table["name"].map(protocols))
+    return table
+
+
+def extended_markdown(table):
+    """:func:`extended_table` as markdown: Table 1's columns, each model's protocol in brackets after its name."""
+    labelled = table.assign(model=[f"{m} [{p}]" for m, p in zip(table["model"], table["protocol"])])
+    return results.table1_markdown(labelled.drop(columns="protocol"))
+
+
+def comparison_pairs(summary):
+    """The paired tests notebook 08 reports, for the models that ran.
+
+    Each never-tuned row against the paper's fused model and against its
+    modality's classical baseline (the fusions against both baselines), and
+    each nested deep model against the same model under the paper's protocol.
+    """
+    ran = set(summary.loc[summary["runs"] > 0, "model"])
+    baseline = {"audio": [AUDIO_BASELINE], "lyrics": [LYRICS_BASELINE], "both": [AUDIO_BASELINE, LYRICS_BASELINE]}
+    pairs = []
+    for info in catalogue.BEYOND_MODELS:
+        if info.name not in ran:
+            continue
+        others = ["fused"] + baseline[info.modality] + ([info.architecture] if info.architecture else [])
+        pairs += [(info.name, other) for other in dict.fromkeys(others) if other in ran and other != info.name]
+    return pairs
+
+
+def best_per_modality(summary, *, protocol="never-tuned", metric="balanced_accuracy"):
+    """``{modality: model}``: the highest mean ``metric`` among the models of ``protocol`` (baselines excluded)."""
+    rows = summary[(summary["metric"] == metric) & (summary["protocol"] == protocol) & ~summary["baseline"]]
+    return {modality: group.loc[group["mean"].idxmax(), "model"] for modality, group in rows.groupby("modality")}
+
+
+def save_extended(layout, *, table, paired):
+    """Write ``results/table1_extended.csv``, ``table1_extended.md`` and ``paired_tests_extended.csv``."""
+    from .fileio import atomic_write
+
+    out = layout.results_dir
+    paths = {"table": out / "table1_extended.csv", "markdown": out / "table1_extended.md",
+             "paired": out / "paired_tests_extended.csv"}
+    outputs.write_csv(paths["table"], table)
+    markdown = extended_markdown(table).encode("utf-8")
+    atomic_write(paths["markdown"], lambda handle: handle.write(markdown))
+    outputs.write_csv(paths["paired"], paired)
+    return paths

@@ -1,0 +1,127 @@
+"""Notebook 08's rows: pretrained features + logistic regression, fusions, never tuned on the scored fold."""
+
+import types
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mer_utils import beyond, catalogue, outputs, results
+from mer_utils.catalogue import (
+    AUDIO_BASELINE, EARLY_FUSION, LATE_FUSION, LYRICS_BASELINE, PRETRAINED_AUDIO, PRETRAINED_LYRICS, STACKING,
+)
+
+N_TRACKS = 60
+#: A short grid and 3 inner folds keep each fit of every row well under a second.
+FAST = {"c_grid": (0.1, 1.0), "n_inner": 3}
+
+
+def toy_sources(seed=0):
+    """Labels alternate; column 0 of the audio table and column 1 of the lyrics table carry the class, noisily."""
+    rng = np.random.default_rng(seed)
+    ids = [f"t{i:02d}" for i in range(N_TRACKS)]
+    labels = {t: i % 2 for i, t in enumerate(ids)}
+    y = np.array([labels[t] for t in ids])
+    audio = rng.normal(size=(N_TRACKS, 12))
+    audio[:, 0] += 1.5 * (2 * y - 1)
+    lyrics = rng.normal(size=(N_TRACKS, 8))
+    lyrics[:, 1] += 1.5 * (2 * y - 1)
+    sources = {"musicnn": pd.DataFrame(audio, index=ids).add_prefix("a"),
+               "lyrics_features": pd.DataFrame(lyrics, index=ids).add_prefix("l")}
+    order = rng.permutation(ids).tolist()
+    splits = [{"train": order[20:], "val": order[:20]}, {"train": order[:40], "val": order[40:]}]
+    return ids, labels, sources, splits
+
+
+@pytest.fixture
+def toy(monkeypatch):
+    ids, labels, sources, splits = toy_sources()
+    monkeypatch.setattr(beyond, "load_splits", lambda layout: splits)
+    monkeypatch.setattr(beyond, "label_map", lambda layout: labels)
+    monkeypatch.setattr(beyond, "artist_groups", lambda layout: None)
+    return types.SimpleNamespace(ids=ids, labels=labels, sources=sources, splits=splits)
+
+
+def test_every_row_learns_the_planted_cue(toy):
+    split = toy.splits[0]
+    found = beyond.fold_probabilities(split["train"], split["val"], toy.labels, toy.sources, seed=1, **FAST)
+    assert set(found) == {PRETRAINED_AUDIO, PRETRAINED_LYRICS, EARLY_FUSION, LATE_FUSION, STACKING}
+    y = np.array([toy.labels[t] for t in split["val"]])
+    for name, (prob, details) in found.items():
+        assert prob.shape == (20,) and ((0 <= prob) & (prob <= 1)).all(), name
+        assert np.mean((prob >= 0.5) == y) >= 0.7, name
+    assert found[PRETRAINED_AUDIO][1]["C"] in FAST["c_grid"]
+    assert all(w > 0 for w in found[STACKING][1]["weights"]), "both modalities carry the class"
+    np.testing.assert_allclose(found[LATE_FUSION][0], (found[PRETRAINED_AUDIO][0] + found[PRETRAINED_LYRICS][0]) / 2)
+
+
+def test_the_scored_fold_is_never_seen(toy):
+    """Every row's probabilities are the same whatever the labels (and features) of the outer fold say."""
+    split = toy.splits[0]
+    found = beyond.fold_probabilities(split["train"], split["val"], toy.labels, toy.sources, seed=1, **FAST)
+    flipped = {t: (1 - y if t in split["val"] else y) for t, y in toy.labels.items()}
+    scrambled = {key: table.drop(index=split["val"][:5]) for key, table in toy.sources.items()}
+    again = beyond.fold_probabilities(split["train"], split["val"], flipped, toy.sources, seed=1, **FAST)
+    for name in found:
+        np.testing.assert_array_equal(found[name][0], again[name][0], err_msg=name)
+        assert found[name][1] == again[name][1], name
+    # tracks of the outer fold without features are imputed; the others' probabilities stay the same
+    imputed = beyond.fold_probabilities(split["train"], split["val"], toy.labels, scrambled, seed=1, **FAST)
+    assert imputed[PRETRAINED_AUDIO][1]["imputed_test"] == 5
+    np.testing.assert_allclose(imputed[PRETRAINED_AUDIO][0][5:], found[PRETRAINED_AUDIO][0][5:])
+
+
+def test_one_modality_gives_its_row_only(toy):
+    split = toy.splits[1]
+    found = beyond.fold_probabilities(split["train"], split["val"], toy.labels,
+                                      {"musicnn": toy.sources["musicnn"]}, seed=1, **FAST)
+    assert set(found) == {PRETRAINED_AUDIO}
+
+
+def test_inner_folds_keep_artists_together_and_stay_stratified():
+    ids = [f"t{i}" for i in range(40)]
+    labels = {t: i % 2 for i, t in enumerate(ids)}
+    groups = {t: f"artist{i // 4}" for i, t in enumerate(ids)}
+    for train, val in beyond.inner_folds(ids, labels, seed=0, groups=groups):
+        assert not {groups[ids[i]] for i in train} & {groups[ids[i]] for i in val}
+        assert {labels[ids[i]] for i in val} == {0, 1}
+    inner_train, inner_val = beyond.inner_split(ids, labels, seed=0, val_fraction=0.25)
+    assert sorted(inner_train + inner_val) == sorted(ids) and len(inner_val) == 10
+    assert sum(labels[t] for t in inner_val) == 5
+
+
+def test_outputs_are_read_by_results_with_protocols(layout, toy):
+    scores = beyond.evaluate_pretrained(layout, toy.sources, seed=3, **FAST)
+    assert len(scores) == 5 * len(toy.splits)
+    for name in (PRETRAINED_AUDIO, STACKING):
+        folder = layout.model_dir(name, 1)
+        predictions = outputs.read_predictions(folder / outputs.PREDICTIONS_CSV)
+        assert predictions["track_id"].tolist() == toy.splits[1]["val"]
+        record = outputs.read_provenance(folder / outputs.PROVENANCE_JSON)
+        assert record["protocol"] == "never-tuned" and record["seed"] == 4
+    summary = beyond.extended_summary(results.collect_metrics(layout))
+    assert set(summary["model"]) == {info.name for info in catalogue.BEYOND_MODELS[:5]}
+    assert set(summary["protocol"]) == {"never-tuned"} and set(summary["family"]) == {"pretrained"}
+    table = beyond.extended_table(summary)
+    assert table["name"].tolist() == [info.name for info in catalogue.BEYOND_MODELS[:5]], "catalogue order"
+    assert "[never-tuned]" in beyond.extended_markdown(table)
+
+
+def test_comparison_pairs_set_each_row_against_fused_baselines_and_its_paper_self():
+    ran = ["fused", AUDIO_BASELINE, LYRICS_BASELINE, PRETRAINED_AUDIO, LATE_FUSION, "fused_nested"]
+    summary = pd.DataFrame({"model": ran, "runs": 5})
+    pairs = beyond.comparison_pairs(summary)
+    assert (PRETRAINED_AUDIO, "fused") in pairs and (PRETRAINED_AUDIO, AUDIO_BASELINE) in pairs
+    assert (LATE_FUSION, AUDIO_BASELINE) in pairs and (LATE_FUSION, LYRICS_BASELINE) in pairs
+    assert ("fused_nested", "fused") in pairs and ("fused_nested", "fused_nested") not in pairs
+    assert not any(PRETRAINED_LYRICS in pair for pair in pairs), "a model that did not run"
+
+
+def test_catalogue_rows_are_labelled_by_protocol():
+    assert {info.protocol for info in catalogue.BEYOND_MODELS} == {"never-tuned"}
+    assert {info.protocol for info in catalogue.MODELS if info.builder} == {"paper"}
+    assert all(p in catalogue.PROTOCOLS for p in {i.protocol for i in catalogue.MODELS + catalogue.BEYOND_MODELS})
+    nested = [info for info in catalogue.BEYOND_MODELS if info.architecture]
+    assert [i.architecture for i in nested] == list(catalogue.MODEL_INPUTS)
+    assert catalogue.model_info("fused_nested").modality == "both"
+    assert not set(catalogue.BEYOND_INFO) & set(catalogue.MODEL_INFO), "notebook 07's Table 1 is unchanged"
