@@ -3,10 +3,10 @@
     .venv/bin/python benchmarks/bench_musicnn.py [--model MSD_musicnn] [--seconds 30] [--repeat 10]
     .venv/bin/python benchmarks/bench_musicnn.py --stage 40     # the cached stage: cold, then warm
 
-Target (issue 11): at most 0.1 s per 30 s clip on 2 cores for the whole
-feature extraction (the original package takes about 0.3 s). The clip is
-synthesized (tones and noise), written once as a 44.1 kHz stereo WAV, and
-measured as the port reads it: :func:`~mer_utils.pretrained.musicnn_input.load_patches`
+What the pretrained-feature stage must reach: at most 0.1 s per 30 s clip
+on 2 cores for the whole feature extraction (the original package takes
+about 0.3 s). The clip is synthesized (tones and noise), written once as a
+44.1 kHz stereo WAV, and measured as the port reads it: :func:`~mer_utils.pretrained.musicnn_input.load_patches`
 (decode, mix down, resample to 16 kHz, mel patches), then
 :meth:`~mer_utils.pretrained.musicnn.Musicnn.clip_features` (the network on
 the clip's 10 patches, pooled). The process is pinned to 2 cores when more
@@ -20,7 +20,7 @@ implementation can reach on the machine.
 (:func:`mer_utils.pretrained.musicnn_features.extract_all`) on N such clips
 (each a different seed), from an empty cache (cold: worker processes cut
 the patches while the network runs on batches of clips) and again (warm:
-everything read from the cache); the issue asks warm <= 2 % of cold.
+everything read from the cache); the target there is warm <= 2 % of cold.
 """
 
 import argparse
@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-#: Cores the measurement runs on (the issue's target).
+#: Cores the measurement runs on (the target is stated for 2 cores).
 CORES = 2
 
 

@@ -14,9 +14,9 @@ Use it to size a profile: a split costs about
 ``overhead + epochs * n_tracks * per_track``.
 
 ``--input-overhead`` measures instead what reading the features costs a fit
-(issue 15): the audio CNN and the fused model are fit on ``--tracks``
-synthetic one-minute features (float16 ``.npy`` files, as the mel cache
-holds them, in a temporary folder) from
+(how much slower than from arrays already in memory): the audio CNN and the
+fused model are fit on ``--tracks`` synthetic one-minute features (float16
+``.npy`` files, as the mel cache holds them, in a temporary folder) from
 
 - ``in-memory``: float32 arrays already in memory, ``model.fit(x, y)`` (the bound),
 - ``per-track files``: :class:`mer_utils.mels.MelStore` through ``make_dataset``
