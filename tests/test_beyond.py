@@ -125,3 +125,38 @@ def test_catalogue_rows_are_labelled_by_protocol():
     assert [i.architecture for i in nested] == list(catalogue.MODEL_INPUTS)
     assert catalogue.model_info("fused_nested").modality == "both"
     assert not set(catalogue.BEYOND_INFO) & set(catalogue.MODEL_INFO), "notebook 07's Table 1 is unchanged"
+
+
+def test_nested_training_never_sees_the_outer_fold(layout, tmp_path, monkeypatch):
+    """Early stopping watches an inner part of the training fold; the outer fold's labels change nothing."""
+    from test_training import FAST, fake_data
+
+    from mer_utils import training
+    from mer_utils.paths import RunLayout
+
+    monkeypatch.setattr(beyond, "artist_groups", lambda layout: None)
+
+    def run(data, folder):
+        monkeypatch.setattr(training.TrainingData, "from_layout", classmethod(lambda cls, *a, **k: data))
+        return beyond.train_nested("lyrics_cnn", folder, seed=5, **{**FAST, "patience": 1})
+
+    data = fake_data(n_tracks=40, n_splits=2)
+    rows = run(data, layout)
+    assert rows["n_test"].tolist() == [8, 8] and (rows["n_train"] + rows["n_inner_val"]).tolist() == [32, 32]
+    for i, split in enumerate(data.splits):
+        folder = layout.model_dir("lyrics_cnn_nested", i)
+        predictions = outputs.read_predictions(folder / outputs.PREDICTIONS_CSV)
+        assert predictions["track_id"].tolist() == split["val"]
+        record = outputs.read_provenance(folder / outputs.PROVENANCE_JSON)
+        assert record["protocol"] == "never-tuned" and record["architecture"] == "lyrics_cnn"
+        assert (folder / "model.keras").is_file() and (folder / outputs.HISTORY_CSV).is_file()
+        _, inner_val = beyond.inner_split(split["train"], data.labels, seed=5 + i)
+        assert not set(inner_val) & set(split["val"]) and set(inner_val) < set(split["train"])
+    flipped = dict(data.labels)
+    flipped.update({t: 1 - data.labels[t] for t in data.splits[0]["val"]})
+    again = RunLayout(tmp_path / "again")
+    run(training.TrainingData(data.splits[:1], flipped, data.mels, data.tokens), again)
+    first = outputs.read_predictions(layout.model_dir("lyrics_cnn_nested", 0) / outputs.PREDICTIONS_CSV)
+    second = outputs.read_predictions(again.model_dir("lyrics_cnn_nested", 0) / outputs.PREDICTIONS_CSV)
+    np.testing.assert_allclose(first["prob_positive"], second["prob_positive"], atol=1e-6)
+    assert (first["label"] != second["label"]).all(), "only the outer labels differ"
