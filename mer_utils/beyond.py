@@ -10,6 +10,9 @@ other model used) and scored on its validation part, the **outer fold**:
   (:mod:`mer_utils.pretrained.musicnn_features`); WordLlama embeddings and
   VADER / TextBlob sentiment for lyrics
   (:mod:`mer_utils.pretrained.lyrics_features`);
+- **zero-shot mood scores**, for teaching: musicnn's ``happy`` and
+  ``party`` tags against ``sad`` and ``Mellow`` (:data:`ZERO_SHOT_TAGS`),
+  with only a threshold fit on the training part;
 - **fusion beside the paper's concatenation**: early fusion (both feature
   sets in one logistic regression), late fusion (the mean of the two
   models' probabilities) and stacking (a logistic regression on the two
@@ -52,7 +55,7 @@ from threadpoolctl import threadpool_limits
 from . import catalogue, outputs, results
 from .catalogue import (
     AUDIO_BASELINE, BEYOND_INFO, EARLY_FUSION, LATE_FUSION, LYRICS_BASELINE, NESTED_SUFFIX, PRETRAINED_AUDIO,
-    PRETRAINED_LYRICS, STACKING, model_info,
+    PRETRAINED_LYRICS, STACKING, ZERO_SHOT, model_info,
 )
 from .metrics import evaluate
 from .provenance import environment
@@ -68,6 +71,10 @@ INNER_VAL_FRACTION = 0.2
 MAX_ITER = 5000
 #: Probabilities are clipped to [EPS, 1 - EPS] before their logit is taken (stacking).
 EPS = 1e-6
+#: The zero-shot row's mood tags, per checkpoint, chosen by their names before any score was seen: the
+#: score is the mean probability of the positive tags minus that of the negative ones. Not in the paper.
+ZERO_SHOT_TAGS = {"MSD_musicnn": {"positive": ("happy", "party"), "negative": ("sad", "Mellow")},
+                  "MTT_musicnn": {"positive": ("fast", "dance"), "negative": ("slow", "soft")}}
 
 
 # --- inner splits ---------------------------------------------------------------------
@@ -209,9 +216,47 @@ def _fold_probabilities(train_ids, test_ids, labels, sources, *, seed, groups, c
             "C": chosen, "inner_log_loss": -search.best_score_, "n_features": X_train.shape[1],
             "imputed_train": int(X_train.isna().all(axis=1).sum()),
             "imputed_test": int(X_test.isna().all(axis=1).sum())})
-    if len(found) == 2:
+    if "musicnn" in tables:
+        found.update(_zero_shot(train_ids, test_ids, y_train, tables["musicnn"]))
+    if len(tables) == 2:
         found.update(_fusions(train_ids, test_ids, y_train, tables, found, oof, cv=cv, seed=seed, c_grid=c_grid))
     return found
+
+
+def zero_shot_score(table):
+    """Each track's mood score from musicnn's tags (:data:`ZERO_SHOT_TAGS`), or ``None`` when the tags are not named.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Columns ``tag_<name>`` of one checkpoint (:meth:`MusicnnReport.table`).
+
+    Returns
+    -------
+    pandas.Series or None
+        Mean probability of the positive tags minus that of the negative ones, in [-1, 1].
+    """
+    for tags in ZERO_SHOT_TAGS.values():
+        columns = {side: [f"tag_{name}" for name in names] for side, names in tags.items()}
+        if all(c in table.columns for names in columns.values() for c in names):
+            return table[columns["positive"]].mean(axis=1) - table[columns["negative"]].mean(axis=1)
+    return None
+
+
+def _zero_shot(train_ids, test_ids, y_train, table):
+    """The zero-shot row: the tag score through a logistic curve whose midpoint and slope the training part fits.
+
+    Only the score's threshold (and scale) is learnt; ROC-AUC, which needs no threshold, is the tags' own.
+    """
+    score = zero_shot_score(table)
+    if score is None:
+        return {}
+    fill = float(score.reindex(train_ids).mean())
+    curve = LogisticRegression(max_iter=MAX_ITER, class_weight="balanced")
+    curve.fit(score.reindex(train_ids).fillna(fill).to_frame(), y_train)
+    prob = positive_probability(curve, score.reindex(test_ids).fillna(fill).to_frame())
+    return {ZERO_SHOT: (prob, {"tags": {name: list(t) for name, t in ZERO_SHOT_TAGS.items()},
+                               "slope": float(curve.coef_[0][0]), "intercept": float(curve.intercept_[0])})}
 
 
 def _fusions(train_ids, test_ids, y_train, tables, found, oof, *, cv, seed, c_grid):

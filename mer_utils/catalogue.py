@@ -106,8 +106,11 @@ PRETRAINED_LYRICS = "pretrained_lyrics_wordllama"
 EARLY_FUSION = "pretrained_early_fusion"
 LATE_FUSION = "pretrained_late_fusion"
 STACKING = "pretrained_stacking"
+ZERO_SHOT = "pretrained_audio_zero_shot"
 BEYOND_MODELS = (
     ModelInfo(PRETRAINED_AUDIO, "audio", "musicnn features + logistic regression", inputs=("musicnn",),
+              protocol="never-tuned", family="pretrained"),
+    ModelInfo(ZERO_SHOT, "audio", "musicnn mood tags, zero-shot (only a threshold is fit)", inputs=("musicnn",),
               protocol="never-tuned", family="pretrained"),
     ModelInfo(PRETRAINED_LYRICS, "lyrics", "WordLlama + VADER + TextBlob + logistic regression",
               inputs=("lyrics_features",), protocol="never-tuned", family="pretrained"),
@@ -129,6 +132,16 @@ MODEL_INPUTS = {info.name: info.inputs for info in MODELS if info.builder}
 def model_info(name):
     """The :class:`ModelInfo` of ``name`` (:data:`MODELS` or :data:`BEYOND_MODELS`); another gets modality ``"other"``."""
     return MODEL_INFO.get(name) or BEYOND_INFO.get(name) or ModelInfo(name, "other", name)
+
+
+#: The modality each input comes from (:data:`INPUTS` -> "audio" or "lyrics").
+INPUT_MODALITIES = {"mel": "audio", "tokens": "lyrics", "musicnn": "audio", "lyrics_features": "lyrics"}
+
+
+def modalities_needed(name):
+    """The modalities (``"audio"``, ``"lyrics"``) the inputs of model ``name`` come from, in that order."""
+    needed = {INPUT_MODALITIES[key] for key in model_info(name).inputs}
+    return tuple(kind for kind in ("audio", "lyrics") if kind in needed)
 
 
 def validate_model_name(model_name):

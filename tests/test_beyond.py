@@ -71,6 +71,22 @@ def test_the_scored_fold_is_never_seen(toy):
     np.testing.assert_allclose(imputed[PRETRAINED_AUDIO][0][5:], found[PRETRAINED_AUDIO][0][5:])
 
 
+def test_zero_shot_scores_mood_tags_and_fits_only_a_threshold(toy):
+    names = {"happy": 0.0, "party": 0.0, "sad": 0.0, "Mellow": 0.0, "rock": 0.0}
+    y = np.array([toy.labels[t] for t in toy.ids])
+    rng = np.random.default_rng(2)
+    tags = pd.DataFrame({f"tag_{name}": rng.uniform(0, 0.3, size=len(y)) for name in names}, index=toy.ids)
+    tags["tag_happy"] += 0.4 * y  # happy songs are positive, sad ones negative
+    tags["tag_sad"] += 0.4 * (1 - y)
+    score = beyond.zero_shot_score(tags)
+    np.testing.assert_allclose(score, (tags["tag_happy"] + tags["tag_party"]) / 2 - (tags["tag_sad"] + tags["tag_Mellow"]) / 2)
+    assert beyond.zero_shot_score(tags.drop(columns="tag_Mellow")) is None
+    split = toy.splits[0]
+    found = beyond.fold_probabilities(split["train"], split["val"], toy.labels, {"musicnn": tags}, seed=1, **FAST)
+    prob, details = found[catalogue.ZERO_SHOT]
+    assert details["slope"] > 0 and np.mean((prob >= 0.5) == y[[toy.ids.index(t) for t in split["val"]]]) > 0.8
+
+
 def test_one_modality_gives_its_row_only(toy):
     split = toy.splits[1]
     found = beyond.fold_probabilities(split["train"], split["val"], toy.labels,
@@ -100,10 +116,11 @@ def test_outputs_are_read_by_results_with_protocols(layout, toy):
         record = outputs.read_provenance(folder / outputs.PROVENANCE_JSON)
         assert record["protocol"] == "never-tuned" and record["seed"] == 4
     summary = beyond.extended_summary(results.collect_metrics(layout))
-    assert set(summary["model"]) == {info.name for info in catalogue.BEYOND_MODELS[:5]}
+    rows = [PRETRAINED_AUDIO, PRETRAINED_LYRICS, EARLY_FUSION, LATE_FUSION, STACKING]
+    assert set(summary["model"]) == set(rows)
     assert set(summary["protocol"]) == {"never-tuned"} and set(summary["family"]) == {"pretrained"}
     table = beyond.extended_table(summary)
-    assert table["name"].tolist() == [info.name for info in catalogue.BEYOND_MODELS[:5]], "catalogue order"
+    assert table["name"].tolist() == [i.name for i in catalogue.BEYOND_MODELS if i.name in rows], "catalogue order"
     assert "[never-tuned]" in beyond.extended_markdown(table)
 
 

@@ -74,6 +74,7 @@ def test_feature_table_selects_parts(clips, network, tmp_path):
     table = musicnn_features.feature_table(report.features, tag_names=network.tag_names)
     assert table.shape == (2, 50 + 400) and table.index.tolist() == ["bright", "dark"]
     assert table.columns[0] == f"tag_{network.tag_names[0]}" and table.columns[-1] == "penultimate_std_199"
+    pd.testing.assert_frame_equal(report.table(), table)
     only_max = musicnn_features.feature_table(report.features, parts=("max",))
     with np.load(report.features["dark"]) as stored:
         np.testing.assert_array_equal(only_max.loc["dark"].to_numpy(), stored["embedding"][400:])

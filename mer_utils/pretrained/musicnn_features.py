@@ -85,12 +85,19 @@ class MusicnnReport(StageReport):
     input_s : float
         Time spent decoding and cutting patches, summed over workers.
     cache_dir : Path
+    model : str
+        The checkpoint that computed the features.
     """
 
     features: dict = field(default_factory=dict)
     network_s: float = 0.0
     input_s: float = 0.0
     cache_dir: Path = None
+    model: str = musicnn.DEFAULT_MODEL
+
+    def table(self, *, parts=("tags", *DEFAULT_POOLING)):
+        """:func:`feature_table` of the extracted tracks, tag columns named after the checkpoint's tags."""
+        return feature_table(self.features, parts=parts, tag_names=musicnn.tag_names(self.model))
 
     def summary(self):
         """One-row table of counts and times, for notebooks."""
@@ -137,7 +144,7 @@ def extract_all(tracks, *, model=musicnn.DEFAULT_MODEL, max_seconds=config.CLIP_
     musicnn.validate_model(model)
     params = input_parameters(max_seconds=max_seconds)
     cache = FeatureCache(cache_dir or paths.cache_dir("musicnn"), cache_provenance(model, params)).prepare()
-    report = MusicnnReport(cache_dir=cache.folder)
+    report = MusicnnReport(cache_dir=cache.folder, model=model)
     rows, results, todo = _track_rows(tracks), {}, []
     for track_id, audio_path in rows:
         stem = _entry_stem(track_id, audio_path)
