@@ -178,9 +178,13 @@ def _validate_target(target, n_classes):
     return int(target)
 
 
-def label_names(n_classes):
-    """Class names of an ``n_classes`` softmax: :data:`mer_utils.config.LABELS` when they match, else ``class_<i>``."""
-    return list(config.LABELS) if len(config.LABELS) == n_classes else [f"class_{i}" for i in range(n_classes)]
+def label_names(n_classes, labels=None):
+    """Class names of an ``n_classes`` softmax: ``labels`` (the run's classes) or :data:`mer_utils.config.LABELS`,
+    the first whose length matches, else ``class_<i>``."""
+    for names in (labels, config.LABELS):
+        if names is not None and len(names) == n_classes:
+            return list(names)
+    return [f"class_{i}" for i in range(n_classes)]
 
 
 # --- audio ---------------------------------------------------------------------------
@@ -231,7 +235,7 @@ class AudioExplanation:
 
 
 def explain_audio(model, mel, *, sample_rate=config.SAMPLE_RATE, clip_seconds=config.CLIP_SECONDS,
-                  grid=AUDIO_GRID, fill_db=None, target=None, measure="log_odds", other_inputs=None,
+                  grid=AUDIO_GRID, fill_db=None, target=None, measure="log_odds", other_inputs=None, labels=None,
                   batch_size=BATCH_SIZE):
     """Which seconds and mel bands moved an audio model's decision: occlusion saliency.
 
@@ -260,6 +264,8 @@ def explain_audio(model, mel, *, sample_rate=config.SAMPLE_RATE, clip_seconds=co
     other_inputs : dict, optional
         The model's other inputs for this song (``{"tokens": ids}`` for the fused
         model), each of shape (1, ...) or without the batch axis.
+    labels : sequence of str, optional
+        Class names in softmax order (the run's classes); default :func:`label_names`.
     batch_size : int
 
     Returns
@@ -297,7 +303,7 @@ def explain_audio(model, mel, *, sample_rate=config.SAMPLE_RATE, clip_seconds=co
     bands = pd.DataFrame({"low_hz": centres[band_edges[:-1]], "high_hz": centres[band_edges[1:] - 1],
                           "score": drops[n_groups * n_windows + n_windows:]})
     return AudioExplanation(saliency=saliency.astype(np.float32), spans=spans, bands=bands, target=target,
-                            label=label_names(len(base))[target], probabilities=base)
+                            label=label_names(len(base), labels)[target], probabilities=base)
 
 
 def combine_audio(explanations):
@@ -401,7 +407,7 @@ class LyricsExplanation:
 
 
 def explain_lyrics(model, token_ids, vocabulary, *, target=None, measure="log_odds", other_inputs=None,
-                   batch_size=BATCH_SIZE):
+                   labels=None, batch_size=BATCH_SIZE):
     """Which words and max-pooled n-grams moved a lyrics model's decision: occlusion.
 
     Parameters
@@ -419,6 +425,8 @@ def explain_lyrics(model, token_ids, vocabulary, *, target=None, measure="log_od
         odds fell by a factor e) or of its ``"probability"``.
     other_inputs : dict, optional
         The model's other inputs (``{"mel": (n_frames, n_mels)}`` for the fused model).
+    labels : sequence of str, optional
+        Class names in softmax order (the run's classes); default :func:`label_names`.
     batch_size : int
 
     Returns
@@ -441,7 +449,7 @@ def explain_lyrics(model, token_ids, vocabulary, *, target=None, measure="log_od
     gram_table = pd.DataFrame({"ngram": [" ".join(vocabulary.decode(gram)) for gram, _ in ngrams],
                                "filters": [n for _, n in ngrams], "contribution": drops[len(words):]})
     return LyricsExplanation(words=_ranked(word_table), ngrams=_ranked(gram_table), target=target,
-                             label=label_names(len(base))[target], probabilities=base)
+                             label=label_names(len(base), labels)[target], probabilities=base)
 
 
 def _keep(ids, kept):

@@ -314,9 +314,15 @@ class Predictor:
 
     @property
     def labels(self):
-        """Class names, in softmax order."""
+        """Class names in softmax order: the run's classes (``data/splits.json``) when they fit the models."""
+        from .splits import load_classes
+
         first = next(iter(self.models.values())).splits[0]
-        return explain.label_names(int(first.outputs[0].shape[-1]))
+        try:
+            classes = load_classes(RunLayout(self.run_dir))
+        except (ValueError, OSError):  # no splits.json: a run folder copied without its data
+            classes = None
+        return explain.label_names(int(first.outputs[0].shape[-1]), classes)
 
     def prepare(self, audio_path=None, lyrics_path=None, *, language=""):
         """:func:`prepare_song` with this run's parameters."""
@@ -398,7 +404,7 @@ class Predictor:
         return explain.combine_audio([
             explain.explain_audio(model, mel[0].T, sample_rate=self.params["sample_rate"],
                                   clip_seconds=self.params["clip_seconds"], target=target, other_inputs=others,
-                                  **options)
+                                  labels=self.labels, **options)
             for model, mel, others, _ in parts])
 
     def explain_lyrics(self, song, model_name, *, target=None, **options):
@@ -408,7 +414,8 @@ class Predictor:
         """
         target, parts = self._split_parts(song, model_name, "tokens", target)
         return explain.combine_lyrics([
-            explain.explain_lyrics(model, tokens, vocabulary, target=target, other_inputs=others, **options)
+            explain.explain_lyrics(model, tokens, vocabulary, target=target, other_inputs=others, labels=self.labels,
+                                   **options)
             for model, tokens, others, vocabulary in parts])
 
     def _split_parts(self, song, model_name, key, target):

@@ -104,6 +104,16 @@ def test_models_reading_a_missing_input_are_left_out_or_refused(run, predictor, 
         predict.Predictor(run.run_dir, models=["audio_rnn"])
 
 
+def test_class_names_are_the_runs(run, ledger, tmp_path):
+    copy = only_models(run, tmp_path, ["lyrics_cnn"])
+    data = json.loads(run.splits_json.read_text())
+    (copy / "data").mkdir()
+    (copy / "data" / "splits.json").write_text(json.dumps({**data, "classes": ["sad", "happy"]}))
+    table = predict.predict_song(copy, None, ledger["lyrics_path"].iloc[0])
+    assert list(table.columns[-3:]) == ["prob_sad", "prob_happy", "label"]
+    assert set(table["label"]) <= {"sad", "happy"}
+
+
 def test_unusable_songs_are_refused_with_the_ledgers_reason(predictor, tmp_path):
     corrupt = write_corrupt_mp3(tmp_path / "corrupt.mp3")
     with pytest.raises(Rejected) as caught:
@@ -127,6 +137,18 @@ def test_the_demo_song_is_a_held_out_kept_track_with_lyrics(run):
     assert str(song["audio_path"]) == row["audio_path"] and row["track_id"] in song["about"]
     mine = predict.song_to_try(run.run_dir, "/music/mine.mp3")
     assert mine["lyrics_path"] is None and "mine.mp3, without lyrics" in mine["about"]
+
+
+@pytest.mark.slow
+def test_notebook_09_tries_a_song_in_the_smoke_run(smoke_run):
+    """The papermill run executes notebook 09 on a song of its corpus: the table and both explanations."""
+    import nbformat
+
+    nb = nbformat.read(smoke_run / "09_try_a_song.ipynb", as_version=4)
+    shown = "".join(str(output.get("text", "")) + str(output.get("data", {}).get("text/plain", ""))
+                    for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs)
+    assert "the song: track" in shown and "ensemble" in shown and "supported most by the music at" in shown
+    assert all((smoke_run / "figures" / f"09_{kind}_explanation.png").is_file() for kind in ("audio", "lyrics"))
 
 
 # --- the command line --------------------------------------------------------------------
