@@ -107,6 +107,7 @@ def configure_device(*, mixed_precision=config.MIXED_PRECISION):
     dict
         ``device`` ("GPU" or "CPU"), ``gpus`` (names), ``mixed_precision``
         (whether it is on), ``dtype_policy``, ``deterministic_ops``,
+        ``replicas`` (devices a model trains on at once, :func:`distribution_strategy`),
         ``tensorflow`` (version).
     """
     global _device
@@ -128,10 +129,40 @@ def configure_device(*, mixed_precision=config.MIXED_PRECISION):
         "mixed_precision": use_mixed,
         "dtype_policy": keras.mixed_precision.global_policy().name,
         "deterministic_ops": not gpus,
+        "replicas": max(len(_replica_devices()), 1),
         "tensorflow": tf.__version__,
     }
     logger.info("training on %s (%s)", _device["device"], _device["dtype_policy"])
     return dict(_device)
+
+
+def _replica_devices():
+    """The devices a model is copied to: every GPU TensorFlow sees (a function of its own so that
+    tests can put two CPU devices there)."""
+    return [device.name for device in tf.config.list_logical_devices("GPU")]
+
+
+def distribution_strategy():
+    """How a model trains: ``tf.distribute.MirroredStrategy`` when more than one GPU is visible, else as is.
+
+    With N GPUs every GPU holds a copy of the model and takes ``batch_size / N``
+    tracks of each batch; their gradients are summed before each update. The
+    batch size is the global one: the same ``batch_size`` makes the same
+    number of updates per epoch on one GPU or on N, so the hyper-parameters
+    mean the same thing (results differ only by the order of floating-point
+    sums). To give each GPU as much work as one had, raise ``batch_size`` N
+    times (and the learning rate with it, as usual for larger batches).
+    ``CUDA_VISIBLE_DEVICES`` chooses the GPUs.
+
+    Returns
+    -------
+    tf.distribute.Strategy
+        Its ``scope()`` is where models are built.
+    """
+    devices = _replica_devices()
+    if len(devices) > 1:
+        return tf.distribute.MirroredStrategy(devices)
+    return tf.distribute.get_strategy()
 
 
 # --- options and data -------------------------------------------------------------
@@ -378,7 +409,8 @@ def _train_split(model_name, layout, data, index, opts, device, *, verbose):
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
     build_options, train_tokens, val_tokens, vocab = _prepare_inputs(model_name, data, train_ids, val_ids, opts)
-    model = MODEL_BUILDERS[model_name](dropout=opts.dropout, **build_options)
+    with distribution_strategy().scope():  # several GPUs: one replica each (see distribution_strategy)
+        model = MODEL_BUILDERS[model_name](dropout=opts.dropout, **build_options)
     mels = data.mels if "mel" in MODEL_INPUTS[model_name] else None
     train_set = make_dataset(train_ids, y_train, mels=mels, tokens=train_tokens, batch_size=opts.batch_size,
                              shuffle=True, seed=seed)
@@ -434,8 +466,9 @@ class EpochProgress(keras.callbacks.Callback):
 
 def _fit(model, train_set, val_set, opts, *, class_weight, verbose, progress=None):
     """Compile and fit ``model``; return its history (``outputs.HISTORY_COLUMNS``) and the epoch it keeps."""
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=opts.learning_rate),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=False)
+    with model.distribute_strategy.scope():  # the optimizer's variables live where the model's do
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=opts.learning_rate),
+                      loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=False)
     stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=opts.patience, restore_best_weights=True)
     callbacks = ([stopper] if opts.patience else []) + ([progress] if progress else [])
     fit = model.fit(train_set, validation_data=val_set, epochs=opts.epochs, verbose=verbose, shuffle=False,

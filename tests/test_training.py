@@ -290,7 +290,8 @@ def test_gpu_path_with_detection_mocked(monkeypatch):
     try:
         info = training.configure_device(mixed_precision=True)
         assert info == {"device": "GPU", "gpus": [FakeGPU.name], "mixed_precision": True,
-                        "dtype_policy": "mixed_float16", "deterministic_ops": False, "tensorflow": tf.__version__}
+                        "dtype_policy": "mixed_float16", "deterministic_ops": False, "replicas": 1,
+                        "tensorflow": tf.__version__}
         assert grown == [(FakeGPU.name, True)] and not determinism
         model = training.MODEL_BUILDERS["audio_cnn_rnn"](n_frames=N_FRAMES, n_mels=N_MELS)
         assert model.get_layer("audio_gru1").compute_dtype == "float16"
