@@ -70,6 +70,10 @@ EXIT_UNUSABLE = 1
 EXIT_USAGE = 2
 
 
+#: What a song lacks when a model's input is missing, by input (:data:`mer_utils.catalogue.INPUTS`).
+SONG_PARTS = {"mel": "audio", "tokens": "lyrics"}
+
+
 class MissingInputError(ValueError):
     """A model reads an input (audio or lyrics) the song does not have."""
 
@@ -329,7 +333,7 @@ class Predictor:
         return prepare_song(self.params, audio_path, lyrics_path, language=language)
 
     def usable(self, song):
-        """The models that can score ``song``, and ``{model: why not}`` for the others.
+        """The models that can score ``song``, and ``{model: what the song lacks for it}`` for the others.
 
         Raises
         ------
@@ -338,17 +342,17 @@ class Predictor:
         """
         usable, skipped = [], {}
         for name, trained in self.models.items():
-            lacking = [INPUTS[key].split(" (")[0] for key in trained.inputs if not song.has(key)]
+            lacking = " and ".join(SONG_PARTS[key] for key in trained.inputs if not song.has(key))
             if lacking:
-                skipped[name] = f"reads {' and '.join(lacking)}, which {song.name} lacks"
+                skipped[name] = lacking
             else:
                 usable.append(name)
-        hint = "; give the lyrics (--lyrics FILE)" if not song.has("tokens") else "; give the audio"
-        if skipped and self.required:
-            raise MissingInputError(f"{'; '.join(f'{n} {why}' for n, why in skipped.items())}{hint}")
-        if not usable:
-            raise MissingInputError(f"no model of {self.run_dir} can score {song.name}: "
-                                    f"{'; '.join(f'{n} {why}' for n, why in skipped.items())}{hint}")
+        if skipped and (self.required or not usable):
+            lacking = " and ".join(dict.fromkeys(skipped.values()))
+            verb = "reads" if len(skipped) == 1 else "read"
+            hint = "give its lyrics (--lyrics FILE)" if not song.has("tokens") else "give its audio"
+            prefix = "" if usable else f"no model of {self.run_dir} can score {song.name}: "
+            raise MissingInputError(f"{prefix}{', '.join(skipped)} {verb} {lacking}, and {song.name} has none: {hint}")
         return usable, skipped
 
     def predict(self, song):
@@ -360,7 +364,8 @@ class Predictor:
             One row per usable model, then the ensemble's: ``song, model,
             modality, n_averaged`` (split models of a model; models of the
             ensemble), ``prob_<class>`` per class, ``label`` (the most probable
-            class). ``attrs["skipped"]``: ``{model: why}`` for the models left out.
+            class). ``attrs["skipped"]``: ``{model: what the song lacks for it}`` (``"lyrics"``,
+            ``"audio"``) for the models left out.
         """
         usable, skipped = self.usable(song)
         rows = {name: self.models[name].probabilities(song) for name in usable}
@@ -425,9 +430,9 @@ class Predictor:
         trained = self.models[model_name]
         if key not in trained.inputs:
             raise ValueError(f"{model_name} does not read {INPUTS[key]}")
-        missing = [INPUTS[k] for k in trained.inputs if not song.has(k)]
+        missing = [SONG_PARTS[k] for k in trained.inputs if not song.has(k)]
         if missing:
-            raise MissingInputError(f"{model_name} reads {' and '.join(missing)}, which {song.name} lacks")
+            raise MissingInputError(f"{model_name} reads {' and '.join(missing)}, and {song.name} has none")
         if target is None:
             target = int(np.argmax(trained.probabilities(song)))
         parts = []
@@ -682,8 +687,9 @@ def main(argv=None):
         print(f"error: {error_message(err)}", file=sys.stderr)
         return EXIT_UNUSABLE
     for song, skipped in table.attrs["skipped"].items():
-        for name, why in skipped.items():
-            print(f"note: {song}: {name} left out: it {why}", file=sys.stderr)
+        for lacking in dict.fromkeys(skipped.values()):
+            names = [name for name, part in skipped.items() if part == lacking]
+            print(f"note: {song} has no {lacking}: {', '.join(names)} left out", file=sys.stderr)
     if not table.empty:
         sys.stdout.write(format_table(table, args.format))
     return EXIT_UNUSABLE if failures else 0

@@ -187,7 +187,7 @@ def test_audio_explanations_locate_the_planted_cues_in_time(run, predictor, tmp_
 
 def test_explanations_need_the_input_they_explain(run, predictor):
     song = predictor.prepare(lyrics_path=read_ledger(run.tracks_csv).lyrics_path.iloc[0])
-    with pytest.raises(predict.MissingInputError, match="fused reads mel features"):
+    with pytest.raises(predict.MissingInputError, match="fused reads audio, and .* has none"):
         predictor.explain_lyrics(song, "fused")
     with pytest.raises(ValueError, match="does not read mel"):
         predictor.explain_audio(song, "lyrics_cnn")

@@ -97,8 +97,8 @@ def test_models_reading_a_missing_input_are_left_out_or_refused(run, predictor, 
     table = predictor.predict(song)
     assert list(table["model"]) == ["audio_cnn", predict.ENSEMBLE]
     assert set(table.attrs["skipped"]) == {"lyrics_cnn", "fused"}
-    assert "lyrics tokens" in table.attrs["skipped"]["fused"]
-    with pytest.raises(predict.MissingInputError, match=r"lyrics_cnn reads lyrics tokens.*--lyrics"):
+    assert table.attrs["skipped"] == {"lyrics_cnn": "lyrics", "fused": "lyrics"}
+    with pytest.raises(predict.MissingInputError, match=r"^lyrics_cnn reads lyrics, and .* has none: .*--lyrics"):
         predict.predict_song(run.run_dir, ledger["audio_path"].iloc[0], models=["audio_cnn", "lyrics_cnn"])
     with pytest.raises(ValueError, match="not trained"):
         predict.Predictor(run.run_dir, models=["audio_rnn"])
@@ -185,7 +185,7 @@ def test_cli_refuses_a_run_without_models(tmp_path, capsys):
 def test_cli_asks_for_lyrics_when_the_run_only_reads_lyrics(run, ledger, tmp_path, capsys):
     lyrics_only = only_models(run, tmp_path, ["lyrics_cnn"])
     status, _, err = cli(capsys, "--run", lyrics_only, ledger["audio_path"].iloc[0])
-    assert status == 1 and "lyrics_cnn reads lyrics tokens" in err and "--lyrics" in err
+    assert status == 1 and "no model of" in err and "lyrics_cnn reads lyrics" in err and "--lyrics" in err
 
 
 def test_cli_scores_a_folder_and_reports_the_bad_songs(run, ledger, tmp_path, capsys):
@@ -202,7 +202,7 @@ def test_cli_scores_a_folder_and_reports_the_bad_songs(run, ledger, tmp_path, ca
     assert table.groupby("song")["model"].apply(list).to_dict() == {
         f"{ledger.index[0]}.flac": ["audio_cnn", "lyrics_cnn", "ensemble"],
         f"{ledger.index[1]}.flac": ["audio_cnn", "ensemble"]}
-    assert f"{ledger.index[1]}.flac: lyrics_cnn left out" in err
+    assert f"{ledger.index[1]}.flac has no lyrics: lyrics_cnn left out" in err
 
 
 def test_cli_reads_a_songs_table(run, ledger, tmp_path, capsys):
