@@ -13,8 +13,8 @@ through the functions the stages themselves call:
 
 - audio: :func:`mer_utils.melspec.load_clip` and
   :func:`mer_utils.melspec.mel_spectrogram` (``sample_rate``, ``clip_seconds``,
-  ``n_mels``, ``n_frames``, ``n_fft`` of notebook 02), stored precision as
-  :class:`mer_utils.mels.MelStore` serves it;
+  ``n_mels``, ``n_frames``, ``n_fft`` of notebook 02), rounded to the
+  precision the feature store keeps, as :class:`mer_utils.mels.MelStore` serves it;
 - lyrics: :func:`mer_utils.lyrics.track_words` (normalisation, language,
   POS filter with the ``korean_tagger`` of notebook 03), then each split's
   vocabulary, padded to the length the model reads.
@@ -48,6 +48,7 @@ from . import config, explain
 from .accounting import Rejected
 from .catalogue import INPUTS, MODEL_INPUTS, model_info
 from .corpus import AUDIO_EXTENSIONS
+from .outputs import split_folders
 from .paths import RunLayout
 
 logger = logging.getLogger(__name__)
@@ -66,12 +67,10 @@ PREPROCESSING = {
 }
 #: Lyrics found beside a song of a folder: ``<stem>.txt`` or ``lyrics/<stem>.txt``.
 LYRICS_SUFFIX = ".txt"
-EXIT_UNUSABLE = 1
-EXIT_USAGE = 2
-
-
 #: What a song lacks when a model's input is missing, by input (:data:`mer_utils.catalogue.INPUTS`).
 SONG_PARTS = {"mel": "audio", "tokens": "lyrics"}
+EXIT_UNUSABLE = 1
+EXIT_USAGE = 2
 
 
 class MissingInputError(ValueError):
@@ -123,16 +122,13 @@ def trained_models(run_dir):
     if not run_dir.is_dir():
         raise ValueError(f"run folder {run_dir} does not exist")
     found = {}
-    for name in MODEL_INPUTS:
-        model_dir = RunLayout(run_dir).models_dir / name
-        splits = sorted((d for d in model_dir.glob("split_*") if d.name[6:].isdigit() and (d / MODEL_FILE).is_file()),
-                        key=lambda d: int(d.name[6:]))
-        if splits:
-            found[name] = splits
+    for name, _, folder in split_folders(RunLayout(run_dir)):  # sorted by model, then split
+        if name in MODEL_INPUTS and (folder / MODEL_FILE).is_file():
+            found.setdefault(name, []).append(folder)
     if not found:
         raise ValueError(f"run folder {run_dir} holds no trained model (models/<name>/split_<i>/{MODEL_FILE}): "
                          "run the training notebooks 04-06 first (python -m mer_utils.run)")
-    return found
+    return {name: found[name] for name in MODEL_INPUTS if name in found}
 
 
 @dataclass
@@ -285,6 +281,15 @@ class Predictor:
         models are required: a song lacking an input one of them reads is an
         error. By default such models are left out for that song.
 
+    Attributes
+    ----------
+    params : dict
+        The run's preprocessing (:func:`run_parameters`).
+    models : dict of str to TrainedModel
+        The loaded models, catalogue order.
+    labels : list of str
+        Class names in softmax order: the run's (``data/splits.json``), else :func:`mer_utils.explain.label_names`.
+
     Raises
     ------
     ValueError
@@ -306,6 +311,7 @@ class Predictor:
         self.params = run_parameters(self.run_dir)
         self.models = {name: load_model(name, trained[name]) for name in names}
         self._check_shapes()
+        self.labels = self._class_names()
 
     def _check_shapes(self):
         expected = (self.params["n_frames"], self.params["n_mels"])
@@ -316,8 +322,7 @@ class Predictor:
                     raise ValueError(f"{trained.name} reads mel inputs of {mel[0][0]} frames x {mel[0][1]} bands, but "
                                      f"{self.run_dir / RUN_JSON} says n_frames={expected[0]}, n_mels={expected[1]}")
 
-    @property
-    def labels(self):
+    def _class_names(self):
         """Class names in softmax order: the run's classes (``data/splits.json``) when they fit the models."""
         from .splits import load_classes
 
