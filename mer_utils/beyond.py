@@ -67,6 +67,8 @@ C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 INNER_FOLDS = 5
 #: Share of an outer training part held out to stop the deep models early (never-tuned rows). Not in the paper.
 INNER_VAL_FRACTION = 0.2
+#: Folds of each repetition of :func:`repeated_evaluation`.
+REPEATED_FOLDS = 5
 #: Iterations of the logistic regression solver.
 MAX_ITER = 5000
 #: Probabilities are clipped to [EPS, 1 - EPS] before their logit is taken (stacking).
@@ -324,6 +326,123 @@ def evaluate_pretrained(layout, sources, *, seed, c_grid=C_GRID, n_inner=INNER_F
     return pd.DataFrame(rows)
 
 
+# --- repeated folds, for the rows cheap enough -------------------------------------------
+
+def repeated_evaluation(layout, sources, *, seed, n_repeats=5, n_folds=REPEATED_FOLDS, c_grid=C_GRID,
+                        n_inner=INNER_FOLDS):
+    """The pretrained rows and both classical baselines on ``n_repeats`` x ``n_folds`` new stratified folds.
+
+    Five folds give five numbers per model; repeating the k-fold with other
+    shuffles averages out which songs happen to share a fold. Only the rows
+    that cost seconds are repeated (the deep models would cost hours); every
+    row sees identical folds, built like notebook 01's (stratified, grouped
+    by artist when the run's splits are), over the tracks of the run's
+    splits; repeat ``r`` shuffles with ``seed + 1 + r``. Nothing is written
+    into ``models/``: these folds are not the run's.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Long format like :func:`mer_utils.results.collect_metrics` (``model,
+        split, metric, value``; ``split = repeat * n_folds + fold``), plus
+        ``repeat`` and ``fold``, so that :func:`mer_utils.results.summary_table`
+        and :func:`corrected_paired_tests` read it.
+    """
+    from .splits import make_splits
+
+    labels, groups = label_map(layout), artist_groups(layout)
+    ids = sorted({t for split in load_splits(layout) for part in ("train", "val") for t in split[part]})
+    baseline_inputs = _baseline_inputs(layout, ids)
+    rows = []
+    for repeat in range(n_repeats):
+        folds = make_splits(ids, [labels[t] for t in ids], scheme="kfold", n_splits=n_folds, seed=seed + 1 + repeat,
+                            groups=None if groups is None else [groups.get(t, "") for t in ids])
+        for fold, split in enumerate(folds):
+            found = fold_probabilities(split["train"], split["val"], labels, sources, seed=seed + repeat,
+                                       groups=groups, c_grid=c_grid, n_inner=n_inner)
+            found.update(_baseline_probabilities(split, labels, baseline_inputs, seed=seed))
+            y_test = [labels[t] for t in split["val"]]
+            for name, (prob, _) in found.items():
+                rows += [{"model": name, "split": repeat * n_folds + fold, "metric": metric, "value": value,
+                          "repeat": repeat, "fold": fold} for metric, value in evaluate(y_test, prob).items()]
+    return pd.DataFrame(rows)
+
+
+def _baseline_inputs(layout, ids):
+    """The classical baselines' inputs for ``ids``: ``{name: (features(ids) callable, make_model)}``, as the run has them."""
+    from . import baselines
+    from .modality import load
+
+    have, inputs = set(load(layout)), {}
+    if "lyrics" in have:
+        from .lyrics import load_tokens
+
+        tokens = load_tokens(layout)
+        inputs[LYRICS_BASELINE] = (lambda batch: [tokens[t] for t in batch], baselines.make_lyrics_tfidf)
+    if "audio" in have:
+        from .mels import MelStore
+
+        store = MelStore.open(layout)
+        table = dict(zip(ids, baselines.melstats_features(store, ids)))
+        inputs[AUDIO_BASELINE] = (lambda batch: np.stack([table[t] for t in batch]), baselines.make_audio_melstats)
+    return inputs
+
+
+def _baseline_probabilities(split, labels, inputs, *, seed):
+    """Each baseline fit on ``split["train"]``; its probabilities for ``split["val"]``."""
+    found = {}
+    with threadpool_limits(limits=1):
+        for name, (features, make_model) in inputs.items():
+            model = make_model(seed=seed).fit(features(split["train"]), [labels[t] for t in split["train"]])
+            found[name] = (positive_probability(model, features(split["val"])), {})
+    return found
+
+
+def corrected_paired_tests(metrics, pairs, *, test_fraction, metric="accuracy"):
+    """Paired t-tests over repeated folds, with Nadeau and Bengio's correction for overlapping training parts.
+
+    Folds of a repeated k-fold share most of their training songs, so their
+    differences are correlated and the plain paired t-test is too sure of
+    itself. The corrected resampled t-test (Nadeau & Bengio, 2003) inflates
+    the variance: ``t = mean(d) / sqrt((1 / J + n_test / n_train) * var(d))``
+    with ``J - 1`` degrees of freedom, ``J`` the number of folds.
+
+    Parameters
+    ----------
+    metrics : pandas.DataFrame
+        From :func:`repeated_evaluation`.
+    pairs : list of (str, str)
+    test_fraction : float
+        ``n_test / (n_train + n_test)`` of a fold (``1 / n_folds``).
+    metric : str
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``model_a, model_b, metric, n_pairs, mean_a, mean_b, mean_difference,
+        t_statistic, corrected_p_value, plain_p_value``.
+    """
+    from scipy import stats
+
+    rows = []
+    for a, b in pairs:
+        values = {m: metrics[(metrics["model"] == m) & (metrics["metric"] == metric)].set_index("split")["value"]
+                  for m in (a, b)}
+        common = values[a].index.intersection(values[b].index)
+        if len(common) < 2:
+            continue
+        diff = (values[a][common] - values[b][common]).to_numpy()
+        n, variance = len(diff), diff.var(ddof=1)
+        scale = math.sqrt((1 / n + test_fraction / (1 - test_fraction)) * variance)
+        t = diff.mean() / scale if scale > 0 else math.nan
+        rows.append({"model_a": a, "model_b": b, "metric": metric, "n_pairs": n, "mean_a": values[a][common].mean(),
+                     "mean_b": values[b][common].mean(), "mean_difference": diff.mean(), "t_statistic": t,
+                     "corrected_p_value": 2 * stats.t.sf(abs(t), n - 1) if scale > 0 else math.nan,
+                     "plain_p_value": stats.ttest_rel(values[a][common], values[b][common]).pvalue
+                     if scale > 0 else math.nan})
+    return pd.DataFrame(rows)
+
+
 # --- the paper's deep models, never tuned ------------------------------------------------
 
 #: The modality each input of the paper's models comes from.
@@ -490,15 +609,31 @@ def best_per_modality(summary, *, protocol="never-tuned", metric="balanced_accur
     return {modality: group.loc[group["mean"].idxmax(), "model"] for modality, group in rows.groupby("modality")}
 
 
-def save_extended(layout, *, table, paired):
-    """Write ``results/table1_extended.csv``, ``table1_extended.md`` and ``paired_tests_extended.csv``."""
+def save_extended(layout, *, table, paired, repeated_table=None, corrected=None):
+    """Write notebook 08's tables into ``results/``; return ``{kind: path}``.
+
+    ``table1_extended.csv`` / ``.md`` and ``paired_tests_extended.csv`` (the
+    run's outer folds); with repeated folds also ``repeated_folds.csv`` /
+    ``.md`` (:func:`extended_table` of :func:`repeated_evaluation`) and
+    ``repeated_paired_tests.csv`` (:func:`corrected_paired_tests`).
+    """
+    tables = {"table1_extended": table, "repeated_folds": repeated_table}
+    written = {}
+    for stem, frame in tables.items():
+        if frame is not None:
+            written[stem] = layout.results_dir / f"{stem}.csv"
+            outputs.write_csv(written[stem], frame)
+            written[f"{stem}_md"] = _write_text(layout.results_dir / f"{stem}.md", extended_markdown(frame))
+    for stem, frame in {"paired_tests_extended": paired, "repeated_paired_tests": corrected}.items():
+        if frame is not None:
+            written[stem] = layout.results_dir / f"{stem}.csv"
+            outputs.write_csv(written[stem], frame)
+    return written
+
+
+def _write_text(path, text):
     from .fileio import atomic_write
 
-    out = layout.results_dir
-    paths = {"table": out / "table1_extended.csv", "markdown": out / "table1_extended.md",
-             "paired": out / "paired_tests_extended.csv"}
-    outputs.write_csv(paths["table"], table)
-    markdown = extended_markdown(table).encode("utf-8")
-    atomic_write(paths["markdown"], lambda handle: handle.write(markdown))
-    outputs.write_csv(paths["paired"], paired)
-    return paths
+    data = text.encode("utf-8")
+    atomic_write(path, lambda handle: handle.write(data))
+    return path

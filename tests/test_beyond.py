@@ -177,3 +177,24 @@ def test_nested_training_never_sees_the_outer_fold(layout, tmp_path, monkeypatch
     second = outputs.read_predictions(again.model_dir("lyrics_cnn_nested", 0) / outputs.PREDICTIONS_CSV)
     np.testing.assert_allclose(first["prob_positive"], second["prob_positive"], atol=1e-6)
     assert (first["label"] != second["label"]).all(), "only the outer labels differ"
+
+
+def test_repeated_folds_score_every_cheap_row_on_identical_folds(toy, monkeypatch):
+    from mer_utils import baselines
+
+    audio = toy.sources["musicnn"]
+    monkeypatch.setattr(beyond, "_baseline_inputs", lambda layout, ids: {
+        AUDIO_BASELINE: (lambda batch: audio.loc[batch].to_numpy(), baselines.make_audio_melstats)})
+    metrics = beyond.repeated_evaluation(None, toy.sources, seed=0, n_repeats=2, n_folds=3, **FAST)
+    accuracy = metrics[metrics["metric"] == "accuracy"]
+    assert set(accuracy["model"]) == {PRETRAINED_AUDIO, PRETRAINED_LYRICS, EARLY_FUSION, LATE_FUSION, STACKING,
+                                      AUDIO_BASELINE}
+    assert accuracy.groupby("model")["split"].apply(sorted).map(tuple).nunique() == 1, "identical folds"
+    assert sorted(accuracy["split"].unique()) == list(range(6))
+    assert (accuracy.groupby("split")["model"].count() == 6).all()
+    counts = metrics[(metrics["metric"] == "n") & (metrics["model"] == STACKING)]
+    n_per_fold = counts.groupby("repeat")["value"].sum()
+    assert (n_per_fold == N_TRACKS).all(), "each repeat scores every track once"
+    tests = beyond.corrected_paired_tests(metrics, [(LATE_FUSION, AUDIO_BASELINE)], test_fraction=1 / 3)
+    (row,) = tests.itertuples(index=False)
+    assert row.n_pairs == 6 and row.corrected_p_value >= row.plain_p_value, "the correction only widens"
