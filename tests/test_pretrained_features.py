@@ -140,3 +140,17 @@ def test_pins_agree_with_pyproject():
 
     pins = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     assert set(lyrics_features.PACKAGES.values()) <= set(pins)
+
+
+def test_embedding_matrix_gives_each_vocabulary_word_its_vector(no_network):
+    from mer_utils.vocabulary import Vocabulary
+
+    vocab = Vocabulary(["love", "adore", "tax"])
+    wordllama = lyrics_features.load_wordllama()
+    matrix = lyrics_features.embedding_matrix(vocab, dim=200, wordllama=wordllama)
+    assert matrix.shape == (5, 200) and not matrix[:2].any(), "padding and out-of-vocabulary rows are zeros"
+    np.testing.assert_allclose(np.linalg.norm(matrix[2:], axis=1), 1.0, atol=1e-5)
+    love, adore, tax = matrix[vocab.encode([["love", "adore", "tax"]], max_len=3)[0]]
+    assert love @ adore > love @ tax, "related words lie closer"
+    with pytest.raises(ValueError, match="between 1 and 256"):
+        lyrics_features.embedding_matrix(vocab, dim=300, wordllama=wordllama)

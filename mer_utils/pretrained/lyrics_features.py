@@ -193,6 +193,37 @@ class LyricsEncoder:
         return [*vader, blob.polarity, blob.subjectivity]
 
 
+def embedding_matrix(vocabulary, *, dim=WORDLLAMA_DIM, wordllama=None):
+    """Initial weights for the lyrics CNN's embedding layer: each vocabulary word's WordLlama vector.
+
+    Row ``i`` is the vector of the word with id ``i`` (its tokens' mean,
+    unit length, the first ``dim`` dimensions: WordLlama's dimensions are
+    nested, 64 to 256, so a prefix is itself an embedding). Rows 0 and 1
+    (padding and out-of-vocabulary) are zeros. The paper's layer is 200-d
+    and learnt from scratch; this is the pretrained start an
+    ``Embedding(..., embeddings_initializer=Constant(matrix))`` would take.
+
+    Parameters
+    ----------
+    vocabulary : mer_utils.vocabulary.Vocabulary
+    dim : int
+        At most 256.
+    wordllama : WordLlamaInference, optional
+        Loaded once by the caller (else :func:`load_wordllama`).
+
+    Returns
+    -------
+    np.ndarray [shape=(len(vocabulary), dim), dtype=float32]
+    """
+    if not 1 <= dim <= WORDLLAMA_DIM:
+        raise ValueError(f"dim must be between 1 and {WORDLLAMA_DIM} (WordLlama's width), got {dim}")
+    vectors = (wordllama or load_wordllama()).embed(list(vocabulary.words), norm=True) if vocabulary.words else \
+        np.empty((0, WORDLLAMA_DIM), dtype=np.float32)
+    vectors = vectors[:, :dim]
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    return np.concatenate([np.zeros((2, dim), dtype=np.float32), vectors.astype(np.float32)])
+
+
 # --- the stage --------------------------------------------------------------------
 
 def cache_provenance():
