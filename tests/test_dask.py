@@ -143,6 +143,36 @@ def test_lyrics_tagging_on_a_cluster_equals_this_process(scheduler, tmp_path):
     assert "sun" in there.tokens["t0"]
 
 
+class PatchMeans:
+    """A stand-in for the musicnn network: each clip's mean patch (the test is about where the patches come from)."""
+
+    def clips_features(self, clips):
+        from mer_utils.pretrained.musicnn import ClipFeatures
+
+        return [ClipFeatures(tags=p.mean(axis=(0, 1)), embedding=p.mean(axis=0).ravel(), n_patches=len(p))
+                for p in clips]
+
+
+def test_musicnn_input_on_a_cluster_equals_this_process(scheduler, tmp_path):
+    from mer_utils.pretrained import musicnn_features
+
+    t = np.arange(4 * 16000) / 16000
+    rows = []
+    for name, freq in (("low", 300.0), ("high", 3000.0)):
+        sf.write(tmp_path / f"{name}.wav", (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32), 16000)
+        rows.append({"track_id": name, "audio_path": str(tmp_path / f"{name}.wav")})
+    (tmp_path / "text.wav").write_text("not audio\n" * 50)
+    rows.append({"track_id": "text", "audio_path": str(tmp_path / "text.wav")})
+    reports = [musicnn_features.extract_all(rows, max_seconds=4.0, network=PatchMeans(), progress=False,
+                                            cache_dir=tmp_path / where, **options)
+               for where, options in (("here", {"n_workers": 1}), ("there", {"executor": scheduler}))]
+    assert [list(r.features) for r in reports] == [["low", "high"]] * 2
+    assert [[(x.track_id, x.reason) for x in r.rejections] for r in reports] == [[("text", "unreadable_audio")]] * 2
+    for track_id in ("low", "high"):
+        with np.load(reports[0].features[track_id]) as here, np.load(reports[1].features[track_id]) as there:
+            np.testing.assert_array_equal(here["embedding"], there["embedding"])
+
+
 # --- bad addresses ----------------------------------------------------------------------------
 
 def test_an_unreachable_scheduler_is_one_clear_sentence():

@@ -109,7 +109,7 @@ class MusicnnReport(StageReport):
 
 
 def extract_all(tracks, *, model=musicnn.DEFAULT_MODEL, max_seconds=config.CLIP_SECONDS, n_workers=0,
-                cache_dir=None, network=None, progress=True):
+                cache_dir=None, network=None, progress=True, executor=config.EXECUTOR):
     """Compute (or find in the cache) the musicnn features of every track.
 
     Parameters
@@ -128,6 +128,10 @@ def extract_all(tracks, *, model=musicnn.DEFAULT_MODEL, max_seconds=config.CLIP_
     network : Musicnn, optional
         An already loaded network of ``model`` (else loaded when a track needs computing).
     progress : bool
+    executor : str
+        Where the patches are prepared: ``"local"``, ``"dask"`` or a Dask scheduler address
+        (:func:`mer_utils.parallel.map_unordered`). Workers read the audio (at the same path
+        on every worker); the network runs and the cache is written here.
 
     Returns
     -------
@@ -159,7 +163,8 @@ def extract_all(tracks, *, model=musicnn.DEFAULT_MODEL, max_seconds=config.CLIP_
     report.cache_misses = len(todo)
     if todo:
         network = network or musicnn.Musicnn(model)
-        results.update(_compute(todo, params, cache, network, report, n_workers=n_workers, progress=progress))
+        results.update(_compute(todo, params, cache, network, report, n_workers=n_workers, progress=progress,
+                                executor=executor))
     outcomes = [results[track_id] for track_id, _ in rows]
     report.rejections = [outcome for outcome in outcomes if isinstance(outcome, Rejected)]
     report.features = {t: o for (t, _), o in zip(rows, outcomes) if not isinstance(o, Rejected)}
@@ -167,7 +172,7 @@ def extract_all(tracks, *, model=musicnn.DEFAULT_MODEL, max_seconds=config.CLIP_
     return report
 
 
-def _compute(todo, params, cache, network, report, *, n_workers, progress):
+def _compute(todo, params, cache, network, report, *, n_workers, progress, executor=config.EXECUTOR):
     """Patches in worker processes, the network here on batches of clips; ``{track_id: Path or Rejected}``."""
     stems = {track_id: stem for track_id, _, stem in todo}
     report.n_workers = resolve_workers(n_workers, n_items=len(todo), min_items_per_worker=MIN_TRACKS_PER_WORKER)
@@ -186,7 +191,8 @@ def _compute(todo, params, cache, network, report, *, n_workers, progress):
 
     for task, outcome in map_unordered(musicnn_input.patches_task, tasks, n_workers=report.n_workers,
                                        initializer=install_mel_bases, initargs=(bases,),
-                                       desc="musicnn features", progress=progress):
+                                       desc="musicnn features", progress=progress, executor=executor,
+                                       shared_paths=sorted({str(Path(task[1]).parent) for task in tasks})):
         track_id = task[0]
         if not isinstance(outcome, BaseException) and outcome[0] == "ok":
             pending[track_id] = outcome[1]
