@@ -198,3 +198,11 @@ def test_repeated_folds_score_every_cheap_row_on_identical_folds(toy, monkeypatc
     tests = beyond.corrected_paired_tests(metrics, [(LATE_FUSION, AUDIO_BASELINE)], test_fraction=1 / 3)
     (row,) = tests.itertuples(index=False)
     assert row.n_pairs == 6 and row.corrected_p_value >= row.plain_p_value, "the correction only widens"
+
+
+def test_notebook_08_parameter_ranges_name_the_modules_lists():
+    from mer_utils import config
+    from mer_utils.pretrained import musicnn
+
+    assert config.PARAMETER_RANGES["musicnn_model"] == musicnn.MODELS
+    assert config.PARAMETER_RANGES["nested_models"] == tuple(catalogue.MODEL_INPUTS)
