@@ -10,6 +10,11 @@ models (:func:`mer_utils.metrics.evaluate`):
   (notebook 02's features, ``2 * n_mels`` numbers per track), standardised,
   + logistic regression.
 
+With more than two classes the logistic regression is multinomial (one
+softmax over the run's classes, scikit-learn's default for lbfgs), like the
+deep models' output. A run with one modality fits the baseline of that
+modality only (:func:`run_baselines`).
+
 Outputs go where the deep models' go, ``models/<name>/split_<i>/``, written
 by the same :func:`mer_utils.outputs.save_split` (``predictions.csv``,
 ``metrics.json``, ``provenance.json``; no history: nothing is trained by
@@ -26,13 +31,15 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from .catalogue import AUDIO_BASELINE, LYRICS_BASELINE, validate_splits
+from .catalogue import AUDIO_BASELINE, LYRICS_BASELINE, modalities_needed, validate_splits
+from .config import LABELS
 from .lyrics import load_tokens
 from .mels import MelStore
 from .metrics import evaluate
+from .modality import load as load_modalities
 from .outputs import save_split
 from .provenance import environment
-from .splits import label_map, load_splits
+from .splits import label_map, load_classes, load_splits
 
 #: Iterations of the logistic regression solver; lbfgs converges well before on these features.
 MAX_ITER = 2000
@@ -98,7 +105,7 @@ def melstats_features(store, track_ids):
     return np.stack(rows) if rows else np.empty((0, 0), dtype=np.float32)
 
 
-def fit_on_splits(name, layout, *, splits, labels, features, available, make_model, seed):
+def fit_on_splits(name, layout, *, splits, labels, features, available, make_model, seed, classes=LABELS):
     """Fit a fresh model per split on its training part, score and save its validation part.
 
     Parameters
@@ -109,7 +116,7 @@ def fit_on_splits(name, layout, *, splits, labels, features, available, make_mod
     splits : list of dict
         ``[{"train": [ids], "val": [ids]}, ...]`` (:func:`mer_utils.splits.load_splits`).
     labels : dict
-        Track id -> 0 / 1, 1 = positive.
+        Track id -> class index of ``classes``.
     features : callable
         ``features(track_ids)`` -> the model's input for those tracks.
     available : dict
@@ -117,6 +124,8 @@ def fit_on_splits(name, layout, *, splits, labels, features, available, make_mod
     make_model : callable
         ``make_model(seed=...)`` -> unfitted scikit-learn classifier with ``predict_proba``.
     seed : int
+    classes : sequence of str
+        The run's classes, in label-index order (default the paper's two).
 
     Returns
     -------
@@ -133,16 +142,32 @@ def fit_on_splits(name, layout, *, splits, labels, features, available, make_mod
         y_train = np.array([labels[t] for t in split["train"]])
         y_val = np.array([labels[t] for t in split["val"]])
         model.fit(features(split["train"]), y_train)  # the only fit: training tracks only
-        prob_positive = model.predict_proba(features(split["val"]))[:, list(model.classes_).index(1)]
-        scores = evaluate(y_val, prob_positive)
+        probabilities = class_probabilities(model, features(split["val"]), len(classes))
+        scores = evaluate(y_val, probabilities)
         extra = {"n_train": len(y_train), "n_features": int(model[-1].n_features_in_),
                  "wall_s": round(time.perf_counter() - start, 3)}
         save_split(layout.model_dir(name, index), track_ids=split["val"], labels=y_val,
-                   prob_positive=prob_positive, scores=scores,
+                   probabilities=probabilities, classes=classes, scores=scores,
                    provenance={"model": name, "split": index, "seed": seed, "estimator": repr(model),
                                **extra, **environment()})
         rows.append({"split": index, **scores, **extra})
     return pd.DataFrame(rows)
+
+
+def class_probabilities(model, features, n_classes):
+    """A fitted classifier's ``predict_proba``, one column per class index ``0 .. n_classes - 1``.
+
+    A class absent from the training part has no column in scikit-learn's
+    output (``model.classes_``); it gets probability 0 here.
+
+    Returns
+    -------
+    np.ndarray, shape (n_tracks, n_classes)
+    """
+    proba = model.predict_proba(features)
+    full = np.zeros((proba.shape[0], n_classes))
+    full[:, np.asarray(model.classes_, dtype=int)] = proba
+    return full
 
 
 def lyrics_tfidf_baseline(layout, *, seed):
@@ -162,7 +187,7 @@ def lyrics_tfidf_baseline(layout, *, seed):
     tokens = load_tokens(layout)
     return fit_on_splits(LYRICS_BASELINE, layout, splits=load_splits(layout), labels=label_map(layout),
                          features=lambda ids: [tokens[t] for t in ids], available={"tokens": tokens},
-                         make_model=make_lyrics_tfidf, seed=seed)
+                         make_model=make_lyrics_tfidf, seed=seed, classes=load_classes(layout))
 
 
 def audio_melstats_baseline(layout, *, seed):
@@ -186,17 +211,25 @@ def audio_melstats_baseline(layout, *, seed):
     table = dict(zip(ids, melstats_features(store, ids)))  # each track's features computed once
     return fit_on_splits(AUDIO_BASELINE, layout, splits=splits, labels=label_map(layout),
                          features=lambda batch: np.stack([table[t] for t in batch]), available={"mel": table},
-                         make_model=make_audio_melstats, seed=seed)
+                         make_model=make_audio_melstats, seed=seed, classes=load_classes(layout))
+
+
+#: Each baseline and the function that fits it, in the order :func:`run_baselines` runs them.
+BASELINES = {LYRICS_BASELINE: lyrics_tfidf_baseline, AUDIO_BASELINE: audio_melstats_baseline}
 
 
 def run_baselines(layout, *, seed):
-    """Both baselines on every split of the run; their per-split scores in one table.
+    """The baselines of the run's modalities on every split; their per-split scores in one table.
+
+    Both for a run with audio and lyrics; a run with one modality
+    (:func:`mer_utils.modality.load`) fits only that modality's baseline.
 
     Returns
     -------
     pandas.DataFrame
         :func:`fit_on_splits`'s rows with a leading ``model`` column.
     """
-    runs = {LYRICS_BASELINE: lyrics_tfidf_baseline(layout, seed=seed),
-            AUDIO_BASELINE: audio_melstats_baseline(layout, seed=seed)}
+    have = set(load_modalities(layout))
+    runs = {name: fit(layout, seed=seed) for name, fit in BASELINES.items()
+            if set(modalities_needed(name)) <= have}
     return pd.concat(runs, names=["model", None]).reset_index(level=0).reset_index(drop=True)

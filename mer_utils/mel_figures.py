@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib import pyplot as plt
 
 from .melspec import clip_samples, hop_length, quiet_librosa
-from .plotting import CLASS_COLORS, drawable, hangul_font
+from .plotting import CLASS_COLORS, class_colors, drawable, hangul_font
 
 
 def plot_examples(store, examples, *, sample_rate, clip_seconds, titles=None):
@@ -61,7 +61,7 @@ def plot_examples(store, examples, *, sample_rate, clip_seconds, titles=None):
 
 
 def plot_class_spectra(spectra, *, sample_rate):
-    """Mean spectrum of each class, and the difference between the two.
+    """Mean spectrum of each class; with two classes, the difference between them below.
 
     Parameters
     ----------
@@ -73,20 +73,40 @@ def plot_class_spectra(spectra, *, sample_rate):
     Returns
     -------
     matplotlib.figure.Figure
+        Two classes: the class means, and below them the second minus the
+        first ("positive minus negative" for the paper's classes, whichever
+        order the columns come in). Any other number: the class means alone,
+        one line per class (a difference of two classes would hide the others).
     """
     centres = quiet_librosa().mel_frequencies(n_mels=len(spectra) + 2, fmax=sample_rate / 2)[1:-1]
-    fig, (ax, diff) = plt.subplots(2, 1, figsize=(8, 5.5), sharex=True, height_ratios=[2, 1],
-                                   constrained_layout=True)
+    pair = _difference_pair(spectra.columns)
+    if pair is None:
+        fig, ax = plt.subplots(figsize=(8, 4), constrained_layout=True)
+    else:
+        fig, (ax, diff) = plt.subplots(2, 1, figsize=(8, 5.5), sharex=True, height_ratios=[2, 1],
+                                       constrained_layout=True)
+    colours = class_colors(spectra.columns)
     for label in spectra.columns:
-        ax.plot(centres, spectra[label], label=label, color=CLASS_COLORS.get(label))
+        ax.plot(centres, spectra[label], label=label, color=colours[label])
     ax.set(xscale="log", ylabel="mean log-mel power (dB)", title="Class-average spectra")
     ax.legend(title="class")
-    if {"positive", "negative"} <= set(spectra.columns):
-        diff.plot(centres, spectra["positive"] - spectra["negative"], color="black")
-        diff.axhline(0, color="grey", linewidth=0.8)
+    if pair is None:
+        ax.set_xlabel("mel band centre (Hz)")
+        return fig
+    first, second = pair
+    diff.plot(centres, spectra[second] - spectra[first], color="black")
+    diff.axhline(0, color="grey", linewidth=0.8)
     # a short label: the long "positive - negative (dB)" ran past this low panel into the ticks above
     diff.set(xscale="log", xlabel="mel band centre (Hz)", ylabel="difference (dB)")
-    diff.set_title("positive minus negative", fontsize="small", loc="left")
+    diff.set_title(f"{second} minus {first}", fontsize="small", loc="left")
     fig.align_ylabels([ax, diff])
     return fig
 
+
+def _difference_pair(classes):
+    """``(first, second)`` whose difference the spectra figure draws: the paper's (negative, positive), else
+    the two classes in their order; ``None`` for any other number of classes."""
+    classes = list(classes)
+    if len(classes) != 2:
+        return None
+    return ("negative", "positive") if set(classes) == {"negative", "positive"} else tuple(classes)

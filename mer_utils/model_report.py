@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 
 from .catalogue import model_info, validate_model_name
-from .metrics import SCORES
+from .metrics import MULTICLASS_SCORES, SCORES
 from .results import collect_histories
 
 #: Counts of the per-split table: integers, without mean and std rows.
 COUNT_COLUMNS = ("n_train", "n_val", "epochs_run", "best_epoch")
-#: Columns of the per-split table, in display order.
-TABLE_COLUMNS = (*COUNT_COLUMNS, *(s for s in SCORES if s != "n"), "wall_s")
+#: Columns of the per-split table, in display order; those a run has (``f1`` for two classes only).
+TABLE_COLUMNS = (*COUNT_COLUMNS, *(s for s in dict.fromkeys(SCORES + MULTICLASS_SCORES) if s != "n"), "wall_s")
 
 
 def model_names(modality, variants):
@@ -47,12 +47,14 @@ def scores_table(summary):
         Index: split numbers, then ``mean`` and ``std`` (sample std, ``ddof=1``)
         of the scores and times; scores rounded to 4 decimals for display.
         The counts (:data:`COUNT_COLUMNS`) stay integers, left empty (``<NA>``)
-        in the mean and std rows.
+        in the mean and std rows. Columns: those of :data:`TABLE_COLUMNS` the
+        summary has (no ``f1`` with more than two classes).
     """
-    table = summary.set_index("split").loc[:, list(TABLE_COLUMNS)]
-    measures = [c for c in TABLE_COLUMNS if c not in COUNT_COLUMNS]
+    columns = [c for c in TABLE_COLUMNS if c in summary.columns]
+    table = summary.set_index("split").loc[:, columns]
+    measures = [c for c in columns if c not in COUNT_COLUMNS]
     table = pd.concat([table, table[measures].agg(["mean", "std"])])
-    return table.round(4).astype({c: "Int64" for c in COUNT_COLUMNS})
+    return table.round(4).astype({c: "Int64" for c in COUNT_COLUMNS if c in columns})
 
 
 def paper_comparison(summary):

@@ -1,8 +1,9 @@
 """The six Keras models of the paper (section 3, Table 1), built from named layers.
 
 Every builder returns an uncompiled :class:`keras.Model` that ends in a
-softmax over the two classes of :data:`mer_utils.config.LABELS` (output 1 is
-*positive*). The audio input is a log-mel spectrogram read time-major, shape
+softmax over ``n_classes`` classes, output ``i`` the run's class ``i``
+(:func:`mer_utils.splits.load_classes`); the default is the paper's two,
+:data:`mer_utils.config.LABELS` (output 1 is *positive*). The audio input is a log-mel spectrogram read time-major, shape
 ``(n_frames, n_mels)`` = ``(1024, 128)`` in the paper; the lyrics input is a
 padded sequence of word ids, shape ``(max_len,)`` = ``(400,)``.
 
@@ -36,6 +37,7 @@ Choices where the paper is silent (each also stated in its builder):
 """
 
 import math
+import numbers
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow starts quietly in notebooks
@@ -45,6 +47,7 @@ from keras import layers  # noqa: E402
 from . import catalogue, config
 from .catalogue import MODEL_INPUTS, validate_model_name  # noqa: F401  (the training notebooks' names)
 
+#: Softmax outputs of a model by default: the paper's two classes.
 N_CLASSES = len(config.LABELS)
 
 
@@ -113,14 +116,17 @@ def _branch_embedding(x, *, prefix, branch_dim, dropout):
     return x
 
 
-def _emotion_output(x):
-    """Softmax over the classes, in float32 even under mixed precision."""
-    return layers.Dense(N_CLASSES, activation="softmax", dtype="float32", name="emotion")(x)
+def _emotion_output(x, n_classes):
+    """Softmax over the ``n_classes`` classes, in float32 even under mixed precision."""
+    return layers.Dense(n_classes, activation="softmax", dtype="float32", name="emotion")(x)
 
 
-def _validate_dropout(dropout):
+def _validate_head(dropout, n_classes):
+    """The options every builder shares: the dropout rate and the number of classes."""
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    if isinstance(n_classes, bool) or not isinstance(n_classes, numbers.Integral) or n_classes < 2:
+        raise ValueError(f"n_classes must be an integer of at least 2, got {n_classes!r}")
 
 
 # --- branches (shared by the unimodal and the fused models) ---------------------
@@ -169,7 +175,8 @@ def lyrics_cnn_branch(embedded, *, conv_filters=config.LYRICS_CONV_FILTERS,
 
 def build_audio_cnn(*, n_frames=config.N_FRAMES, n_mels=config.N_MELS, conv_filters=config.AUDIO_CONV_FILTERS,
                     pool_sizes=config.AUDIO_POOL_SIZES, kernel_size=config.AUDIO_CONV_KERNEL,
-                    branch_dim=config.BRANCH_DIM, dropout=config.DROPOUT, mel_mean=None, mel_variance=None):
+                    branch_dim=config.BRANCH_DIM, dropout=config.DROPOUT, mel_mean=None, mel_variance=None,
+                    n_classes=N_CLASSES):
     """Audio CNN (Table 1, audio CNN): conv stack -> flatten -> dense 64 -> softmax.
 
     Parameters
@@ -186,25 +193,27 @@ def build_audio_cnn(*, n_frames=config.N_FRAMES, n_mels=config.N_MELS, conv_filt
         Dropout rate after the audio embedding (paper: not stated).
     mel_mean, mel_variance : array-like, shape (n_mels,), optional
         Per-band statistics of the training tracks; default leaves the input unscaled.
+    n_classes : int
+        Outputs of the softmax, one per class (paper: 2).
 
     Returns
     -------
     keras.Model
-        ``{"mel": (batch, n_frames, n_mels)} -> (batch, 2)``. The paper does not
+        ``{"mel": (batch, n_frames, n_mels)} -> (batch, n_classes)``. The paper does not
         describe the CNN-only model; the conv stack's ``(n_frames // 108, 64)``
         output (9 x 64 for 1024 frames) is flattened into the dense layer.
     """
-    _validate_dropout(dropout)
+    _validate_head(dropout, n_classes)
     mel, x = _mel_input(n_frames=n_frames, n_mels=n_mels, mel_mean=mel_mean, mel_variance=mel_variance)
     x = _conv_stack(x, conv_filters=conv_filters, pool_sizes=pool_sizes, kernel_size=kernel_size)
     x = layers.Flatten(name="audio_flatten")(x)
     x = _branch_embedding(x, prefix="audio", branch_dim=branch_dim, dropout=dropout)
-    return keras.Model({"mel": mel}, _emotion_output(x), name="audio_cnn")
+    return keras.Model({"mel": mel}, _emotion_output(x, n_classes), name="audio_cnn")
 
 
 def build_audio_rnn(*, n_frames=config.N_FRAMES, n_mels=config.N_MELS, gru_units=config.GRU_UNITS,
                     n_gru_layers=config.AUDIO_GRU_LAYERS, branch_dim=config.BRANCH_DIM,
-                    dropout=config.DROPOUT, mel_mean=None, mel_variance=None):
+                    dropout=config.DROPOUT, mel_mean=None, mel_variance=None, n_classes=N_CLASSES):
     """Audio RNN (Table 1, audio RNN): two GRU(64) over every mel frame -> dense 64 -> softmax.
 
     Parameters
@@ -213,29 +222,29 @@ def build_audio_rnn(*, n_frames=config.N_FRAMES, n_mels=config.N_MELS, gru_units
         Input shape, time-major (paper: 1024 x 128).
     gru_units, n_gru_layers : int
         GRU size and depth (paper: 64 and 2).
-    branch_dim, dropout, mel_mean, mel_variance
+    branch_dim, dropout, mel_mean, mel_variance, n_classes
         As in :func:`build_audio_cnn`.
 
     Returns
     -------
     keras.Model
-        ``{"mel": (batch, n_frames, n_mels)} -> (batch, 2)``. The GRUs read all
+        ``{"mel": (batch, n_frames, n_mels)} -> (batch, n_classes)``. The GRUs read all
         ``n_frames`` steps one by one: by far the slowest model on a CPU.
     """
-    _validate_dropout(dropout)
+    _validate_head(dropout, n_classes)
     mel, x = _mel_input(n_frames=n_frames, n_mels=n_mels, mel_mean=mel_mean, mel_variance=mel_variance)
     x = _gru_stack(x, units=gru_units, n_layers=n_gru_layers, prefix="audio")
     x = _branch_embedding(x, prefix="audio", branch_dim=branch_dim, dropout=dropout)
-    return keras.Model({"mel": mel}, _emotion_output(x), name="audio_rnn")
+    return keras.Model({"mel": mel}, _emotion_output(x, n_classes), name="audio_rnn")
 
 
 def build_audio_cnn_rnn(*, n_frames=config.N_FRAMES, n_mels=config.N_MELS, dropout=config.DROPOUT,
-                        mel_mean=None, mel_variance=None, **branch_options):
+                        mel_mean=None, mel_variance=None, n_classes=N_CLASSES, **branch_options):
     """Audio CNN+RNN (Table 1, the paper's audio branch with its own softmax).
 
     Parameters
     ----------
-    n_frames, n_mels, dropout, mel_mean, mel_variance
+    n_frames, n_mels, dropout, mel_mean, mel_variance, n_classes
         As in :func:`build_audio_cnn`.
     **branch_options
         Keyword options of :func:`audio_cnn_rnn_branch` (conv_filters,
@@ -244,16 +253,17 @@ def build_audio_cnn_rnn(*, n_frames=config.N_FRAMES, n_mels=config.N_MELS, dropo
     Returns
     -------
     keras.Model
-        ``{"mel": (batch, n_frames, n_mels)} -> (batch, 2)``.
+        ``{"mel": (batch, n_frames, n_mels)} -> (batch, n_classes)``.
     """
-    _validate_dropout(dropout)
+    _validate_head(dropout, n_classes)
     mel, x = _mel_input(n_frames=n_frames, n_mels=n_mels, mel_mean=mel_mean, mel_variance=mel_variance)
     x = audio_cnn_rnn_branch(x, dropout=dropout, **branch_options)
-    return keras.Model({"mel": mel}, _emotion_output(x), name="audio_cnn_rnn")
+    return keras.Model({"mel": mel}, _emotion_output(x, n_classes), name="audio_cnn_rnn")
 
 
 def build_lyrics_cnn(*, vocab_size=config.VOCAB_SIZE, max_len=config.MAX_LEN,
-                     embedding_dim=config.EMBEDDING_DIM, dropout=config.DROPOUT, **branch_options):
+                     embedding_dim=config.EMBEDDING_DIM, dropout=config.DROPOUT, n_classes=N_CLASSES,
+                     **branch_options):
     """Lyrics CNN (Table 1, the paper's lyrics branch with its own softmax).
 
     Embedding(vocab_size, 200) -> Conv1D(250, 3, ReLU) -> global max pooling
@@ -269,29 +279,31 @@ def build_lyrics_cnn(*, vocab_size=config.VOCAB_SIZE, max_len=config.MAX_LEN,
         Word embedding size (paper: 200).
     dropout : float
         Dropout rate after the lyrics embedding (paper: not stated).
+    n_classes : int
+        Outputs of the softmax, one per class (paper: 2).
     **branch_options
         Keyword options of :func:`lyrics_cnn_branch` (conv_filters, kernel_size, branch_dim).
 
     Returns
     -------
     keras.Model
-        ``{"tokens": (batch, max_len) int32} -> (batch, 2)``.
+        ``{"tokens": (batch, max_len) int32} -> (batch, n_classes)``.
     """
-    _validate_dropout(dropout)
+    _validate_head(dropout, n_classes)
     tokens, x = _tokens_input(vocab_size=vocab_size, max_len=max_len, embedding_dim=embedding_dim,
                               mask_padding=False)  # Conv1D cannot take a mask
     x = lyrics_cnn_branch(x, dropout=dropout, **branch_options)
-    return keras.Model({"tokens": tokens}, _emotion_output(x), name="lyrics_cnn")
+    return keras.Model({"tokens": tokens}, _emotion_output(x, n_classes), name="lyrics_cnn")
 
 
 def build_lyrics_rnn(*, vocab_size=config.VOCAB_SIZE, max_len=config.MAX_LEN,
                      embedding_dim=config.EMBEDDING_DIM, gru_units=config.GRU_UNITS,
-                     branch_dim=config.BRANCH_DIM, dropout=config.DROPOUT):
+                     branch_dim=config.BRANCH_DIM, dropout=config.DROPOUT, n_classes=N_CLASSES):
     """Lyrics RNN (Table 1, lyrics RNN): Embedding(vocab_size, 200) -> GRU(64) -> dense 64 -> softmax.
 
     Parameters
     ----------
-    vocab_size, max_len, embedding_dim, dropout
+    vocab_size, max_len, embedding_dim, dropout, n_classes
         As in :func:`build_lyrics_cnn`.
     gru_units : int
         GRU size; the paper does not give it for this model, so the audio GRUs' 64.
@@ -301,20 +313,20 @@ def build_lyrics_rnn(*, vocab_size=config.VOCAB_SIZE, max_len=config.MAX_LEN,
     Returns
     -------
     keras.Model
-        ``{"tokens": (batch, max_len) int32} -> (batch, 2)``. The padding id 0 is
+        ``{"tokens": (batch, max_len) int32} -> (batch, n_classes)``. The padding id 0 is
         masked, so the GRU's final state is the one after the last real word.
     """
-    _validate_dropout(dropout)
+    _validate_head(dropout, n_classes)
     tokens, x = _tokens_input(vocab_size=vocab_size, max_len=max_len, embedding_dim=embedding_dim,
                               mask_padding=True)
     x = _gru_stack(x, units=gru_units, n_layers=1, prefix="lyrics")
     x = _branch_embedding(x, prefix="lyrics", branch_dim=branch_dim, dropout=dropout)
-    return keras.Model({"tokens": tokens}, _emotion_output(x), name="lyrics_rnn")
+    return keras.Model({"tokens": tokens}, _emotion_output(x, n_classes), name="lyrics_rnn")
 
 
 def build_fused(*, n_frames=config.N_FRAMES, n_mels=config.N_MELS, vocab_size=config.VOCAB_SIZE,
                 max_len=config.MAX_LEN, embedding_dim=config.EMBEDDING_DIM, fused_dim=config.FUSED_DIM,
-                dropout=config.DROPOUT, mel_mean=None, mel_variance=None):
+                dropout=config.DROPOUT, mel_mean=None, mel_variance=None, n_classes=N_CLASSES):
     """The multimodal model of Figure 1, equation (4).
 
     Audio CNN+RNN branch and lyrics CNN branch (the best unimodal models),
@@ -330,13 +342,15 @@ def build_fused(*, n_frames=config.N_FRAMES, n_mels=config.N_MELS, vocab_size=co
         Size of FCm (paper: 64).
     dropout : float
         Dropout rate after each branch embedding (paper: not stated).
+    n_classes : int
+        Outputs of the softmax, one per class (paper: 2).
 
     Returns
     -------
     keras.Model
-        ``{"mel": (batch, n_frames, n_mels), "tokens": (batch, max_len) int32} -> (batch, 2)``.
+        ``{"mel": (batch, n_frames, n_mels), "tokens": (batch, max_len) int32} -> (batch, n_classes)``.
     """
-    _validate_dropout(dropout)
+    _validate_head(dropout, n_classes)
     mel, audio = _mel_input(n_frames=n_frames, n_mels=n_mels, mel_mean=mel_mean, mel_variance=mel_variance)
     tokens, words = _tokens_input(vocab_size=vocab_size, max_len=max_len, embedding_dim=embedding_dim,
                                   mask_padding=False)
@@ -345,7 +359,7 @@ def build_fused(*, n_frames=config.N_FRAMES, n_mels=config.N_MELS, vocab_size=co
         lyrics_cnn_branch(words, dropout=dropout),
     ])
     x = layers.Dense(fused_dim, activation="relu", name="fused_fc")(merged)
-    return keras.Model({"mel": mel, "tokens": tokens}, _emotion_output(x), name="fused")
+    return keras.Model({"mel": mel, "tokens": tokens}, _emotion_output(x, n_classes), name="fused")
 
 
 #: Model name (as in the run folder, ``models/<name>/``) -> builder: the builder each

@@ -7,6 +7,11 @@ predictions of ``predictions.csv``. Which models exist, their Table 1 names
 and the paper's accuracies come from :mod:`mer_utils.catalogue`; the figures
 are drawn by :mod:`mer_utils.results_figures`.
 
+Table 1 lists the models that ran; :func:`absent_models` says why the others
+are absent (a modality the run lacks, or a notebook that did not train
+them). With more than two classes its F1 is macro-averaged and it has no
+paper column: the paper's accuracies are of its two-class task.
+
 Statistics, with few runs (the paper: 5) in mind:
 
 - mean and sample standard deviation (``ddof=1``) over runs, and a confidence
@@ -27,15 +32,29 @@ import pandas as pd
 from scipy import stats
 
 from . import outputs
-from .catalogue import AUDIO_BASELINE, LYRICS_BASELINE, MODALITIES, MODEL_INFO, model_info
+from .catalogue import AUDIO_BASELINE, LYRICS_BASELINE, MODALITIES, MODEL_INFO, modalities_needed, model_info
 from .config import LABELS
 from .fileio import atomic_write
-from .metrics import SCORES as EVALUATE_SCORES
 
 logger = logging.getLogger(__name__)
 
-#: The scores of ``metrics.json`` that the tables summarise (``n``, a count, is not averaged).
-SCORES = tuple(score for score in EVALUATE_SCORES if score != "n")
+#: The scores of ``metrics.json`` that Table 1 summarises for two classes: the paper's task keeps its
+#: columns (``f1`` of the positive class; ``macro_f1`` stays in ``metrics.json``; ``n``, a count, is not averaged).
+SCORES = ("accuracy", "balanced_accuracy", "f1", "roc_auc")
+#: The same for more than two classes, where no class is positive: the F1 is macro-averaged.
+MULTICLASS_SCORES = ("accuracy", "balanced_accuracy", "macro_f1", "roc_auc")
+
+
+def table_scores(n_classes):
+    """The scores Table 1 summarises for a run of ``n_classes`` classes: :data:`SCORES` or :data:`MULTICLASS_SCORES`."""
+    return SCORES if n_classes == 2 else MULTICLASS_SCORES
+
+
+def run_classes(layout):
+    """The run's classes (:func:`mer_utils.splits.load_classes`); the paper's two for a folder without splits."""
+    from .splits import load_classes
+
+    return load_classes(layout) if layout.splits_json.is_file() else LABELS
 
 
 # --- reading the run outputs -------------------------------------------------------
@@ -62,9 +81,12 @@ def _read_outputs(layout, filename, read):
     return frames
 
 
-def _read_metrics_frame(path):
-    scores = outputs.read_metrics(path, required=SCORES)
-    return pd.DataFrame({"metric": list(scores), "value": list(scores.values())})
+def _metrics_reader(required):
+    def read(path):
+        scores = outputs.read_metrics(path, required=required)
+        return pd.DataFrame({"metric": list(scores), "value": list(scores.values())})
+
+    return read
 
 
 def _concat(frames, columns):
@@ -84,15 +106,16 @@ def collect_metrics(layout):
     -------
     pandas.DataFrame
         Long format, columns ``model, split, metric, value``: one row per
-        model, split and numeric score (:data:`SCORES`, plus ``n`` and any
-        other numeric entry). Empty when no model has run.
+        model, split and numeric score (:func:`table_scores`, plus ``n`` and
+        any other numeric entry). Empty when no model has run.
 
     Raises
     ------
     ValueError
-        If a metrics file is unreadable or lacks one of :data:`SCORES`.
+        If a metrics file is unreadable or lacks one of the run's :func:`table_scores`.
     """
-    return _concat(_read_outputs(layout, outputs.METRICS_JSON, _read_metrics_frame), ["metric", "value"])
+    required = table_scores(len(run_classes(layout)))
+    return _concat(_read_outputs(layout, outputs.METRICS_JSON, _metrics_reader(required)), ["metric", "value"])
 
 
 def collect_histories(layout):
@@ -104,25 +127,29 @@ def collect_histories(layout):
 
 
 def collect_predictions(layout):
-    """Every run's validation predictions: columns ``model, split`` + :data:`mer_utils.outputs.PREDICTION_COLUMNS`.
+    """Every run's validation predictions: columns ``model, split`` + those of ``predictions.csv``.
 
-    ``label`` and ``predicted`` are integers, 1 = positive (class names from
-    :data:`mer_utils.config.LABELS` are converted).
+    That is ``track_id, label``, the probability columns
+    (:func:`mer_utils.outputs.probability_columns`: ``prob_positive`` for
+    the paper's task, ``prob_<class>`` per class with more than two) and
+    ``predicted``. ``label`` and ``predicted`` are class indices of the
+    run's classes (:func:`run_classes`; class names are converted).
     """
+    classes = run_classes(layout)
     predictions = _concat(_read_outputs(layout, outputs.PREDICTIONS_CSV, outputs.read_predictions),
-                          outputs.PREDICTION_COLUMNS)
+                          outputs.prediction_columns(classes))
     for column in ("label", "predicted"):
-        predictions[column] = _as_class_index(predictions[column], column)
+        predictions[column] = _as_class_index(predictions[column], column, classes)
     return predictions
 
 
-def _as_class_index(values, column):
-    as_index = values.replace({name: index for index, name in enumerate(LABELS)})
+def _as_class_index(values, column, classes):
+    as_index = values.replace({name: index for index, name in enumerate(classes)})
     as_index = pd.to_numeric(as_index, errors="coerce")
-    bad = ~as_index.isin(range(len(LABELS)))
+    bad = ~as_index.isin(range(len(classes)))
     if bad.any():
-        raise ValueError(f"predictions: column {column!r} has values outside {LABELS} / 0, 1: "
-                         f"{sorted(set(values[bad].astype(str)))[:5]}")
+        raise ValueError(f"predictions: column {column!r} has values outside the classes {tuple(classes)} / "
+                         f"0 to {len(classes) - 1}: {sorted(set(values[bad].astype(str)))[:5]}")
     return as_index.astype(int)
 
 
@@ -155,7 +182,7 @@ def mean_confidence_interval(values, *, confidence=0.95):
     return {"runs": n, "mean": mean, "std": std, "ci_low": mean - half_width, "ci_high": mean + half_width}
 
 
-def summary_table(metrics, *, confidence=0.95, scores=SCORES):
+def summary_table(metrics, *, confidence=0.95, scores=None, n_classes=2):
     """Per model and score: mean, std and confidence interval over runs, beside the paper.
 
     Parameters
@@ -166,7 +193,11 @@ def summary_table(metrics, *, confidence=0.95, scores=SCORES):
         Coverage of the Student-t interval (``n - 1`` degrees of freedom).
         The interval is clipped to [0, 1], the range of every score: with
         few runs it can reach past it (2 runs: ``t = 12.7``).
-    scores : sequence of str
+    scores : sequence of str, optional
+        Default :func:`table_scores` of ``n_classes``.
+    n_classes : int
+        The run's number of classes (:func:`run_classes`). The paper's
+        accuracies are of two classes: with more, ``paper`` is NaN.
 
     Returns
     -------
@@ -176,8 +207,9 @@ def summary_table(metrics, *, confidence=0.95, scores=SCORES):
         difference``. Every model of :data:`MODELS` is present; one without
         runs has ``status == "not run"``, ``runs == 0`` and NaN statistics.
         ``paper`` is the paper's accuracy (accuracy rows of the six deep
-        models only) and ``difference = mean - paper``.
+        models of a two-class run only) and ``difference = mean - paper``.
     """
+    scores = table_scores(n_classes) if scores is None else scores
     run_models = list(dict.fromkeys(metrics["model"]))
     names = list(MODEL_INFO) + [m for m in run_models if m not in MODEL_INFO]
     rows = []
@@ -185,7 +217,7 @@ def summary_table(metrics, *, confidence=0.95, scores=SCORES):
         info = model_info(name)
         for score in scores:
             values = metrics.loc[(metrics["model"] == name) & (metrics["metric"] == score), "value"]
-            paper = info.paper_accuracy if score == "accuracy" else math.nan
+            paper = info.paper_accuracy if score == "accuracy" and n_classes == 2 else math.nan
             summary = mean_confidence_interval(values, confidence=confidence)
             summary.update(ci_low=max(summary["ci_low"], 0.0), ci_high=min(summary["ci_high"], 1.0))
             rows.append({
@@ -197,7 +229,7 @@ def summary_table(metrics, *, confidence=0.95, scores=SCORES):
 
 
 def table1(summary):
-    """Table 1 as one row per model: accuracy with its interval, the paper, the other scores.
+    """Table 1 as one row per model that ran: accuracy with its interval, the paper, the other scores.
 
     Parameters
     ----------
@@ -209,11 +241,13 @@ def table1(summary):
     pandas.DataFrame
         Columns ``data, model, name, runs, accuracy, accuracy_std,
         accuracy_ci_low, accuracy_ci_high, paper_accuracy, difference``, then
-        the mean of every other score.
+        the mean of every other score. Models without runs are left out
+        (:func:`absent_models` says why).
     """
     by_model = summary.set_index(["model", "metric"])
+    ran = summary.loc[(summary["metric"] == "accuracy") & (summary["runs"] > 0), "model"]
     rows = []
-    for name in dict.fromkeys(summary["model"]):
+    for name in dict.fromkeys(ran):
         acc = by_model.loc[(name, "accuracy")]
         row = {"data": acc["modality"], "model": acc["label"], "name": name, "runs": int(acc["runs"]),
                "accuracy": acc["mean"], "accuracy_std": acc["std"], "accuracy_ci_low": acc["ci_low"],
@@ -223,7 +257,69 @@ def table1(summary):
             if metric != "accuracy":
                 row[metric] = by_model.loc[(name, metric), "mean"]
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=None if rows else [
+        "data", "model", "name", "runs", "accuracy", "accuracy_std", "accuracy_ci_low", "accuracy_ci_high",
+        "paper_accuracy", "difference", *(m for m in dict.fromkeys(summary["metric"]) if m != "accuracy")])
+
+
+def ran_models(summary, names):
+    """The models of ``names`` with at least one run in ``summary``, in the given order, each once."""
+    ran = set(summary.loc[summary["runs"] > 0, "model"])
+    return [name for name in dict.fromkeys(names) if name is not None and name in ran]
+
+
+def absent_models(summary, modalities):
+    """Why each model of the catalogue without a run is absent from Table 1.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        From :func:`summary_table`.
+    modalities : sequence of str
+        The run's modalities (:func:`mer_utils.modality.load`).
+
+    Returns
+    -------
+    dict
+        Model name -> reason: ``"no audio in this run"`` (or lyrics, or both)
+        when the run lacks a modality the model reads, else ``"not trained
+        in this run"`` (its notebook did not run it, or stopped early).
+    """
+    not_run = summary.loc[(summary["metric"] == "accuracy") & (summary["runs"] == 0), "model"]
+    reasons = {}
+    for name in dict.fromkeys(not_run):
+        lacking = [kind for kind in modalities_needed(name) if kind not in modalities]
+        reasons[name] = f"no {' and no '.join(lacking)} in this run" if lacking else "not trained in this run"
+    return reasons
+
+
+def describe_absent(absent, modalities):
+    """:func:`absent_models` as a sentence per reason (markdown), or that every model ran.
+
+    Parameters
+    ----------
+    absent : dict
+        From :func:`absent_models`.
+    modalities : sequence of str
+        The run's modalities.
+
+    Returns
+    -------
+    str
+    """
+    if not absent:
+        return "Every model of Table 1 ran."
+    from .modality import describe
+
+    lines = []
+    for reason in dict.fromkeys(absent.values()):
+        names = ", ".join(f"`{name}`" for name, why in absent.items() if why == reason)
+        because = (f"this run has {describe(tuple(modalities))} ({reason}), the modalities notebook 01 resolved"
+                   if reason.startswith("no ") else
+                   "they were not trained in this run (their notebook or profile variant did not run, "
+                   "or stopped before saving)")
+        lines.append(f"- Not in the table: {names}, because {because}.")
+    return "\n".join(lines)
 
 
 def _fmt(value, spec=".4f"):
@@ -234,10 +330,12 @@ def table1_markdown(table):
     """Table 1 (from :func:`table1`) as a GitHub markdown table, for the README.
 
     Accuracy is written ``mean ± std`` with the confidence interval beside
-    it; models without runs read "not run".
+    it; models without runs read "not run". A table of more than two classes
+    (a ``macro_f1`` column, no ``f1``) shows the macro-F1 and a one-vs-rest ROC-AUC.
     """
+    f1 = "f1" if "f1" in table.columns else "macro_f1"
     header = ["Data", "Model", "Runs", "Accuracy (mean ± std)", "95% CI", "Paper", "Difference",
-              "Balanced acc.", "F1", "ROC-AUC"]
+              "Balanced acc.", "F1" if f1 == "f1" else "Macro-F1", "ROC-AUC" if f1 == "f1" else "ROC-AUC (one-vs-rest)"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in table.itertuples(index=False):
         if row.runs == 0:
@@ -246,7 +344,8 @@ def table1_markdown(table):
             accuracy = _fmt(row.accuracy) + (f" ± {_fmt(row.accuracy_std)}" if row.runs > 1 else "")
             interval = f"[{_fmt(row.accuracy_ci_low)}, {_fmt(row.accuracy_ci_high)}]" if row.runs > 1 else ""
             cells = [row.data, row.model, str(row.runs), accuracy, interval, _fmt(row.paper_accuracy),
-                     _fmt(row.difference, "+.4f"), _fmt(row.balanced_accuracy), _fmt(row.f1), _fmt(row.roc_auc)]
+                     _fmt(row.difference, "+.4f"), _fmt(row.balanced_accuracy), _fmt(getattr(row, f1)),
+                     _fmt(row.roc_auc)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -429,7 +528,7 @@ def paired_tests_display(paired):
 
 # --- reporting ---------------------------------------------------------------------
 
-def results_record(summary, paired, best, *, confidence=0.95, alpha=0.05):
+def results_record(summary, paired, best, *, confidence=0.95, alpha=0.05, absent=None):
     """Everything notebook 07 concludes, as one JSON-ready dict (``results/summary.json``).
 
     Parameters
@@ -442,13 +541,15 @@ def results_record(summary, paired, best, *, confidence=0.95, alpha=0.05):
         From :func:`best_model_per_modality`.
     alpha : float
         Level at which a paired t-test p value is called significant.
+    absent : dict, optional
+        From :func:`absent_models`: why models did not run.
 
     Returns
     -------
     dict
         ``interval, alpha, models, best_per_modality, paired_test_methods
-        (:data:`PAIRED_TESTS`), paired_tests,
-        findings``; NaN is written as ``null``. ``findings`` holds one entry
+        (:data:`PAIRED_TESTS`), paired_tests, findings``, and ``absent``
+        when given; NaN is written as ``null``. ``findings`` holds one entry
         per claim of :data:`CLAIMS`: its models, their mean accuracies,
         ``holds`` (A's mean is higher; ``null`` when a model did not run) and
         the paired tests' p values with ``significant``.
@@ -458,11 +559,11 @@ def results_record(summary, paired, best, *, confidence=0.95, alpha=0.05):
         first = rows.iloc[0]
         models[name] = {
             "data": first["modality"], "model": first["label"], "baseline": bool(first["baseline"]),
-            "runs": int(first["runs"]), "paper_accuracy": model_info(name).paper_accuracy,
+            "runs": int(first["runs"]), "paper_accuracy": rows.loc[rows["metric"] == "accuracy", "paper"].iloc[0],
             **{row["metric"]: {k: row[k] for k in ("mean", "std", "ci_low", "ci_high")}
                for _, row in rows.iterrows()},
         }
-    return outputs.json_safe({
+    record = {
         "interval": f"{confidence:.0%} confidence interval of the mean over runs, Student t with n-1 "
                     "degrees of freedom; std with ddof=1",
         "alpha": alpha,
@@ -471,7 +572,10 @@ def results_record(summary, paired, best, *, confidence=0.95, alpha=0.05):
         "paired_test_methods": PAIRED_TESTS,
         "paired_tests": paired.to_dict(orient="records"),
         "findings": _findings(models, outputs.json_safe(paired.to_dict(orient="records")), best, alpha=alpha),
-    })
+    }
+    if absent is not None:
+        record["absent"] = dict(absent)
+    return outputs.json_safe(record)
 
 
 def _findings(models, paired, best, *, alpha):

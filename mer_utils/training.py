@@ -16,9 +16,10 @@ parameters, seed, device, library versions and times), plus:
 Choices where the paper is silent (defaults in :mod:`mer_utils.config`; all
 are notebook and profile parameters):
 
-- **Loss**: cross-entropy of the two-way softmax against integer labels
-  (sparse categorical cross-entropy; with two classes it is the paper's
-  binary cross-entropy).
+- **Loss**: cross-entropy of the softmax over the run's classes against
+  integer labels (sparse categorical cross-entropy; with the paper's two
+  classes it is its binary cross-entropy). Label ``i`` is the run's class
+  ``i`` (:func:`mer_utils.splits.load_classes`), softmax output ``i``.
 - **Optimizer**: Adam with learning rate 0.001 (Keras' default), the usual
   choice for CNN/GRU models of this size.
 - **Batch size** 32; **epochs** at most 30.
@@ -29,7 +30,7 @@ are notebook and profile parameters):
   slightly optimistic.
 - **Dropout** 0.25 after each branch embedding (see :mod:`mer_utils.models`).
 - **Class weights** off: notebook 01 balances the classes by undersampling;
-  turn them on for a corpus kept unbalanced.
+  turn them on for a corpus kept unbalanced (every class then weighs the same).
 - **Seeds**: split ``i`` trains with ``seed + i`` (weights, dropout and
   shuffling); on a CPU the same seed gives the same metrics.
 - **No leakage**: the mel standardization statistics and the vocabulary are
@@ -205,18 +206,22 @@ class TrainingData:
     splits : list of dict
         ``[{"train": [track ids], "val": [track ids]}, ...]``.
     labels : dict
-        Track id -> 0 (negative) or 1 (positive).
+        Track id -> class index (the paper's task: 0 negative, 1 positive).
     mels : MelStore-like or None
         ``.shape`` = (n_mels, n_frames) and ``.batch(ids)`` -> float32
         (len(ids), n_frames, n_mels); needed by audio and fused models.
     tokens : dict or None
         Track id -> list of words; needed by lyrics and fused models.
+    classes : tuple of str
+        The run's class names in label-index order (default the paper's two):
+        the models get one softmax output per class.
     """
 
     splits: list
     labels: dict
     mels: object = None
     tokens: dict = None
+    classes: tuple = config.LABELS
 
     @classmethod
     def from_layout(cls, layout, model_name, *, feature_memory_mb=config.FEATURE_MEMORY_MB):
@@ -225,7 +230,7 @@ class TrainingData:
         Mel features come from the run's feature matrix (:func:`mer_utils.mels.open_matrix`),
         loaded whole when it takes at most ``feature_memory_mb`` MB.
         """
-        from .splits import label_map, load_splits
+        from .splits import label_map, load_classes, load_splits
 
         validate_model_name(model_name)
         needs = MODEL_INPUTS[model_name]
@@ -238,16 +243,23 @@ class TrainingData:
             from .lyrics import load_tokens
 
             tokens = load_tokens(layout)
-        return cls(splits=load_splits(layout), labels=label_map(layout), mels=mels, tokens=tokens)
+        return cls(splits=load_splits(layout), labels=label_map(layout), mels=mels, tokens=tokens,
+                   classes=load_classes(layout))
 
 
 def validate_training_data(data, model_name):
     """Raise ``ValueError`` unless ``data`` can train ``model_name`` on every split.
 
-    The features the model reads must be given; the splits are then checked
-    by :func:`mer_utils.catalogue.validate_splits`, as the baselines' are.
+    The features the model reads must be given and every label must be a
+    class index of ``data.classes``; the splits are then checked by
+    :func:`mer_utils.catalogue.validate_splits`, as the baselines' are.
     """
     validate_model_name(model_name)
+    n_classes = len(data.classes)
+    stray = sorted({label for label in data.labels.values() if label not in range(n_classes)})
+    if n_classes < 2 or stray:
+        raise ValueError(f"{model_name}: labels must be class indices of the {n_classes} classes {tuple(data.classes)}, "
+                         f"found {stray[:5]}; give TrainingData the run's classes (splits.load_classes)")
     sources = {"mel": data.mels, "tokens": data.tokens}
     available = {}
     for key in MODEL_INPUTS[model_name]:
@@ -351,10 +363,10 @@ def make_dataset(track_ids, labels, *, mels=None, tokens=None, batch_size, shuff
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def balanced_class_weights(labels):
-    """Keras ``class_weight``: ``n / (2 * n_class)`` per class, so both classes weigh the same."""
+def balanced_class_weights(labels, n_classes=2):
+    """Keras ``class_weight``: ``n / (n_classes * n_class)`` per class, so every class weighs the same."""
     labels = np.asarray(labels)
-    return {c: len(labels) / (2 * max(int((labels == c).sum()), 1)) for c in (0, 1)}
+    return {c: len(labels) / (n_classes * max(int((labels == c).sum()), 1)) for c in range(n_classes)}
 
 
 # --- training ----------------------------------------------------------------------
@@ -410,7 +422,7 @@ def _train_split(model_name, layout, data, index, opts, device, *, verbose):
     keras.utils.set_random_seed(seed)
     build_options, train_tokens, val_tokens, vocab = _prepare_inputs(model_name, data, train_ids, val_ids, opts)
     with distribution_strategy().scope():  # several GPUs: one replica each (see distribution_strategy)
-        model = MODEL_BUILDERS[model_name](dropout=opts.dropout, **build_options)
+        model = MODEL_BUILDERS[model_name](dropout=opts.dropout, n_classes=len(data.classes), **build_options)
     mels = data.mels if "mel" in MODEL_INPUTS[model_name] else None
     train_set = make_dataset(train_ids, y_train, mels=mels, tokens=train_tokens, batch_size=opts.batch_size,
                              shuffle=True, seed=seed)
@@ -418,22 +430,24 @@ def _train_split(model_name, layout, data, index, opts, device, *, verbose):
     label = f"{model_name} split {index} (of {len(data.splits)})"
     logger.info("%s: training on %d tracks, validating on %d", label, len(train_ids), len(val_ids))
     history, best_epoch = _fit(model, train_set, val_set, opts, class_weight=(
-        balanced_class_weights(y_train) if opts.class_weights else None), verbose=verbose,
+        balanced_class_weights(y_train, len(data.classes)) if opts.class_weights else None), verbose=verbose,
         progress=EpochProgress(label, opts.epochs))
-    prob_positive = model.predict(val_set, verbose=0)[:, 1].astype(float)
+    probabilities = model.predict(val_set, verbose=0).astype(float)  # (n_val, n_classes)
 
-    scores = evaluate(y_val, prob_positive)
+    scores = evaluate(y_val, probabilities)
     run = {"model": model_name, "split": index, "n_train": len(train_ids), "n_val": len(val_ids),
            "epochs_run": len(history), "best_epoch": best_epoch}
     wall_s = round(time.perf_counter() - clock, 2)
     record = {
-        **run, "seed": seed, "parameters": dataclasses.asdict(opts), "n_params": model.count_params(),
+        **run, "seed": seed, "classes": list(data.classes), "parameters": dataclasses.asdict(opts),
+        "n_params": model.count_params(),
         "inputs": build_options_summary(build_options), "device": device, **provenance.environment(),
         "started": started.isoformat(timespec="seconds"),
         "finished": dt.datetime.now().isoformat(timespec="seconds"), "wall_s": wall_s,
     }
     folder = outputs.save_split(layout.model_dir(model_name, index), track_ids=val_ids, labels=y_val,
-                                prob_positive=prob_positive, scores=scores, provenance=record, history=history)
+                                probabilities=probabilities, classes=data.classes, scores=scores,
+                                provenance=record, history=history)
     model.save(folder / "model.keras")
     if vocab is not None:
         vocab.save(folder / "vocabulary.json")

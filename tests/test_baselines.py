@@ -53,7 +53,11 @@ def toy(monkeypatch):
     monkeypatch.setattr(baselines, "label_map", lambda layout: labels)
     monkeypatch.setattr(baselines, "load_tokens", lambda layout: tokens)
     monkeypatch.setattr(baselines, "MelStore", types.SimpleNamespace(open=lambda layout: FakeMelStore(mels)))
-    return types.SimpleNamespace(splits=splits, labels=labels, tokens=tokens, mels=mels)
+    toy = types.SimpleNamespace(splits=splits, labels=labels, tokens=tokens, mels=mels,
+                                classes=("negative", "positive"), modalities=("audio", "lyrics"))
+    monkeypatch.setattr(baselines, "load_classes", lambda layout: toy.classes)
+    monkeypatch.setattr(baselines, "load_modalities", lambda layout: toy.modalities)
+    return toy
 
 
 @pytest.mark.parametrize("run_baseline", [baselines.lyrics_tfidf_baseline, baselines.audio_melstats_baseline])
@@ -117,6 +121,61 @@ def test_same_seed_same_probabilities(layout, toy, tmp_path):
 def test_both_baselines_in_one_table(layout, toy):
     table = baselines.run_baselines(layout, seed=2017)
     assert table.groupby("model").size().to_dict() == {AUDIO_BASELINE: 2, LYRICS_BASELINE: 2}
+
+
+@pytest.mark.parametrize("modality, fitted", [("audio", AUDIO_BASELINE), ("lyrics", LYRICS_BASELINE)])
+def test_a_one_modality_run_fits_its_own_baseline_only(layout, toy, modality, fitted):
+    toy.modalities = (modality,)
+    if modality == "audio":
+        toy.tokens.clear()  # an audio-only run has no tokens: the lyrics baseline must not ask for them
+    table = baselines.run_baselines(layout, seed=2017)
+    assert set(table["model"]) == {fitted}
+    assert [p.name for p in layout.models_dir.iterdir()] == [fitted]
+
+
+def test_three_classes_fit_a_multinomial_regression(layout, toy):
+    """A third class (every third track, its own cue word): one softmax over three classes, N-class outputs."""
+    toy.classes = ("negative", "positive", "calm")
+    for i, t in enumerate(sorted(toy.labels)):
+        if i % 3 == 2:
+            toy.labels[t] = 2
+            toy.tokens[t] = [w for w in toy.tokens[t] if w in NEUTRAL_WORDS] + ["calm"] * 5
+    scores = baselines.lyrics_tfidf_baseline(layout, seed=2017)
+    assert (scores["accuracy"] >= 0.9).all(), scores
+    assert "f1" not in scores.columns and {"macro_f1", "roc_auc"} <= set(scores.columns)
+    folder = layout.model_dir(LYRICS_BASELINE, 0)
+    predictions = pd.read_csv(folder / "predictions.csv", dtype={"track_id": str})
+    assert list(predictions.columns) == ["track_id", "label", "prob_negative", "prob_positive", "prob_calm",
+                                         "predicted"]
+    probs = predictions[["prob_negative", "prob_positive", "prob_calm"]].to_numpy()
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0)
+    assert predictions["predicted"].tolist() == probs.argmax(axis=1).tolist()
+    assert json.loads((folder / "metrics.json").read_text()) == pytest.approx(
+        metrics.evaluate(predictions["label"], probs))
+
+
+def test_a_class_missing_from_a_training_part_gets_probability_zero():
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression().fit([[0.0], [1.0], [5.0], [6.0]], [0, 0, 2, 2])  # class 1 never seen
+    probs = baselines.class_probabilities(model, [[0.5], [5.5]], 3)
+    assert probs.shape == (2, 3) and (probs[:, 1] == 0).all()
+    np.testing.assert_allclose(probs[:, [0, 2]], model.predict_proba([[0.5], [5.5]]))
+
+
+def test_binary_predictions_are_those_of_the_previous_version(layout):
+    """The paper's two classes through the N-class code: the file the previous version wrote, byte for byte."""
+    rng = np.random.default_rng(5)
+    ids = [f"t{i:02d}" for i in range(40)]
+    labels = {t: i % 2 for i, t in enumerate(ids)}
+    features = {t: rng.normal(size=6) + 0.5 * labels[t] for t in ids}
+    baselines.fit_on_splits(AUDIO_BASELINE, layout, splits=[{"train": ids[10:], "val": ids[:10]}], labels=labels,
+                            features=lambda batch: np.stack([features[t] for t in batch]), available={"mel": features},
+                            make_model=baselines.make_audio_melstats, seed=3)
+    written = (layout.model_dir(AUDIO_BASELINE, 0) / "predictions.csv").read_text().splitlines()
+    assert written[:4] == ["track_id,label,prob_positive,predicted", "t00,0,0.34082952253547016,0",
+                           "t01,1,0.5667899914557264,1", "t02,0,0.1977717774824647,0"]
+    assert written[-1] == "t09,1,0.8070883275220616,1" and len(written) == 11
 
 
 def test_bad_splits_are_refused_with_the_reason(layout, toy):

@@ -118,9 +118,10 @@ def test_fused_reuses_both_branches():
     assert branches == audio_params + lyrics_params
 
 
+@pytest.mark.parametrize("n_classes", [2, 5])
 @pytest.mark.parametrize("name", list(models.MODEL_BUILDERS))
-def test_every_model_outputs_class_probabilities(name):
-    options = {}
+def test_every_model_outputs_class_probabilities(name, n_classes):
+    options = {"n_classes": n_classes}
     if "mel" in models.MODEL_INPUTS[name]:
         options.update(n_frames=120, n_mels=8)
     if "tokens" in models.MODEL_INPUTS[name]:
@@ -131,9 +132,23 @@ def test_every_model_outputs_class_probabilities(name):
     batch = {"mel": rng.normal(size=(3, 120, 8)).astype("float32"),
              "tokens": rng.integers(0, VOCAB, size=(3, 30)).astype("int32")}
     probs = model.predict({k: batch[k] for k in models.MODEL_INPUTS[name]}, verbose=0)
-    assert probs.shape == (3, 2)
+    assert probs.shape == (3, n_classes)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
-    assert model.get_layer("emotion").activation.__name__ == "softmax"
+    emotion = model.get_layer("emotion")
+    assert emotion.activation.__name__ == "softmax" and emotion.count_params() == dense_params(64, n_classes)
+
+
+def test_n_classes_changes_only_the_output_layer():
+    """Every layer but the softmax keeps its shape and its parameters; the default is the paper's two classes."""
+    two, five = models.build_fused(vocab_size=VOCAB), models.build_fused(vocab_size=VOCAB, n_classes=5)
+    assert [layer.name for layer in two.layers] == [layer.name for layer in five.layers]
+    assert five.count_params() - two.count_params() == dense_params(64, 5) - dense_params(64, 2)
+    keras.utils.set_random_seed(3)
+    default = models.build_lyrics_cnn(vocab_size=VOCAB, max_len=30)
+    keras.utils.set_random_seed(3)
+    explicit = models.build_lyrics_cnn(vocab_size=VOCAB, max_len=30, n_classes=2)
+    for a, b in zip(default.get_weights(), explicit.get_weights()):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_mel_standardization_uses_the_given_statistics():
@@ -163,6 +178,10 @@ def test_builders_reject_impossible_shapes():
         models.build_lyrics_cnn(vocab_size=VOCAB, max_len=2)
     with pytest.raises(ValueError, match="vocab_size must count"):
         models.build_lyrics_rnn(vocab_size=1)
+    with pytest.raises(ValueError, match="n_classes must be an integer of at least 2, got 1"):
+        models.build_lyrics_rnn(vocab_size=VOCAB, n_classes=1)
+    with pytest.raises(ValueError, match="n_classes must be an integer of at least 2, got 2.0"):
+        models.build_audio_cnn(n_classes=2.0)
     with pytest.raises(ValueError, match="unknown model 'audio_lstm'; known models: audio_cnn"):
         models.validate_model_name("audio_lstm")
 

@@ -75,8 +75,12 @@ def test_bad_files_name_the_file_and_the_reason(tmp_path):
     with pytest.raises(ValueError, match=r"predictions.csv: prob_positive is not a number for tracks \['a'\]"):
         outputs.read_predictions(folder / outputs.PREDICTIONS_CSV)
     (folder / outputs.PREDICTIONS_CSV).write_text("track_id,label\na,1\n")
-    with pytest.raises(ValueError, match=r"missing columns \['prob_positive', 'predicted'\]"):
+    with pytest.raises(ValueError, match=r"missing columns \['predicted'\] and no probability column \(prob_<class>\)"):
         outputs.read_predictions(folder / outputs.PREDICTIONS_CSV)
+    with pytest.raises(ValueError, match="give the probabilities once"):
+        save(tmp_path, probabilities=PROBS)
+    with pytest.raises(ValueError, match=r"probabilities of shape \(7, 3\) do not fit the 2 classes"):
+        save(tmp_path, prob_positive=None, probabilities=np.full((7, 3), 1 / 3))
 
 
 def test_split_folders_of_a_run(layout):
@@ -87,3 +91,30 @@ def test_split_folders_of_a_run(layout):
     (layout.models_dir / "notes.txt").write_text("not a model")
     found = [(name, split) for name, split, _ in outputs.split_folders(layout)]
     assert found == [("fused", 0), ("lyrics_cnn", 0), ("lyrics_cnn", 1)]
+
+
+def test_n_classes_write_one_probability_column_per_class(tmp_path):
+    classes = ("calm", "angry", "happy")
+    probs = np.array([[0.2, 0.5, 0.3], [0.6, 0.3, 0.1], [0.1, 0.1, 0.8]])
+    assert outputs.probability_columns(classes) == ("prob_calm", "prob_angry", "prob_happy")
+    folder = outputs.save_split(tmp_path, track_ids=["a", "b", "c"], labels=[1, 0, 1], probabilities=probs,
+                                classes=classes, scores={"accuracy": 2 / 3}, provenance={})
+    written = (folder / outputs.PREDICTIONS_CSV).read_text().splitlines()
+    assert written[:2] == ["track_id,label,prob_calm,prob_angry,prob_happy,predicted", "a,1,0.2,0.5,0.3,1"]
+    predictions = outputs.read_predictions(folder / outputs.PREDICTIONS_CSV)
+    assert list(predictions.columns) == list(outputs.prediction_columns(classes))
+    assert predictions["predicted"].tolist() == [1, 0, 2], "the most probable class"
+    np.testing.assert_array_equal(outputs.probability_matrix(predictions), probs)
+
+
+def test_two_classes_keep_one_column_whatever_their_names(tmp_path):
+    """The paper's task keeps its prob_positive file; two other classes name the column after class 1."""
+    assert outputs.probability_columns(("negative", "positive")) == ("prob_positive",)
+    assert outputs.prediction_columns() == outputs.PREDICTION_COLUMNS
+    folder = outputs.save_split(tmp_path, track_ids=["a", "b"], labels=[0, 1], probabilities=[[0.7, 0.3], [0.4, 0.6]],
+                                classes=("dark", "bright"), scores={}, provenance={})
+    predictions = outputs.read_predictions(folder / outputs.PREDICTIONS_CSV)
+    assert list(predictions.columns) == ["track_id", "label", "prob_bright", "predicted"]
+    np.testing.assert_allclose(outputs.probability_matrix(predictions), [[0.7, 0.3], [0.4, 0.6]])
+    with pytest.raises(ValueError, match="at least two classes"):
+        outputs.probability_columns(("only",))

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mer_utils import outputs, results, results_figures
+from mer_utils import metrics as scoring
+from mer_utils import outputs, results, results_figures, splits
 from mer_utils.catalogue import AUDIO_BASELINE, LYRICS_BASELINE, MODELS
 from mer_utils.notebook import save_figure
 from mer_utils.paths import RunLayout
@@ -125,16 +126,46 @@ def test_findings_of_models_that_did_not_run(layout):
     assert "**no** in the means, fused 0.6500 vs lyrics_cnn 0.7500 (lower); no paired test possible" in text
 
 
-def test_missing_model_is_listed_as_not_run(summary):
+def test_a_model_that_did_not_run_is_absent_from_table1_with_the_reason(metrics, summary):
     missing = row(summary, "audio_rnn")
     assert missing["status"] == "not run" and missing["runs"] == 0 and math.isnan(missing["mean"])
     table = results.table1(summary)
-    assert table.name.tolist() == [m.name for m in MODELS]
-    assert table.set_index("name").loc["audio_rnn", "runs"] == 0
+    assert table.name.tolist() == [m.name for m in MODELS if m.name != "audio_rnn"]
     markdown = results.table1_markdown(table)
-    audio_rnn_line = next(line for line in markdown.splitlines() if "| RNN |" in line and "audio" in line)
-    assert "not run" in audio_rnn_line and "0.6303" in audio_rnn_line
-    assert len(markdown.splitlines()) == 2 + len(MODELS)
+    assert not [line for line in markdown.splitlines() if line.startswith("| audio | RNN |")]
+    assert len(markdown.splitlines()) == 2 + len(MODELS) - 1
+    absent = results.absent_models(summary, ("audio", "lyrics"))
+    assert absent == {"audio_rnn": "not trained in this run"}
+    assert results.describe_absent(absent, ("audio", "lyrics")).startswith(
+        "- Not in the table: `audio_rnn`, because they were not trained in this run")
+    assert results.describe_absent({}, ("audio", "lyrics")) == "Every model of Table 1 ran."
+    best = results.best_model_per_modality(summary)
+    paired = results.paired_tests(metrics, results.comparison_pairs(best))
+    assert results.results_record(summary, paired, best, absent=absent)["absent"] == absent
+    assert "absent" not in results.results_record(summary, paired, best), "only when given"
+
+
+def test_a_lyrics_only_run_says_the_audio_models_are_absent_for_want_of_audio(layout):
+    splits.save_splits(layout, [], params={}, modalities=("lyrics",))
+    write_run(layout, {name: ACCURACY[name] for name in ("lyrics_cnn", "lyrics_rnn", LYRICS_BASELINE)})
+    summary = results.summary_table(results.collect_metrics(layout))
+    table = results.table1(summary)
+    assert table["name"].tolist() == ["lyrics_cnn", "lyrics_rnn", LYRICS_BASELINE]
+    absent = results.absent_models(summary, ("lyrics",))
+    assert absent == dict.fromkeys(["audio_cnn", "audio_rnn", "audio_cnn_rnn", "fused", AUDIO_BASELINE],
+                                   "no audio in this run")
+    assert results.describe_absent(absent, ("lyrics",)) == (
+        "- Not in the table: `audio_cnn`, `audio_rnn`, `audio_cnn_rnn`, `fused`, `baseline_audio_melstats`, because "
+        "this run has lyrics only (no audio in this run), the modalities notebook 01 resolved.")
+    best = results.best_model_per_modality(summary)
+    assert best == {"lyrics": "lyrics_cnn"}
+    assert results.comparison_pairs(best) == [("lyrics_cnn", LYRICS_BASELINE)]
+    assert results.ran_models(summary, [*best.values(), AUDIO_BASELINE, LYRICS_BASELINE]) == ["lyrics_cnn",
+                                                                                             LYRICS_BASELINE]
+    record = results.results_record(summary, results.paired_tests(results.collect_metrics(layout),
+                                                                  results.comparison_pairs(best)), best)
+    assert record["findings"]["fused_beats_best_lyrics"]["holds"] is None
+    assert record["findings"]["best_lyrics_beats_baseline"]["holds"] is True
 
 
 def test_a_crashed_split_lowers_the_run_count(run):
@@ -360,3 +391,78 @@ def test_a_notebook_training_several_models_compares_each_with_the_paper():
         model_report.model_names("audio", ["lstm"])
     with pytest.raises(ValueError, match="no lyrics model to train"):
         model_report.model_names("lyrics", [])
+
+
+# --- more than two classes ----------------------------------------------------------------
+
+CLASSES3 = ("calm", "angry", "happy")
+#: Validation part of every split: one track per class twice; the models miss the last "happy" track (-> angry).
+LABELS3 = [0, 1, 2, 0, 1, 2]
+PROBS3 = np.array([[0.8, 0.1, 0.1], [0.1, 0.7, 0.2], [0.2, 0.1, 0.7],
+                   [0.6, 0.3, 0.1], [0.2, 0.5, 0.3], [0.1, 0.5, 0.4]])
+
+
+@pytest.fixture
+def run3(layout):
+    """A three-class run with both modalities; lyrics_rnn and the audio RNN models did not run."""
+    splits.save_splits(layout, [], params={}, classes=CLASSES3)
+    for name in ("audio_cnn", "lyrics_cnn", "fused", LYRICS_BASELINE, AUDIO_BASELINE):
+        for split in range(3):
+            scores = scoring.evaluate(LABELS3, PROBS3)
+            outputs.save_split(layout.model_dir(name, split), track_ids=[f"{split}{k}" for k in range(6)],
+                               labels=LABELS3, probabilities=PROBS3, classes=CLASSES3, scores=scores,
+                               provenance={}, history=None)
+    return layout
+
+
+def test_three_classes_give_a_macro_f1_table_without_the_papers_column(run3):
+    metrics = results.collect_metrics(run3)
+    assert "f1" not in set(metrics["metric"]) and "macro_f1" in set(metrics["metric"])
+    summary = results.summary_table(metrics, n_classes=3)
+    assert set(summary["metric"]) == set(results.MULTICLASS_SCORES)
+    assert summary["paper"].isna().all(), "the paper's accuracies are of two classes"
+    table = results.table1(summary)
+    assert table["name"].tolist() == ["audio_cnn", "lyrics_cnn", "fused", AUDIO_BASELINE, LYRICS_BASELINE]
+    assert table.loc[0, "accuracy"] == pytest.approx(5 / 6) and table.loc[0, "macro_f1"] == pytest.approx(
+        (1 + 0.8 + 2 / 3) / 3)  # F1: calm 1, angry 2*2/(2*2+1) = 0.8, happy 2*1/(2*1+1) = 2/3
+    markdown = results.table1_markdown(table)
+    assert "| Balanced acc. | Macro-F1 | ROC-AUC (one-vs-rest) |" in markdown.splitlines()[0]
+    assert "| lyrics | CNN | 3 | 0.8333 ± 0.0000 | [0.8333, 0.8333] |  |  | 0.8333 | 0.8222 |" in markdown
+    absent = results.absent_models(summary, ("audio", "lyrics"))
+    assert absent == dict.fromkeys(["audio_rnn", "audio_cnn_rnn", "lyrics_rnn"], "not trained in this run")
+    record = results.results_record(summary, results.paired_tests(metrics, []), {}, absent=absent)
+    assert record["models"]["fused"]["paper_accuracy"] is None
+
+
+def test_three_classes_figures_follow_the_classes(run3):
+    predictions = results.collect_predictions(run3)
+    assert list(predictions.columns) == ["model", "split", "track_id", "label", "prob_calm", "prob_angry",
+                                         "prob_happy", "predicted"]
+    fig = results_figures.plot_confusion_matrices(predictions, ["fused"], classes=CLASSES3)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == list(CLASSES3)
+    # per split: calm 2 right; angry 2 right; happy 1 right, 1 as angry; pooled over 3 splits
+    assert [t.get_text() for t in ax.texts] == ["6\n100%", "0\n0%", "0\n0%", "0\n0%", "6\n100%", "0\n0%",
+                                                "0\n0%", "3\n50%", "3\n50%"]
+    fig = results_figures.plot_roc_curves(predictions, ["fused", LYRICS_BASELINE], classes=CLASSES3)
+    panels = [ax for ax in fig.axes if ax.get_legend()]
+    assert len(panels) == 2
+    legend = [t.get_text() for t in panels[0].get_legend().get_texts()]
+    # calm against the rest: 0.8, 0.6 above every other track's calm probability
+    assert legend[0] == "calm, AUC 1.000" and len(legend) == 3
+    fig = results_figures.plot_accuracy_summary(results.summary_table(results.collect_metrics(run3), n_classes=3),
+                                                chance=1 / 3)
+    assert fig.axes[0].lines[-1].get_xdata()[0] == pytest.approx(1 / 3), "chance is one in three"
+    assert save_figure(fig, run3, "accuracy").stat().st_size > 1000
+
+
+def test_class_names_in_predictions_are_read_as_the_runs_classes(run3):
+    path = run3.model_dir("fused", 0) / "predictions.csv"
+    frame = pd.read_csv(path)
+    frame["label"] = frame["label"].map(dict(enumerate(CLASSES3)))
+    frame.to_csv(path, index=False)
+    assert results.collect_predictions(run3)["label"].tolist()[:6] == LABELS3
+    frame["label"] = "positive"
+    frame.to_csv(path, index=False)
+    with pytest.raises(ValueError, match=r"outside the classes \('calm', 'angry', 'happy'\) / 0 to 2"):
+        results.collect_predictions(run3)

@@ -39,24 +39,36 @@ class FakeMelStore:
         return np.stack([self._features[t].T for t in track_ids]).astype(np.float32)
 
 
-def fake_data(n_tracks=40, n_splits=2, seed=0):
-    """Separable toy data: positives are louder in the top mel bands and sing 'sun' words."""
+#: Four classes of :func:`fake_data`: each lifts its own quarter of the mel bands and sings its own words.
+WORDS4 = (["rain", "tears"], ["sun", "smile"], ["fire", "rage"], ["sea", "sleep"])
+
+
+def fake_data(n_tracks=40, n_splits=2, seed=0, classes=None):
+    """Separable toy data: positives are louder in the top mel bands and sing 'sun' words.
+
+    With ``classes`` (four names), labels ``i % 4`` of the :data:`WORDS4` classes instead.
+    """
     rng = np.random.default_rng(seed)
     ids = [f"t{i:03d}" for i in range(n_tracks)]
-    labels = {t: i % 2 for i, t in enumerate(ids)}
+    labels = {t: i % (2 if classes is None else len(classes)) for i, t in enumerate(ids)}
     features, tokens = {}, {}
     for t in ids:
         mel = rng.normal(-40.0, 5.0, size=(N_MELS, N_FRAMES)).astype(np.float16)
-        mel[N_MELS // 2:] += 8.0 * labels[t]
+        if classes is None:
+            mel[N_MELS // 2:] += 8.0 * labels[t]
+            mood = ["sun", "smile", "dance"] if labels[t] else ["rain", "tears", "alone"]
+        else:
+            mel[2 * labels[t]:2 * labels[t] + 2] += 10.0
+            mood = WORDS4[labels[t]]
         features[t] = mel
-        mood = ["sun", "smile", "dance"] if labels[t] else ["rain", "tears", "alone"]
         tokens[t] = list(rng.choice(mood + ["road", "night", "city", "we"], size=16))
     splits = []
     for s in range(n_splits):
         order = np.random.default_rng(100 + s).permutation(ids)
         val = sorted(order[:8], key=ids.index)
         splits.append({"train": [t for t in ids if t not in val], "val": list(val)})
-    return training.TrainingData(splits=splits, labels=labels, mels=FakeMelStore(features), tokens=tokens)
+    return training.TrainingData(splits=splits, labels=labels, mels=FakeMelStore(features), tokens=tokens,
+                                 classes=training.TrainingData.classes if classes is None else tuple(classes))
 
 
 def train(model_name, layout, data=None, **options):
@@ -215,6 +227,7 @@ def test_early_stopping_restores_the_best_epoch(layout):
 
 def test_class_weights_balance_the_classes():
     assert training.balanced_class_weights([0, 0, 0, 1]) == {0: 4 / 6, 1: 4 / 2}
+    assert training.balanced_class_weights([0, 0, 1, 2, 2, 2], 3) == {0: 6 / 6, 1: 6 / 3, 2: 6 / 9}
 
 
 def test_class_weights_option_trains(layout):
@@ -336,3 +349,62 @@ def test_training_does_not_import_the_command_line_runner():
     code = "import sys, mer_utils.training; print('mer_utils.run' in sys.modules)"
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert found.stdout.strip() == "False"
+
+
+# --- N classes, and the paper's two as before ------------------------------------------------
+
+def fake_data_4():
+    """:func:`fake_data` of four classes, one split (8 validation tracks of 48)."""
+    return fake_data(n_tracks=48, n_splits=1, classes=("c0", "c1", "c2", "c3"))
+
+
+@pytest.mark.parametrize("model_name", ["audio_cnn", "lyrics_cnn"])
+def test_four_classes_train_a_four_way_softmax(layout, model_name):
+    data = fake_data_4()
+    summary = train(model_name, layout, data, epochs=6)
+    folder = layout.model_dir(model_name, 0)
+    assert training.load_model(layout, model_name, 0).output.shape == (None, 4)
+    predictions = pd.read_csv(folder / "predictions.csv", dtype={"track_id": str})
+    columns = ["prob_c0", "prob_c1", "prob_c2", "prob_c3"]
+    assert list(predictions.columns) == ["track_id", "label", *columns, "predicted"]
+    assert predictions["label"].tolist() == [data.labels[t] for t in data.splits[0]["val"]]
+    np.testing.assert_allclose(predictions[columns].sum(axis=1), 1.0, atol=1e-5)
+    assert predictions["predicted"].tolist() == predictions[columns].to_numpy().argmax(axis=1).tolist()
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert list(metrics) == ["accuracy", "balanced_accuracy", "macro_f1", "roc_auc", "n"]
+    assert summary.loc[0, "accuracy"] > 0.5, "well above the chance of 0.25 on separable classes"
+    assert json.loads((folder / "provenance.json").read_text())["classes"] == ["c0", "c1", "c2", "c3"]
+
+
+def test_labels_outside_the_classes_are_refused():
+    data = fake_data_4()
+    data.classes = ("c0", "c1")
+    with pytest.raises(ValueError, match=r"labels must be class indices of the 2 classes \('c0', 'c1'\), "
+                                         r"found \[2, 3\]; give TrainingData the run's classes"):
+        training.validate_training_data(data, "lyrics_cnn")
+
+
+#: What the previous version (two classes only) wrote for one split, 1 epoch, learning rate 1e-4 (``FAST``
+#: otherwise): validation probabilities of the positive class, and the epoch's loss, accuracy, val_loss.
+BEFORE_N_CLASSES = {
+    "audio_cnn": ([0.5918235182762146, 0.5696730017662048, 0.5981903076171875, 0.46083229780197144,
+                   0.43416929244995117, 0.6267402172088623, 0.41435256600379944, 0.4293164610862732],
+                  [0.6553623676300049, 0.65625, 0.5439319610595703]),
+    "lyrics_cnn": ([0.5367794036865234, 0.5375988483428955, 0.5399735569953918, 0.5251560807228088,
+                    0.5290330052375793, 0.5422592759132385, 0.5179119110107422, 0.5209346413612366],
+                   [0.6798248291015625, 0.5625, 0.6792925000190735]),
+}
+
+
+@pytest.mark.parametrize("model_name", list(BEFORE_N_CLASSES))
+def test_two_classes_train_as_before_n_classes(layout, model_name):
+    """Same layers, seeds and initialisation order: the binary outputs are the previous version's."""
+    train(model_name, layout, fake_data(n_splits=1), epochs=1, learning_rate=1e-4)
+    folder = layout.model_dir(model_name, 0)
+    predictions = pd.read_csv(folder / "predictions.csv")
+    assert list(predictions.columns) == ["track_id", "label", "prob_positive", "predicted"]
+    probs, epoch = BEFORE_N_CLASSES[model_name]
+    np.testing.assert_allclose(predictions["prob_positive"], probs, rtol=1e-5)
+    history = pd.read_csv(folder / "history.csv")
+    np.testing.assert_allclose(history.loc[0, ["loss", "accuracy", "val_loss"]].astype(float), epoch, rtol=1e-5)
+    assert list(json.loads((folder / "metrics.json").read_text())) == list(SCORES)
