@@ -1,4 +1,4 @@
-"""Issue 12, data side: corpus shapes through notebook 01's steps (and 02 / 03 skipping a missing modality).
+"""Issue 12: corpus shapes through notebook 01's steps, and each shape through notebooks 01-07 with the runner.
 
 Shapes: audio and lyrics, audio only, lyrics only, the corpus's own splits
 (train / val / test or fold numbers), and N classes from a label_map. Each
@@ -14,8 +14,10 @@ import pandas as pd
 import pytest
 from messy_corpus import make_shape_corpus, write_audio
 
-from mer_utils import accounting, config, corpus, filtering, modality, splits
+from mer_utils import accounting, config, corpus, filtering, modality, outputs, splits
 from mer_utils import run as runner
+from mer_utils.catalogue import AUDIO_BASELINE, LYRICS_BASELINE, MODELS, modalities_needed
+from mer_utils.metrics import score_names
 from mer_utils.paths import NOTEBOOKS_DIR, RunLayout
 
 QUADRANTS = ("Q1", "Q2", "Q3", "Q4")
@@ -304,11 +306,13 @@ def test_skip_rest_unless_goes_on_or_logs_why_not(tmp_path, layout, caplog):
 
 
 def shape_profile(csv_path, **parameters):
-    """A profile for notebooks 01-03 on a shape corpus: tiny clips, one worker."""
+    """A profile for notebooks 01-07 on a shape corpus: tiny clips (120 frames, the fewest the audio CNN's pools
+    take), one worker, one epoch of batches of 8: the plumbing of every stage, in seconds."""
     return {"name": "shape", "description": "", "cell_timeout_s": 300, "variants": {},
             "parameters": {"corpus": "csv", "corpus_path": str(csv_path), **RULES, "split_scheme": "kfold",
-                           "n_splits": 2, "sample_rate": 8000, "clip_seconds": 2.0, "n_mels": 16, "n_frames": 32,
-                           "n_fft": 256, "n_workers": 1, "vocab_size": 200, "max_len": 50, **parameters}}
+                           "n_splits": 2, "sample_rate": 8000, "clip_seconds": 2.0, "n_mels": 16, "n_frames": 120,
+                           "n_fft": 256, "n_workers": 1, "vocab_size": 200, "max_len": 50, "epochs": 1,
+                           "patience": 0, "batch_size": 8, **parameters}}
 
 
 def code_cells(path):
@@ -317,33 +321,91 @@ def code_cells(path):
 
 
 def code_outputs(path):
-    """The text each code cell of an executed notebook printed."""
-    return ["".join(o.get("text", "") for o in cell.outputs) for cell in code_cells(path)]
+    """The text each code cell of an executed notebook printed (streams, and the markdown it displayed)."""
+    return ["".join(o.get("text", "") or o.get("data", {}).get("text/markdown", "") for o in cell.outputs)
+            for cell in code_cells(path)]
+
+
+def assert_skipped(path, lacking):
+    """The notebook's set-up cell says why it is skipped, and every later cell only says it is."""
+    outputs = code_outputs(path)
+    set_up = next(i for i, text in enumerate(outputs) if "Skipped: " in text)
+    assert f"needs {lacking}" in outputs[set_up]
+    assert outputs[set_up + 1:] and all(text == f"(skipped: this run has no {lacking})\n"
+                                        for text in outputs[set_up + 1:])
+
+
+#: Shape -> (make_shape_corpus options, profile parameters, the modality it lacks, classes, parts of a split).
+#: Together they cover every shape of issue 12: audio only, lyrics only, the corpus's own splits (fold numbers,
+#: train / val / test) and four classes (on one modality and on both: the fused model's four-way softmax).
+#: Each trains one model per modality (the CNNs), and the fused model where both modalities are.
+RUN_SHAPES = {
+    "audio_only_four_classes_given_folds": (
+        {"classes": QUADRANTS, "n_per_class": 4, "split": "folds", "n_folds": 2},
+        {"label_map": quadrant_map(), "split_scheme": "given"}, "lyrics", QUADRANTS, ["train", "val"]),
+    "lyrics_only_two_classes": ({"n_per_class": 6}, {}, "audio", config.LABELS, ["train", "val"]),
+    "both_four_classes_given_parts": (
+        {"classes": QUADRANTS, "n_per_class": 4, "split": "parts"},
+        {"label_map": quadrant_map(), "split_scheme": "given"}, None, QUADRANTS, ["train", "val", "test"]),
+}
+#: The models a shape run trains (the profile's audio_models and lyrics_models), by modality.
+SHAPE_MODELS = {"audio": ["audio_cnn"], "lyrics": ["lyrics_cnn"]}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("shape", ["audio", "lyrics"])
-def test_notebooks_01_to_03_run_a_one_modality_corpus(tmp_path, monkeypatch, shape):
-    """01 resolves the modality; the stage of the other finishes at once with its note, writing nothing."""
+@pytest.mark.parametrize("shape", list(RUN_SHAPES))
+def test_each_corpus_shape_runs_notebooks_01_to_07(tmp_path, monkeypatch, shape):
+    """Every stage and model that applies runs; the others finish at once with their note; 07 reports what ran.
+
+    Smoke-sized (16 or 12 tracks, one epoch, the CNNs): 35-70 s a shape on 2 cores, most of it starting kernels
+    and tracing TensorFlow graphs.
+    """
+    corpus_options, parameters, lacking, classes, parts = RUN_SHAPES[shape]
     monkeypatch.setenv("MER_DATA_DIR", str(tmp_path / "data"))
-    csv_path = make_shape_corpus(tmp_path / "c", classes=QUADRANTS, n_per_class=4, audio=shape == "audio",
-                                 lyrics=shape == "lyrics", split="folds", n_folds=2)
-    profile = shape_profile(csv_path, label_map=quadrant_map(), split_scheme="given")
-    run_dir = runner.execute(profile, run_id="t", runs_dir=tmp_path / "runs", only={"01", "02", "03"},
-                             log=lambda *_: None)
-    skipped, ran = ("03_lyrics", "02_mels") if shape == "audio" else ("02_mels", "03_lyrics")
-    outputs = code_outputs(run_dir / f"{skipped}.ipynb")
-    set_up = next(i for i, text in enumerate(outputs) if "Skipped: " in text)
-    assert f"this run has {shape} only" in outputs[set_up]
-    assert all(text == f"(skipped: this run has no {'lyrics' if shape == 'audio' else 'audio'})\n"
-               for text in outputs[set_up + 1:])
-    assert all(o.output_type == "stream" for o in code_cells(run_dir / f"{skipped}.ipynb")[set_up].outputs)
-    data = run_dir / "data"
-    assert (data / "mels.csv").exists() == (shape == "audio")
-    assert (data / "tokens.json").exists() == (shape == "lyrics")
-    assert "Skipped" not in "".join(code_outputs(run_dir / f"{ran}.ipynb"))
-    assert json.loads((data / "splits.json").read_text())["classes"] == list(QUADRANTS)
-    assert (run_dir / "figures" / ("02_class_spectra.png" if shape == "audio" else "03_class_words.png")).is_file()
+    csv_path = make_shape_corpus(tmp_path / "c", audio=lacking != "audio", lyrics=lacking != "lyrics", **corpus_options)
+    profile = shape_profile(csv_path, audio_models=["cnn"], lyrics_models=["cnn"], **parameters)
+    run_dir = runner.execute(profile, run_id="t", runs_dir=tmp_path / "runs",
+                             only={"01", "02", "03", "04", "05", "06", "07"}, log=lambda *_: None)
+    layout = RunLayout(run_dir)
+    assert splits.load_classes(layout) == classes
+    assert list(splits.load_splits(layout)[0]) == parts
+
+    # 02-06: the stages of the missing modality finish at once with their note, computing and training nothing
+    if lacking:
+        for notebook in ("02_mels" if lacking == "audio" else "03_lyrics",
+                         "04_audio_model" if lacking == "audio" else "05_lyrics_model", "06_fused_model"):
+            assert_skipped(run_dir / f"{notebook}.ipynb", lacking)
+    assert (layout.data_dir / "mels.csv").exists() == (lacking != "audio")
+    assert (layout.data_dir / "tokens.json").exists() == (lacking != "lyrics")
+    assert (layout.figures_dir / "02_class_spectra.png").is_file() == (lacking != "audio")
+    assert (layout.figures_dir / "03_class_words.png").is_file() == (lacking != "lyrics")
+    trained = [m for kind, names in SHAPE_MODELS.items() if kind != lacking for m in names] + ([] if lacking else ["fused"])
+    baselines = [b for b, kind in ((AUDIO_BASELINE, "audio"), (LYRICS_BASELINE, "lyrics")) if kind != lacking]
+    assert sorted(p.name for p in layout.models_dir.iterdir()) == sorted(trained + baselines)
+
+    # every model's outputs follow the classes: one probability column per class (or prob_positive)
+    for name in trained + baselines:
+        predictions = pd.read_csv(layout.model_dir(name, 0) / "predictions.csv")
+        assert list(predictions.columns) == list(outputs.prediction_columns(classes)), name
+        assert list(json.loads((layout.model_dir(name, 0) / "metrics.json").read_text())) == \
+            list(score_names(len(classes))), name
+
+    # 07: Table 1 lists the models that ran; the absent ones are named with the reason
+    table = pd.read_csv(layout.results_dir / "table1.csv")
+    order = [m.name for m in MODELS]
+    assert table["name"].tolist() == sorted(trained + baselines, key=order.index)
+    assert ("f1" in table.columns) == (len(classes) == 2) and ("macro_f1" in table.columns) == (len(classes) > 2)
+    assert table["paper_accuracy"].isna().all() == (len(classes) > 2)
+    absent = {m: (f"no {lacking} in this run" if lacking in modalities_needed(m) else "not trained in this run")
+              for m in order if m not in trained + baselines}
+    assert json.loads((layout.results_dir / "summary.json").read_text())["absent"] == absent
+    shown = "".join(code_outputs(run_dir / "07_results.ipynb"))
+    assert "Not in the table: `audio_rnn`, `audio_cnn_rnn`" in shown if lacking != "audio" else "`audio_cnn`" in shown
+    if lacking:
+        assert f"because this run has {'audio' if lacking == 'lyrics' else 'lyrics'} only (no {lacking} in this run)" \
+            in shown
+    for figure in ("figure2", "07_accuracy_summary", "07_confusion_matrices", "07_roc_curves"):
+        assert (layout.figures_dir / f"{figure}.png").stat().st_size > 1000, figure
 
 
 def test_the_readmes_example_corpora_pass_notebook_01(tmp_path):

@@ -161,3 +161,14 @@ def test_class_spectra_difference_label_fits_beside_its_own_panel():
     label, panel = lower.yaxis.label.get_window_extent(), lower.get_window_extent()
     assert label.y0 >= panel.y0 and label.y1 <= panel.y1, "the label is no taller than its panel"
     assert lower.yaxis.label.get_position()[0] == pytest.approx(upper.yaxis.label.get_position()[0])
+
+
+def test_class_spectra_of_more_than_two_classes_draw_the_means_alone():
+    """No difference panel under a two-class title: one line per class, in the classes' own colours."""
+    spectra = pd.DataFrame({f"Q{k}": np.linspace(-40 + k, -60 + k, 16) for k in range(1, 5)})
+    fig = mel_figures.plot_class_spectra(spectra, sample_rate=16000)
+    (ax,) = fig.axes
+    assert [line.get_label() for line in ax.get_lines()] == ["Q1", "Q2", "Q3", "Q4"]
+    assert ax.get_xlabel() == "mel band centre (Hz)"
+    two = mel_figures.plot_class_spectra(spectra[["Q2", "Q1"]], sample_rate=16000)
+    assert two.axes[1].get_title(loc="left") == "Q1 minus Q2"
