@@ -35,7 +35,7 @@ import dask
 from distributed import Client, KilledWorker, LocalCluster, WorkerPlugin, as_completed
 
 from .lifetime import die_with_parent
-from .parallel import CONNECT_TIMEOUT_S, WorkerCrashed, address_problem, single_threaded_children
+from .parallel import CONNECT_TIMEOUT_S, THREAD_VARIABLES, WorkerCrashed, address_problem, single_threaded_children
 
 #: Seconds to wait for a remote cluster to have at least one worker.
 WORKERS_TIMEOUT_S = 30.0
@@ -146,8 +146,8 @@ class _client:
 
     def __enter__(self):
         if self.executor == "dask":
-            with dask.config.set({"distributed.scheduler.allowed-failures": LOCAL_ALLOWED_FAILURES}), \
-                    single_threaded_children():
+            self._environ = dict(os.environ)  # a nanny writes its workers' variables into this process's
+            with dask.config.set(local_cluster_config()), single_threaded_children():
                 self.cluster = LocalCluster(n_workers=self.n_workers, threads_per_worker=1, processes=True,
                                             dashboard_address=None, silence_logs=logging.CRITICAL)
             self.client = Client(self.cluster)
@@ -170,7 +170,34 @@ class _client:
             self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+            _restore_environ(self._environ)
         return False
+
+
+def local_cluster_config():
+    """Dask settings of the clusters started here (as ``dask.config.set`` takes them).
+
+    - a task whose worker died is not retried by Dask (:func:`map_on_dask` does it, item by item);
+    - workers get one BLAS/OpenMP thread each, as the process pool's do, and
+      not Dask's ``MALLOC_TRIM_THRESHOLD_=65536``: it turns off glibc's
+      adaptive threshold, so every large array is mapped and unmapped anew,
+      which made mel extraction ~1.5x slower per track (docs/benchmarks.md);
+    - no statistical profiler sampling the workers' threads every 10 ms (no dashboard shows it).
+    """
+    environ = "distributed.nanny.pre-spawn-environ"
+    return {"distributed.scheduler.allowed-failures": LOCAL_ALLOWED_FAILURES,
+            "distributed.worker.profile.enabled": False, f"{environ}.MALLOC_TRIM_THRESHOLD_": None,
+            **{f"{environ}.{name}": 1 for name in THREAD_VARIABLES}}
+
+
+def _restore_environ(saved):
+    """Put back the environment variables a nanny changed in this process (they would reach later processes)."""
+    for name in set(os.environ) | set(saved):
+        if os.environ.get(name) != saved.get(name):
+            if name in saved:
+                os.environ[name] = saved[name]
+            else:
+                os.environ.pop(name, None)
 
 
 def _check_shared_paths(client, paths):

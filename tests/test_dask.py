@@ -26,7 +26,8 @@ def set_marker(value):
 
 
 def square_marker_and_threads(x):
-    return square_or_fail(x), os.environ.get("MER_TEST_MARKER"), os.environ.get("OMP_NUM_THREADS")
+    return (square_or_fail(x), os.environ.get("MER_TEST_MARKER"), os.environ.get("OMP_NUM_THREADS"),
+            os.environ.get("MALLOC_TRIM_THRESHOLD_"))
 
 
 @pytest.fixture(scope="module")
@@ -54,12 +55,15 @@ def free_port():
 
 # --- the contract of map_unordered ------------------------------------------------------
 
-def test_a_local_cluster_yields_every_result_or_exception_from_initialised_single_threaded_workers():
+def test_a_local_cluster_yields_every_result_or_exception_from_initialised_single_threaded_workers(monkeypatch):
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    before = dict(os.environ)
     results = dict(parallel.map_unordered(square_marker_and_threads, range(6), n_workers=2, executor="dask",
                                           progress=False, initializer=set_marker, initargs=("set",)))
     assert set(results) == set(range(6)) and isinstance(results.pop(3), ValueError)
-    assert results == {x: (x * x, "set", "1") for x in (0, 1, 2, 4, 5)}
-    assert os.environ.get("MER_TEST_MARKER") is None, "the initializer ran in the workers, not here"
+    assert results == {x: (x * x, "set", "1", None) for x in (0, 1, 2, 4, 5)}, \
+        "one BLAS thread per worker, and glibc's adaptive malloc threshold left on"
+    assert dict(os.environ) == before, "the workers' variables (set here by Dask's nannies) are taken back"
 
 
 def test_a_task_that_kills_its_worker_costs_only_its_item(scheduler):
