@@ -193,6 +193,7 @@ PARAMETER_RANGES = {
     "audio_models": ("cnn", "rnn", "cnn_rnn"),  # catalogue models audio_<name>
     "lyrics_models": ("cnn", "rnn"),  # catalogue models lyrics_<name>
     "repeats": "[0, inf)",  # notebook 08's repeated folds (0: none)
+    "musicnn_seconds": "(3, inf)",  # notebook 08: at least one 3 s musicnn patch
     "musicnn_model": ("MSD_musicnn", "MTT_musicnn"),  # pretrained.musicnn.MODELS
     "nested_models": ("audio_cnn", "audio_rnn", "audio_cnn_rnn", "lyrics_cnn", "lyrics_rnn", "fused"),  # catalogue
 }
