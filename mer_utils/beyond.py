@@ -40,6 +40,7 @@ means (the classifier then leans on the prior), and the split's
 provenance counts such tracks.
 """
 
+import logging
 import math
 import time
 
@@ -61,6 +62,8 @@ from .metrics import evaluate
 from .provenance import environment
 from .splits import label_map, load_splits, read_splits
 
+logger = logging.getLogger(__name__)
+
 #: Regularisation strengths the inner cross-validation chooses from (inverse L2 penalty). Not in the paper.
 C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 #: Folds of the inner cross-validation inside each outer training part. Not in the paper.
@@ -77,6 +80,26 @@ EPS = 1e-6
 #: score is the mean probability of the positive tags minus that of the negative ones. Not in the paper.
 ZERO_SHOT_TAGS = {"MSD_musicnn": {"positive": ("happy", "party"), "negative": ("sad", "Mellow")},
                   "MTT_musicnn": {"positive": ("fast", "dance"), "negative": ("slow", "soft")}}
+
+
+def skip_rest_unless_binary(layout):
+    """Let notebook 08 go on for a binary run; for a run with other classes, skip its remaining cells with a note.
+
+    The rows here score the probability of the positive class (as
+    :mod:`mer_utils.outputs` stores it); a run whose notebook 01 made other
+    classes (a ``label_map``) is left to notebooks 04-07. Returns whether
+    the run is binary.
+    """
+    from .modality import _skip_later_cells  # the same mechanism as a missing modality
+    from .splits import load_classes
+
+    classes = load_classes(layout)
+    if len(classes) == 2:
+        return True
+    logger.info("Skipped: notebook 08's rows are binary, and this run has %d classes (%s)", len(classes),
+                ", ".join(classes))
+    _skip_later_cells(f"(skipped: notebook 08 is for a binary task; this run has {len(classes)} classes)")
+    return False
 
 
 # --- inner splits ---------------------------------------------------------------------

@@ -206,3 +206,12 @@ def test_notebook_08_parameter_ranges_name_the_modules_lists():
 
     assert config.PARAMETER_RANGES["musicnn_model"] == musicnn.MODELS
     assert config.PARAMETER_RANGES["nested_models"] == tuple(catalogue.MODEL_INPUTS)
+
+
+def test_a_run_with_other_classes_skips_notebook_08(layout, monkeypatch):
+    from mer_utils import splits
+
+    monkeypatch.setattr(splits, "load_classes", lambda layout: ("negative", "positive"))
+    assert beyond.skip_rest_unless_binary(layout)
+    monkeypatch.setattr(splits, "load_classes", lambda layout: ("Q1", "Q2", "Q3", "Q4"))
+    assert not beyond.skip_rest_unless_binary(layout)  # outside IPython: only a note
