@@ -215,3 +215,18 @@ def test_a_run_with_other_classes_skips_notebook_08(layout, monkeypatch):
     assert beyond.skip_rest_unless_binary(layout)
     monkeypatch.setattr(splits, "load_classes", lambda layout: ("Q1", "Q2", "Q3", "Q4"))
     assert not beyond.skip_rest_unless_binary(layout)  # outside IPython: only a note
+
+
+@pytest.mark.slow
+def test_notebook_08_extends_table_1_in_the_smoke_run(smoke_run):
+    from mer_utils.paths import RunLayout
+
+    layout = RunLayout(smoke_run)
+    table = pd.read_csv(layout.results_dir / "table1_extended.csv")
+    assert {"fused", PRETRAINED_AUDIO, PRETRAINED_LYRICS, LATE_FUSION, STACKING, "lyrics_cnn_nested"} <= set(table["name"])
+    assert set(table.loc[table["name"] == "fused", "protocol"]) == {"paper"}
+    assert set(table.loc[table["name"] == "lyrics_cnn_nested", "protocol"]) == {"never-tuned"}
+    paired = pd.read_csv(layout.results_dir / "paired_tests_extended.csv")
+    assert ((paired["model_a"] == "lyrics_cnn_nested") & (paired["model_b"] == "lyrics_cnn")).any()
+    assert (layout.figures_dir / "08_beyond_the_paper.png").stat().st_size > 1000
+    assert len(pd.read_csv(layout.results_dir / "repeated_folds.csv")) >= 2
