@@ -59,14 +59,21 @@ def run_classes(layout):
 
 # --- reading the run outputs -------------------------------------------------------
 
-def _read_outputs(layout, filename, read):
+#: What the collectors read by default: Table 1's models (the paper's six and the baselines),
+#: so that notebook 07 reads the same whether or not notebook 08 has added its rows.
+TABLE1_MODELS = tuple(MODEL_INFO)
+
+
+def _read_outputs(layout, filename, read, models):
     """Apply ``read(path)`` to ``filename`` in every split folder that has it, in Table 1's model order.
 
+    ``models`` limits the folders read (``None``: every model of the run).
     A split folder without the file (a run that crashed) is a warning, not an
     error: the tables count runs per model. Baselines have no history.
     """
     order = {name: rank for rank, name in enumerate(MODEL_INFO)}
-    folders = sorted(outputs.split_folders(layout), key=lambda item: (order.get(item[0], len(order)), *item[:2]))
+    folders = [item for item in outputs.split_folders(layout) if models is None or item[0] in models]
+    folders = sorted(folders, key=lambda item: (order.get(item[0], len(order)), *item[:2]))
     frames = []
     for name, split, folder in folders:
         path = folder / filename
@@ -95,12 +102,15 @@ def _concat(frames, columns):
     return pd.concat(frames, ignore_index=True)
 
 
-def collect_metrics(layout):
+def collect_metrics(layout, *, models=TABLE1_MODELS):
     """Every run's named scores, from ``models/<name>/split_<i>/metrics.json``.
 
     Parameters
     ----------
     layout : RunLayout
+    models : collection of str or None
+        The models to read (default :data:`TABLE1_MODELS`; ``None``: every model of the run,
+        notebook 08's extended table).
 
     Returns
     -------
@@ -115,28 +125,31 @@ def collect_metrics(layout):
         If a metrics file is unreadable or lacks one of the run's :func:`table_scores`.
     """
     required = table_scores(len(run_classes(layout)))
-    return _concat(_read_outputs(layout, outputs.METRICS_JSON, _metrics_reader(required)), ["metric", "value"])
+    return _concat(_read_outputs(layout, outputs.METRICS_JSON, _metrics_reader(required), models),
+                   ["metric", "value"])
 
 
-def collect_histories(layout):
+def collect_histories(layout, *, models=TABLE1_MODELS):
     """Every run's training history: columns ``model, split`` + :data:`mer_utils.outputs.HISTORY_COLUMNS`.
 
-    Baselines have no history; their runs are simply absent.
+    Baselines have no history; their runs are simply absent. ``models`` as in :func:`collect_metrics`.
     """
-    return _concat(_read_outputs(layout, outputs.HISTORY_CSV, outputs.read_history), outputs.HISTORY_COLUMNS)
+    return _concat(_read_outputs(layout, outputs.HISTORY_CSV, outputs.read_history, models),
+                   outputs.HISTORY_COLUMNS)
 
 
-def collect_predictions(layout):
+def collect_predictions(layout, *, models=TABLE1_MODELS):
     """Every run's validation predictions: columns ``model, split`` + those of ``predictions.csv``.
 
     That is ``track_id, label``, the probability columns
     (:func:`mer_utils.outputs.probability_columns`: ``prob_positive`` for
     the paper's task, ``prob_<class>`` per class with more than two) and
     ``predicted``. ``label`` and ``predicted`` are class indices of the
-    run's classes (:func:`run_classes`; class names are converted).
+    run's classes (:func:`run_classes`; class names are converted). ``models``
+    as in :func:`collect_metrics`.
     """
     classes = run_classes(layout)
-    predictions = _concat(_read_outputs(layout, outputs.PREDICTIONS_CSV, outputs.read_predictions),
+    predictions = _concat(_read_outputs(layout, outputs.PREDICTIONS_CSV, outputs.read_predictions, models),
                           outputs.prediction_columns(classes))
     for column in ("label", "predicted"):
         predictions[column] = _as_class_index(predictions[column], column, classes)

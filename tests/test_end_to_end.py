@@ -23,7 +23,7 @@ def test_every_notebook_executed_and_recorded(smoke_run):
         "01_data.ipynb", "02_mels.ipynb", "03_lyrics.ipynb",
         "04_audio_model-cnn.ipynb", "04_audio_model-rnn.ipynb", "04_audio_model-cnn_rnn.ipynb",
         "05_lyrics_model-cnn.ipynb", "05_lyrics_model-rnn.ipynb",
-        "06_fused_model.ipynb", "07_results.ipynb", "09_try_a_song.ipynb",
+        "06_fused_model.ipynb", "07_results.ipynb", "08_beyond_the_paper.ipynb", "09_try_a_song.ipynb",
     ]
     for name in outputs:
         nb = nbformat.read(smoke_run / name, as_version=4)

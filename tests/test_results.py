@@ -466,3 +466,17 @@ def test_class_names_in_predictions_are_read_as_the_runs_classes(run3):
     frame.to_csv(path, index=False)
     with pytest.raises(ValueError, match=r"outside the classes \('calm', 'angry', 'happy'\) / 0 to 2"):
         results.collect_predictions(run3)
+
+
+def test_table1_reads_its_own_models_after_notebook_08(run):
+    """Notebook 08's rows (pretrained, nested) never enter Table 1 or its best-model claims."""
+    outputs.save_split(run.model_dir("pretrained_musicnn_lr", 0), track_ids=["a", "b", "c", "d"],
+                       labels=LABELS, prob_positive=PROBS, scores={"accuracy": 0.99, "balanced_accuracy": 0.99,
+                                                                   "f1": 0.99, "roc_auc": 0.99, "n": 4},
+                       provenance={"synthetic": True})
+    assert "pretrained_musicnn_lr" not in set(results.collect_metrics(run)["model"])
+    assert "pretrained_musicnn_lr" not in set(results.collect_predictions(run)["model"])
+    everything = results.collect_metrics(run, models=None)
+    assert "pretrained_musicnn_lr" in set(everything["model"])
+    best = results.best_model_per_modality(results.summary_table(results.collect_metrics(run)))
+    assert "pretrained_musicnn_lr" not in best.values()
