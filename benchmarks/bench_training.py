@@ -26,8 +26,11 @@ fused model are fit on ``--tracks`` synthetic one-minute features (float16
 - ``matrix, in memory``: the same matrix loaded whole (within the budget).
 
 Every contender fits ``--epochs`` epochs of a fresh model with the same seed;
-they take turns, ``--repeat`` rounds, and the best (least disturbed) fit time
-of each is compared to the in-memory one.
+they take turns, ``--repeat`` rounds (a different one first in each round),
+and the best (least disturbed) fit time of each is compared to the in-memory
+one, as is the CPU time of the process (all threads; other jobs on the
+machine change it less than the wall time). Then each pipeline alone: the
+time to deliver an epoch of batches, the input's own cost.
 """
 
 import argparse
@@ -110,54 +113,77 @@ def synthetic_run(folder, n_tracks, *, n_mels, n_frames):
 
 
 def input_contenders(layout, ids, labels, tokens, *, batch_size):
-    """``{name: fit(model, epochs)}``: the ways a model can be fed the run's features."""
+    """``({name: fit(model, needs, epochs)}, {name: dataset(needs)})``: the ways a model can be fed the features."""
     store = mel_stage.MelStore.open(layout)
-    from_file = mel_stage.open_matrix(layout, memory_budget_mb=0)
-    in_memory = mel_stage.open_matrix(layout, memory_budget_mb=1e9)
+    sources = {"per-track files": store, "matrix, file rows": mel_stage.open_matrix(layout, memory_budget_mb=0),
+               "matrix, in memory": mel_stage.open_matrix(layout, memory_budget_mb=1e9)}
     arrays = {"mel": store.batch(ids), "tokens": tokens}
 
+    def pipeline(source):
+        return lambda needs: training.make_dataset(ids, labels, mels=source, batch_size=batch_size, shuffle=True,
+                                                   seed=0, tokens=tokens if "tokens" in needs else None)
+
     def through(source):
-        def fit(model, needs, epochs):
-            dataset = training.make_dataset(ids, labels, mels=source, batch_size=batch_size, shuffle=True, seed=0,
-                                            tokens=tokens if "tokens" in needs else None)
-            model.fit(dataset, epochs=epochs, verbose=0, shuffle=False)
-        return fit
+        return lambda model, needs, epochs: model.fit(pipeline(source)(needs), epochs=epochs, verbose=0,
+                                                      shuffle=False)
 
     def fit_arrays(model, needs, epochs):
         x = {key: arrays[key] for key in ("mel", "tokens") if key in needs}
         model.fit(x, labels, batch_size=batch_size, epochs=epochs, verbose=0, shuffle=True)
 
-    return {"in-memory": fit_arrays, "per-track files": through(store), "matrix, file rows": through(from_file),
-            "matrix, in memory": through(in_memory)}
+    fits = {"in-memory": fit_arrays, **{name: through(source) for name, source in sources.items()}}
+    return fits, {name: pipeline(source) for name, source in sources.items()}
+
+
+def timed(function, *args):
+    """``(wall s, CPU s of this process, all threads)`` of one call."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    function(*args)
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def input_overhead(args):
-    """Print each contender's fit time per model and its ratio to the in-memory fit."""
+    """Print each contender's fit time per model and its ratio to the in-memory fit, then the input alone."""
     n_mels, n_frames = config.N_MELS, args.n_frames
     models = args.models.split(",") if args.models else ["audio_cnn", "fused"]
     labels = (np.arange(args.tracks) % 2).astype(np.int32)
     tokens = np.random.default_rng(1).integers(2, config.VOCAB_SIZE, size=(args.tracks, config.MAX_LEN)).astype(np.int32)
     with tempfile.TemporaryDirectory(prefix="bench_training_") as tmp:
         layout, ids = synthetic_run(Path(tmp), args.tracks, n_mels=n_mels, n_frames=n_frames)
-        contenders = input_contenders(layout, ids, labels, tokens, batch_size=args.batch_size)
+        fits, pipelines = input_contenders(layout, ids, labels, tokens, batch_size=args.batch_size)
         print(f"{args.tracks} tracks of ({n_frames}, {n_mels}) float16 features, batch {args.batch_size}, "
               f"{args.epochs} epochs per fit, {args.repeat} rounds", flush=True)
         for name in models:
             needs = MODEL_INPUTS[name]
-            times = {contender: [] for contender in contenders}
+            times = {contender: [] for contender in fits}
+            order = list(fits)
             for round_ in range(args.repeat):
-                for contender, fit in contenders.items():
-                    model = compiled_model(name, n_mels=n_mels, n_frames=n_frames)
-                    start = time.perf_counter()
-                    fit(model, needs, args.epochs)
-                    times[contender].append(time.perf_counter() - start)
-                print(f"  {name} round {round_ + 1}: " + ", ".join(f"{c} {t[-1]:.1f} s" for c, t in times.items()),
+                for contender in order[round_ % len(order):] + order[:round_ % len(order)]:  # each goes first once
+                    times[contender].append(timed(fits[contender], compiled_model(name, n_mels=n_mels,
+                                                                                  n_frames=n_frames),
+                                                  needs, args.epochs))
+                print(f"  {name} round {round_ + 1}: " + ", ".join(f"{c} {t[-1][0]:.1f} s" for c, t in times.items()),
                       flush=True)
-            bound = min(times["in-memory"])
-            print(f"{name}: best fit time, median, ratio of the best to the in-memory best")
-            for contender, values in times.items():
-                print(f"  {contender:18s} {min(values):7.2f} s  {statistics.median(values):7.2f} s  "
-                      f"{min(values) / bound:5.3f}x", flush=True)
+            print_ratios(name, times)
+        print(f"input alone: one epoch of batches after a first one, no model (best of {args.repeat}), "
+              f"ms per batch of {args.batch_size}")
+        for contender, pipeline in pipelines.items():
+            dataset = pipeline(("mel",))
+            runs = [timed(lambda: [None for _ in dataset]) for _ in range(args.repeat + 1)][1:]
+            n_batches = -(-args.tracks // args.batch_size)
+            print(f"  {contender:18s} wall {1e3 * min(w for w, _ in runs) / n_batches:6.1f}   "
+                  f"CPU {1e3 * min(c for _, c in runs) / n_batches:6.1f}", flush=True)
+
+
+def print_ratios(name, times):
+    """Best and median wall time and best CPU time of each contender, and their ratios to the in-memory fit."""
+    best = {c: min(w for w, _ in t) for c, t in times.items()}
+    cpu = {c: min(u for _, u in t) for c, t in times.items()}
+    print(f"{name}: best wall, median wall, ratio; best CPU time (all threads), ratio; to the in-memory fit")
+    for contender, values in times.items():
+        print(f"  {contender:18s} {best[contender]:7.2f} s  {statistics.median(w for w, _ in values):7.2f} s  "
+              f"{best[contender] / best['in-memory']:5.3f}x   CPU {cpu[contender]:7.2f} s  "
+              f"{cpu[contender] / cpu['in-memory']:5.3f}x", flush=True)
 
 
 def main(argv=None):

@@ -141,8 +141,10 @@ CLASS_WEIGHTS = False
 MIXED_PRECISION = False
 #: Training loads the run's feature matrix whole when it takes at most this many MB,
 #: else reads each batch's rows from the file (the paper's 7,484 one-minute tracks are
-#: ~2 GB). Speed only: the numbers are the same either way. Not in the paper.
-FEATURE_MEMORY_MB = 512
+#: ~2 GB). Speed only: the numbers are the same either way. 256 MB keeps a training
+#: process under 1.5 GB (it peaks at ~1.15 GB reading rows from the file; see
+#: docs/benchmarks.md); the demo and MIREX-like runs fit. Not in the paper.
+FEATURE_MEMORY_MB = 256
 #: The short schedule of the demo profile (make reproduce), which notebooks 04-06 use by hand with
 #: ``quick = True``: the demo corpus's audio models reach their lowest validation loss in 1-2 epochs.
 QUICK_EPOCHS = 3
