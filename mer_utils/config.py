@@ -181,6 +181,7 @@ PARAMETER_RANGES = {
     "n_fft": "[2, inf)",
     "n_workers": "[0, inf)",  # 0: automatic
     "executor": ("local", "dask", "tcp://"),  # parallel.EXECUTORS; tcp://host:port of a running Dask scheduler
+    "feature_memory_mb": "[0, inf)",  # 0: always read the feature matrix's rows from its file
     "vocab_size": "[2, inf)",  # padding and out-of-vocabulary ids included
     "max_len": "[1, inf)",
     "epochs": "[1, inf)",

@@ -36,6 +36,8 @@ CONFIG_DEFAULTS = {
     "balance_classes": config.BALANCE_CLASSES,
     "split_scheme": config.SPLIT_SCHEME,
     "group_by_artist": config.GROUP_BY_ARTIST,
+    "executor": config.EXECUTOR,
+    "feature_memory_mb": config.FEATURE_MEMORY_MB,
 }
 
 
