@@ -155,6 +155,7 @@ def test_training_data_reads_the_run_matrix(run, monkeypatch):
 
     monkeypatch.setattr(splits, "load_splits", lambda layout: [])
     monkeypatch.setattr(splits, "label_map", lambda layout: {})
+    monkeypatch.setattr(splits, "load_classes", lambda layout: ("negative", "positive"), raising=False)
     data = training.TrainingData.from_layout(layout, "audio_cnn", feature_memory_mb=0)
     assert isinstance(data.mels, mels.MelMatrix) and not data.mels.in_memory
     assert (layout.matrix_dir("mels") / feature_matrix.MATRIX_FILE).is_file()
