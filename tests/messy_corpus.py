@@ -70,8 +70,8 @@ def undecodable_bytes(seed=0, n=400):
 
 #: The messy corpus: track id -> (tags, audio spec, lyrics spec, language, expected reason or "").
 #: audio spec: seconds (float), "zero" (0-byte file), "text" (text renamed .wav), "absent" (path to a
-#: missing file), "" (empty cell). lyrics spec: (encoding, text), "binary", "absent", "", "empty",
-#: or ("inline", text).
+#: missing file), "" (empty cell). lyrics spec: (encoding, text), "binary", "nul_padded", "absent", "",
+#: "empty", or ("inline", text).
 MESSY = {
     "ok_en": ("happy|dance", 61.0, ("utf-8", english_lyrics(40)), "en", ""),
     "ok_ko_cp949": ("sad|ballad", 65.0, ("cp949", korean_lyrics()), "ko", ""),
@@ -100,6 +100,11 @@ MESSY = {
 def _audio(folder, track_id, spec):
     if spec == "":
         return ""
+    if spec in FAULT_AUDIO:
+        extension, write = FAULT_AUDIO[spec]
+        path = folder / "audio" / f"{track_id}.{extension}"
+        write(path)
+        return f"audio/{path.name}"
     path = folder / "audio" / f"{track_id}.wav"
     if spec == "zero":
         write_bytes(path, b"")
@@ -119,6 +124,8 @@ def _lyrics(folder, track_id, spec):
         return "", spec[1]
     if spec == "binary":
         write_bytes(path, undecodable_bytes())
+    elif spec == "nul_padded":  # a torn write: the text, then the zeros of a preallocated file
+        write_bytes(path, english_lyrics(40).encode() + bytes(400))
     elif spec == "empty":
         write_bytes(path, b"")
     elif spec != "absent":
@@ -132,10 +139,15 @@ def make_messy_csv_corpus(folder, *, duplicate=True):
 
     With ``duplicate``, a last row repeats the id ``ok_en`` (expected: ``duplicate_id``).
     """
+    return _write_csv_corpus(folder, MESSY, duplicate=duplicate)
+
+
+def _write_csv_corpus(folder, specs, *, duplicate):
+    """Write the files and the CSV of ``specs`` (id -> :data:`MESSY`-like tuple); return (csv path, {id: reason})."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     rows = []
-    for track_id, (tags, audio, lyrics, language, _) in MESSY.items():
+    for track_id, (tags, audio, lyrics, language, _) in specs.items():
         lyrics_path, inline = _lyrics(folder, track_id, lyrics)
         rows.append({"track_id": track_id, "audio_path": _audio(folder, track_id, audio),
                      "lyrics_path": lyrics_path, "lyrics": inline, "tags": tags, "language": language,
@@ -144,7 +156,7 @@ def make_messy_csv_corpus(folder, *, duplicate=True):
         rows.append({**rows[0], "title": "a second song with the same id"})
     csv_path = folder / "metadata.csv"
     pd.DataFrame(rows).to_csv(csv_path, index=False)
-    return csv_path, {track_id: spec[-1] for track_id, spec in MESSY.items()}
+    return csv_path, {track_id: spec[-1] for track_id, spec in specs.items()}
 
 
 def make_mirex_like(folder, *, songs):
@@ -252,3 +264,70 @@ def make_shape_corpus(folder, *, classes=("negative", "positive"), n_per_class=6
     csv_path = folder / "metadata.csv"
     pd.DataFrame(rows).to_csv(csv_path, index=False)
     return csv_path
+
+
+def write_truncated_flac(path):
+    """A FLAC whose header promises 61 s of noise but whose stream stops half-way."""
+    whole = write_samples(path, 0.1 * np.random.default_rng(1).standard_normal(61 * SR)).read_bytes()
+    return write_bytes(path, whole[: len(whole) // 50])
+
+
+def write_truncated_wav(path):
+    """A 61 s WAV cut to its first third: libsndfile reads the 20 s that are there."""
+    whole = write_audio(path, 61.0).read_bytes()
+    return write_bytes(path, whole[: len(whole) // 3])
+
+
+def write_samples(path, samples, **kwargs):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, samples, SR, **kwargs)
+    return path
+
+
+#: Audio specs of the fault corpus beyond :data:`MESSY`'s: name -> (file extension, writer of the path).
+FAULT_AUDIO = {
+    "corrupt_mp3": ("mp3", write_corrupt_mp3),
+    "folder": ("wav", lambda path: path.mkdir(parents=True)),
+    "truncated_flac": ("flac", write_truncated_flac),
+    "truncated_wav": ("wav", write_truncated_wav),
+    "silent": ("wav", lambda path: write_samples(path, np.zeros(61 * SR, np.float32))),
+    "nan": ("wav", lambda path: write_samples(path, np.full(61 * SR, np.nan, np.float32), subtype="FLOAT")),
+    "stereo_flac": ("flac", lambda path: write_audio(path, 61.0, sample_rate=8000, channels=2)),
+    "ogg": ("ogg", lambda path: write_audio(path, 61.0, sample_rate=8000)),
+    "mp3": ("mp3", lambda path: write_audio(path, 61.0, sample_rate=8000)),
+}
+_EN = ("utf-8", english_lyrics(40))
+#: Rows the fault corpus adds to :data:`MESSY` (same fields), decided by stages 01, 02 and 03.
+FAULTS = {
+    "corrupt_mp3": ("happy", "corrupt_mp3", _EN, "en", "unreadable_audio"),
+    "audio_is_folder": ("sad", "folder", _EN, "en", "missing_audio"),
+    "truncated_flac": ("happy", "truncated_flac", _EN, "en", "unreadable_audio"),
+    "truncated_wav": ("sad", "truncated_wav", _EN, "en", "too_short"),
+    "silent_clip": ("sad", "silent", _EN, "en", "silent_audio"),
+    "nan_samples": ("happy", "nan", _EN, "en", "extraction_failed"),
+    "ok_stereo_flac_8k": ("sad", "stereo_flac", _EN, "en", ""),
+    "ok_ogg": ("happy", "ogg", _EN, "en", ""),
+    "ok_mp3": ("sad", "mp3", _EN, "en", ""),
+    "nul_padded_lyrics": ("happy", 61.0, "nul_padded", "en", "undecodable_lyrics"),
+    "ok_latin1": ("sad", 61.0, ("latin-1", "Café déjà vu, naïve señor\n" + english_lyrics(30)), "en", ""),
+    "ok_utf32_bom": ("happy", 61.0, ("utf-32", english_lyrics(35)), "en", ""),
+    "punctuation_only": ("sad", 61.0, ("utf-8", "!!! ... ??? -- ;;\n" * 12), "en", "too_few_words"),
+    "vocables_only": ("happy", 61.0, ("utf-8", "oh oh la la na na\n" * 8), "en", "no_content_words"),
+    "huge_lyrics": ("happy", 61.0, ("utf-8", english_lyrics(8000)), "en", "lyrics_too_long"),
+    "None": ("happy", 61.0, _EN, "en", ""),
+    "NA": ("sad", 61.0, _EN, "en", ""),
+    "nan": ("happy", 61.0, _EN, "en", ""),
+    "007": ("sad", 61.0, _EN, "en", ""),
+}
+
+
+def make_fault_corpus(folder):
+    """Write :data:`MESSY` and :data:`FAULTS` as one user CSV; return (csv path, {track_id: expected reason}).
+
+    Every kind of bad or odd input the stages promise to handle (issue 13):
+    audio, lyrics, tags and ids; ``""`` means kept. The last row repeats the
+    id ``ok_en``: its expected reason is under ``"ok_en#2"``.
+    """
+    csv_path, expected = _write_csv_corpus(folder, {**MESSY, **FAULTS}, duplicate=True)
+    return csv_path, expected | {"ok_en#2": "duplicate_id"}
