@@ -175,3 +175,30 @@ def test_the_glossary_explains_the_terms_the_notebooks_use():
 def test_model_and_results_notebooks_state_their_run_time(number):
     intro = nbformat.read(notebook_path(number), as_version=4).cells[0].source
     assert "**Run time**" in intro and "laptop-class CPU" in intro
+
+
+#: Modules whose import brings TensorFlow in (directly or through Keras).
+TENSORFLOW_MODULES = ("models", "training", "predict", "explain", "beyond", "pretrained")
+
+
+def _imports_tensorflow(line):
+    """Whether a code line imports one of :data:`TENSORFLOW_MODULES` from mer_utils."""
+    line = line.split("#")[0]
+    if line.startswith("from mer_utils."):
+        return line.split()[1].split(".")[1] in TENSORFLOW_MODULES
+    if line.startswith("from mer_utils import"):
+        return any(name.strip(" ()") in TENSORFLOW_MODULES for name in line.split("import", 1)[1].split(","))
+    return False
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebooks_that_load_tensorflow_quiet_it_first(path):
+    """TensorFlow's start-up lines (oneDNN, absl) must not reach the reader: setup(tensorflow=True) comes first."""
+    lines = [line for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"
+             for line in c.source.splitlines()]
+    tf_imports = [i for i, line in enumerate(lines) if _imports_tensorflow(line)]
+    if not tf_imports:
+        pytest.skip("imports no TensorFlow module")
+    quiet = [i for i, line in enumerate(lines) if "setup(" in line and "tensorflow=True" in line]
+    assert quiet and quiet[0] < tf_imports[0], (
+        f"{path.name}: call setup(..., tensorflow=True) before {lines[tf_imports[0]].strip()!r}")
