@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 
@@ -79,10 +80,37 @@ def _remove_abandoned_partials(out_dir):
 
 
 def _process_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # exists, owned by someone else
-    return True
+    from .lifetime import process_alive  # lazily: fileio stays import-light for worker processes
+
+    return process_alive(pid)
+
+
+#: A temporary of :func:`atomic_write`: ``.<name>.<pid>.tmp``.
+_TEMPORARY = re.compile(r"^\..+\.(\d+)\.tmp$")
+
+
+def remove_abandoned_temporaries(folder, *, older_than_s=3600, same_host=True):
+    """Delete the temporaries :func:`atomic_write` left in ``folder`` when its writer was killed.
+
+    A temporary goes when the process that wrote it (its name holds the pid) has
+    ended, or, whoever wrote it, once it is older than ``older_than_s``.
+
+    Parameters
+    ----------
+    folder : str or Path
+    older_than_s : float
+        Age after which any temporary counts as abandoned.
+    same_host : bool
+        Whether every writer of ``folder`` runs on this machine, so that a pid
+        means a process here. ``False`` on storage shared by a cluster, where a
+        pid may be another machine's live worker: only the age counts.
+    """
+    now = time.time()
+    for tmp in Path(folder).glob(".*.tmp"):
+        match = _TEMPORARY.match(tmp.name)
+        try:
+            if (same_host and match and not _process_alive(int(match.group(1)))) \
+                    or now - tmp.stat().st_mtime > older_than_s:
+                tmp.unlink()
+        except OSError:
+            pass  # removed meanwhile by its owner

@@ -51,7 +51,7 @@ import pandas as pd
 
 from . import config, feature_matrix, paths
 from .accounting import Rejected, StageReport
-from .fileio import atomic_write
+from .fileio import atomic_write, remove_abandoned_temporaries
 from .melspec import (  # noqa: F401 -- the computation, re-exported: mels is the stage's one entry point
     STORE_DTYPE, clip_samples, extract_and_store, hop_length, install_mel_bases,
     load_clip, mel_basis, mel_spectrogram, quiet_librosa, validate_parameters,
@@ -196,7 +196,7 @@ def extract_all(tracks, *, sample_rate=config.SAMPLE_RATE, clip_seconds=config.C
     folder = folder / parameter_key(params)
     folder.mkdir(parents=True, exist_ok=True)
     _write_params(folder, params)
-    _remove_stale_temporaries(folder)
+    remove_abandoned_temporaries(folder, same_host=executor == "local")
 
     results, todo, hits = {}, [], 0
     for track_id, audio_path in rows:
@@ -252,17 +252,6 @@ def _write_params(folder, params):
     if not target.exists():
         text = json.dumps(_provenance(params), indent=2, sort_keys=True).encode("utf-8")
         atomic_write(target, lambda handle: handle.write(text))
-
-
-def _remove_stale_temporaries(folder, *, older_than_s=3600):
-    """Delete temporary files left by killed runs (recent ones may belong to a live run)."""
-    now = time.time()
-    for tmp in folder.glob(".*.tmp"):
-        try:
-            if now - tmp.stat().st_mtime > older_than_s:
-                tmp.unlink()
-        except OSError:
-            pass  # removed meanwhile by its owner
 
 
 def _missing_audio(track_id, audio_path):

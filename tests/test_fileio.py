@@ -1,9 +1,13 @@
 """Crash-safe files and folders: a failure never leaves half of one where the whole is expected."""
 
 import os
+import subprocess
+import sys
+import time
 
 import pytest
 
+from mer_utils import fileio
 from mer_utils.fileio import atomic_dir
 
 
@@ -48,3 +52,19 @@ def test_atomic_dir_removes_leftovers_of_dead_processes_only(tmp_path):
     with atomic_dir(tmp_path / "corpus"):
         pass
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["corpus", alive.name, other.name])
+
+
+def test_abandoned_temporaries_are_those_of_ended_writers_or_old(tmp_path):
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    live = tmp_path / f".a.npy.{os.getpid()}.tmp"
+    dead = tmp_path / f".b.npy.{ended.pid}.tmp"
+    old = tmp_path / f".c.npy.{os.getpid()}.tmp"
+    for path in (live, dead, old):
+        path.write_bytes(b"torn")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+
+    fileio.remove_abandoned_temporaries(tmp_path, same_host=False)  # a cluster's storage: age only
+    assert live.exists() and dead.exists() and not old.exists()
+    fileio.remove_abandoned_temporaries(tmp_path)
+    assert live.exists() and not dead.exists(), "a live writer's temporary stays; an ended one's goes"

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..accounting import Rejected
-from ..fileio import atomic_write
+from ..fileio import atomic_write, remove_abandoned_temporaries
 
 
 def parameter_key(provenance):
@@ -45,14 +45,12 @@ class FeatureCache:
 
     def prepare(self):
         """Create the folder and its ``params.json``, and remove temporaries left by killed runs; return self."""
-        from ..mels import _remove_stale_temporaries  # the mel cache's rule: files older than an hour
-
         self.folder.mkdir(parents=True, exist_ok=True)
         target = self.folder / "params.json"
         if not target.exists():
             text = json.dumps(self.provenance, indent=2, sort_keys=True).encode("utf-8")
             atomic_write(target, lambda handle: handle.write(text))
-        _remove_stale_temporaries(self.folder)
+        remove_abandoned_temporaries(self.folder)  # written by this process only: a dead pid is a kill
         return self
 
     def feature_path(self, stem):
