@@ -165,7 +165,8 @@ def test_the_glossary_explains_the_terms_the_notebooks_use():
     headings = [line[4:].lower() for line in glossary.splitlines() if line.startswith("### ")]
     assert headings == sorted(headings), "entries in alphabetical order"
     for term in ("gru", "global max pooling", "log-odds", "roc-auc", "out-of-vocabulary (oov)", "mel spectrogram",
-                 "early stopping", "dropout", "paired t-test", "wilcoxon signed-rank test", "tf-idf", "nyquist"):
+                 "early stopping", "dropout", "paired t-test", "wilcoxon signed-rank test", "tf-idf", "nyquist",
+                 "macro-f1", "one-vs-rest"):
         assert any(term in heading for heading in headings), f"the glossary has no entry for {term!r}"
     for path in NOTEBOOKS:
         assert "](../docs/glossary.md)" in "".join(c.source for c in nbformat.read(path, as_version=4).cells)
