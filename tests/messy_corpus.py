@@ -7,6 +7,7 @@ whose audio and lyrics do tell the class.
 """
 
 import codecs
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -18,13 +19,35 @@ ENGLISH_WORDS = "sunshine dancing together tonight smiling forever shining summe
 KOREAN_LINE = "오늘 밤 너와 함께 행복한 노래를 불러"
 
 
+def write_sound(path, data, sample_rate, **kwargs):
+    """``soundfile.write`` in a thread of its own.
+
+    libvorbis's OGG encoder needs more stack than the main thread has left
+    once a JVM runs in the process (konlpy, started by an earlier test): on
+    the main thread it overflows into the JVM's guard pages and the process dies.
+    """
+    failures = []
+
+    def write():
+        try:
+            sf.write(path, data, sample_rate, **kwargs)
+        except Exception as error:  # re-raised in the caller
+            failures.append(error)
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    thread.join()
+    if failures:
+        raise failures[0]
+
+
 def write_audio(path, seconds, *, sample_rate=SR, channels=1):
     """A quiet sine of ``seconds``; format from the extension (wav, flac, ogg)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     t = np.arange(int(seconds * sample_rate)) / sample_rate
     wave = 0.1 * np.sin(2 * np.pi * 110 * t)
-    sf.write(path, np.tile(wave[:, None], (1, channels)) if channels > 1 else wave, sample_rate)
+    write_sound(path, np.tile(wave[:, None], (1, channels)) if channels > 1 else wave, sample_rate)
     return path
 
 
@@ -209,7 +232,7 @@ def shape_audio(path, class_index, seconds, *, sample_rate, rng):
     path.parent.mkdir(parents=True, exist_ok=True)
     t = np.arange(int(seconds * sample_rate)) / sample_rate
     wave = 0.3 * np.sin(2 * np.pi * 220 * 1.5 ** class_index * t) + 0.01 * rng.standard_normal(len(t))
-    sf.write(path, wave.astype(np.float32), sample_rate)
+    write_sound(path, wave.astype(np.float32), sample_rate)
     return path
 
 
@@ -281,7 +304,7 @@ def write_truncated_wav(path):
 def write_samples(path, samples, **kwargs):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(path, samples, SR, **kwargs)
+    write_sound(path, samples, SR, **kwargs)
     return path
 
 
