@@ -90,7 +90,7 @@ def skip_rest_unless_binary(layout):
     classes (a ``label_map``) is left to notebooks 04-07. Returns whether
     the run is binary.
     """
-    from .modality import _skip_later_cells  # the same mechanism as a missing modality
+    from .modality import skip_later_cells  # the same mechanism as a missing modality
     from .splits import load_classes
 
     classes = load_classes(layout)
@@ -98,7 +98,7 @@ def skip_rest_unless_binary(layout):
         return True
     logger.info("Skipped: notebook 08's rows are binary, and this run has %d classes (%s)", len(classes),
                 ", ".join(classes))
-    _skip_later_cells(f"(skipped: notebook 08 is for a binary task; this run has {len(classes)} classes)")
+    skip_later_cells(f"(skipped: notebook 08 is for a binary task; this run has {len(classes)} classes)")
     return False
 
 

@@ -92,7 +92,7 @@ def _digest(text):
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
-def _entry_stem(track_id, audio_path):
+def entry_stem(track_id, audio_path):
     """``<readable id>-<hash of id, path, size, mtime>``; ``None`` when the file is absent."""
     if audio_path is None:
         return None
@@ -191,7 +191,7 @@ def extract_all(tracks, *, sample_rate=config.SAMPLE_RATE, clip_seconds=config.C
     params = dict(sample_rate=int(sample_rate), clip_seconds=float(clip_seconds), n_mels=int(n_mels),
                   n_frames=int(n_frames), n_fft=int(n_fft))
     validate_parameters(**params)
-    rows = _track_rows(tracks)
+    rows = track_rows(tracks)
     folder = Path(cache_dir) if cache_dir is not None else paths.cache_dir("mels")
     folder = folder / parameter_key(params)
     folder.mkdir(parents=True, exist_ok=True)
@@ -200,9 +200,9 @@ def extract_all(tracks, *, sample_rate=config.SAMPLE_RATE, clip_seconds=config.C
 
     results, todo, hits = {}, [], 0
     for track_id, audio_path in rows:
-        stem = _entry_stem(track_id, audio_path)
+        stem = entry_stem(track_id, audio_path)
         if stem is None:  # not in the cache's business: checked on every run
-            results[track_id] = _missing_audio(track_id, audio_path)
+            results[track_id] = missing_audio(track_id, audio_path)
         elif (cached := _cached_outcome(track_id, folder / stem, params)) is not None:
             results[track_id], hits = cached, hits + 1
         else:
@@ -215,7 +215,7 @@ def extract_all(tracks, *, sample_rate=config.SAMPLE_RATE, clip_seconds=config.C
                                            initializer=install_mel_bases, initargs=(bases,), desc="mel extraction",
                                            progress=progress, executor=executor,
                                            shared_paths=_shared_paths(folder, todo)):
-            results[task[0]], seconds = _outcome_of(task, outcome)
+            results[task[0]], seconds = outcome_of(task, outcome)
             report.compute_s += seconds
     for track_id, _ in rows:
         outcome = results[track_id]
@@ -232,7 +232,7 @@ def _shared_paths(folder, todo):
     return [folder, *dict.fromkeys(str(Path(task[1]).parent) for task in todo)]
 
 
-def _track_rows(tracks):
+def track_rows(tracks):
     """``[(track_id, absolute audio Path or None), ...]`` of the tracks to extract."""
     table = pd.DataFrame(tracks) if not isinstance(tracks, pd.DataFrame) else tracks
     missing = {"track_id", "audio_path"} - set(table.columns)
@@ -254,7 +254,8 @@ def _write_params(folder, params):
         atomic_write(target, lambda handle: handle.write(text))
 
 
-def _missing_audio(track_id, audio_path):
+def missing_audio(track_id, audio_path):
+    """The rejection of a track whose audio file is absent (shared with the pretrained-feature stage)."""
     if audio_path is None:
         return Rejected("missing_audio", f"track {track_id} has no audio file in the ledger", track_id=track_id)
     return Rejected("missing_audio", f"audio file {audio_path} does not exist", track_id=track_id)
@@ -277,7 +278,7 @@ def _cached_outcome(track_id, stem, params):
     return None
 
 
-def _outcome_of(task, outcome):
+def outcome_of(task, outcome):
     """Turn a worker's answer (or its exception) into (Path or Rejected, seconds)."""
     track_id, audio_path = task[0], task[1]
     if isinstance(outcome, WorkerCrashed):

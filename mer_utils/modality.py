@@ -176,10 +176,10 @@ def skip_rest_unless(layout, *needed, doing):
             f"{MODALITIES!r}). Nothing is computed or trained here; the remaining cells do nothing "
             f"(in Jupyter, until the kernel restarts).")
     logger.info(note)
-    _skip_later_cells(f"(skipped: this run has no {' and no '.join(lacking)})")
+    skip_later_cells(f"(skipped: this run has no {' and no '.join(lacking)})")
 
 
-def _skip_later_cells(note):
+def skip_later_cells(note):
     """Replace the source of every later code cell of this IPython kernel by ``print(note)``."""
     try:
         from IPython import get_ipython

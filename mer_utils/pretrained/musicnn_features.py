@@ -32,7 +32,7 @@ import pandas as pd
 
 from .. import config, paths
 from ..accounting import Rejected, StageReport
-from ..mels import MIN_TRACKS_PER_WORKER, _entry_stem, _missing_audio, _outcome_of, _track_rows
+from ..mels import MIN_TRACKS_PER_WORKER, entry_stem, missing_audio, outcome_of, track_rows
 from ..melspec import install_mel_bases, mel_basis
 from ..parallel import map_unordered, resolve_workers
 from . import musicnn, musicnn_input
@@ -149,12 +149,12 @@ def extract_all(tracks, *, model=musicnn.DEFAULT_MODEL, max_seconds=config.CLIP_
     params = input_parameters(max_seconds=max_seconds)
     cache = FeatureCache(cache_dir or paths.cache_dir("musicnn"), cache_provenance(model, params)).prepare()
     report = MusicnnReport(cache_dir=cache.folder, model=model)
-    rows, results, todo = _track_rows(tracks), {}, []
+    rows, results, todo = track_rows(tracks), {}, []
     for track_id, audio_path in rows:
-        stem = _entry_stem(track_id, audio_path)
+        stem = entry_stem(track_id, audio_path)
         cached = None if stem is None else cache.get(stem, track_id=track_id)
         if stem is None:
-            results[track_id] = _missing_audio(track_id, audio_path)
+            results[track_id] = missing_audio(track_id, audio_path)
         elif cached is not None:
             results[track_id] = cached if isinstance(cached, Rejected) else cache.feature_path(stem)
             report.cache_hits += 1
@@ -200,8 +200,8 @@ def _compute(todo, params, cache, network, report, *, n_workers, progress, execu
             if sum(len(p) for p in pending.values()) >= BATCH_PATCHES:
                 run_network()
             continue
-        # _outcome_of turns worker crashes and exceptions into extraction_failed, as the mel stage does
-        outcomes[track_id], seconds = _outcome_of((track_id, task[1]), outcome)
+        # outcome_of turns worker crashes and exceptions into extraction_failed, as the mel stage does
+        outcomes[track_id], seconds = outcome_of((track_id, task[1]), outcome)
         report.input_s += seconds
         if not isinstance(outcome, BaseException):  # a property of the file: remember it
             cache.reject(stems[track_id], outcomes[track_id])
