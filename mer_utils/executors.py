@@ -127,14 +127,19 @@ _KILLED = object()
 
 
 def _outcome(future):
-    """The task's result, the exception it raised, or ``_KILLED`` when its workers died."""
-    if future.status == "finished":
-        return future.result()
+    """The task's result, the exception it raised, or ``_KILLED`` when its workers died.
+
+    Asked with ``result()`` alone, never by the future's status: a finished
+    task whose result was on a worker that died since is reset to pending
+    and computed again, and ``result()`` waits for that (``exception()``
+    would return ``None`` for it, taken for the chunk's result).
+    """
     try:
-        error = future.exception()
-    except Exception as err:  # the exception itself could not travel back
+        return future.result()
+    except KilledWorker:
+        return _KILLED
+    except Exception as err:  # the task's own error, or one that could not travel back
         return err
-    return _KILLED if isinstance(error, KilledWorker) else error
 
 
 class _client:
