@@ -123,6 +123,11 @@ LYRICS_CONV_FILTERS = 250
 LYRICS_CONV_KERNEL = 3
 #: Output size of the fused dense layer FCm, with ReLU (paper: 64).
 FUSED_DIM = 64
+#: Starting weights of the lyrics word embedding: "random" (the paper: learnt from
+#: scratch) or "wordllama" (each word's WordLlama vector, English; then trained
+#: with the rest, see mer_utils.pretrained.lyrics_features.embedding_matrix).
+EMBEDDING_INIT = "random"
+EMBEDDING_INITS = ("random", "wordllama")
 
 # --- training (the paper is silent: our choices, argued in mer_utils.training) --
 #: Maximum epochs; early stopping usually ends training sooner.

@@ -53,6 +53,11 @@ N_CLASSES = len(config.LABELS)
 
 # --- inputs and shared pieces -------------------------------------------------
 
+#: Name of the lyrics word-embedding layer (its weights can start from pretrained vectors,
+#: :func:`mer_utils.training.set_pretrained_embedding`).
+EMBEDDING_LAYER = "lyrics_word_embedding"
+
+
 def _mel_input(*, n_frames, n_mels, mel_mean, mel_variance):
     """The audio input and its per-band standardization; return ``(input, scaled)``."""
     if n_frames < 1 or n_mels < 1:
@@ -77,7 +82,7 @@ def _tokens_input(*, vocab_size, max_len, embedding_dim, mask_padding):
         raise ValueError(f"max_len must be positive, got {max_len}")
     tokens = keras.Input(shape=(max_len,), dtype="int32", name="tokens")
     embedded = layers.Embedding(vocab_size, embedding_dim, mask_zero=mask_padding,
-                                name="lyrics_word_embedding")(tokens)
+                                name=EMBEDDING_LAYER)(tokens)
     return tokens, embedded
 
 

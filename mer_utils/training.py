@@ -56,7 +56,7 @@ import tensorflow as tf  # noqa: E402
 from . import config, outputs, provenance  # noqa: E402
 from .catalogue import INPUTS, MODEL_INPUTS, validate_model_name, validate_splits  # noqa: E402
 from .metrics import evaluate  # noqa: E402
-from .models import MODEL_BUILDERS  # noqa: E402
+from .models import EMBEDDING_LAYER, MODEL_BUILDERS  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -184,17 +184,20 @@ class TrainingOptions:
     class_weights: bool = config.CLASS_WEIGHTS
     vocab_size: int = config.VOCAB_SIZE
     max_len: int = config.MAX_LEN
+    embedding_init: str = config.EMBEDDING_INIT
 
     def __post_init__(self):
         checks = {
             "epochs": self.epochs >= 1, "batch_size": self.batch_size >= 1,
             "learning_rate": self.learning_rate > 0, "dropout": 0 <= self.dropout < 1,
             "patience": self.patience >= 0, "vocab_size": self.vocab_size >= 2, "max_len": self.max_len >= 1,
+            "embedding_init": self.embedding_init in config.EMBEDDING_INITS,
         }
         bad = [f"{name}={getattr(self, name)!r}" for name, ok in checks.items() if not ok]
         if bad:
             raise ValueError(f"invalid training options: {', '.join(bad)} (epochs, batch_size, max_len >= 1; "
-                             "learning_rate > 0; dropout in [0, 1); patience >= 0; vocab_size >= 2)")
+                             "learning_rate > 0; dropout in [0, 1); patience >= 0; vocab_size >= 2; "
+                             f"embedding_init one of {', '.join(config.EMBEDDING_INITS)})")
 
 
 @dataclasses.dataclass
@@ -423,6 +426,8 @@ def _train_split(model_name, layout, data, index, opts, device, *, verbose):
     build_options, train_tokens, val_tokens, vocab = _prepare_inputs(model_name, data, train_ids, val_ids, opts)
     with distribution_strategy().scope():  # several GPUs: one replica each (see distribution_strategy)
         model = MODEL_BUILDERS[model_name](dropout=opts.dropout, n_classes=len(data.classes), **build_options)
+    if vocab is not None and opts.embedding_init == "wordllama":
+        set_pretrained_embedding(model, vocab)
     mels = data.mels if "mel" in MODEL_INPUTS[model_name] else None
     train_set = make_dataset(train_ids, y_train, mels=mels, tokens=train_tokens, batch_size=opts.batch_size,
                              shuffle=True, seed=seed)
@@ -516,6 +521,20 @@ def _prepare_inputs(model_name, data, train_ids, val_ids, opts):
         val_tokens = vocab.encode([data.tokens[t] for t in val_ids], max_len=opts.max_len)
         build_options.update(vocab_size=len(vocab), max_len=opts.max_len)
     return build_options, train_tokens, val_tokens, vocab
+
+
+def set_pretrained_embedding(model, vocab):
+    """Start the model's word embedding from WordLlama's vectors of the split's vocabulary (then trained as usual).
+
+    Set as weights after the model is built, not as an initializer, so that
+    ``model.keras`` holds the matrix once, as weights, and not again in its
+    configuration. WordLlama is trained on English text: on Korean words the
+    vectors carry little (docs/results.md).
+    """
+    from .pretrained.lyrics_features import embedding_matrix
+
+    layer = model.get_layer(EMBEDDING_LAYER)
+    layer.set_weights([embedding_matrix(vocab, dim=layer.output_dim)])
 
 
 def build_options_summary(build_options):

@@ -38,6 +38,7 @@ CONFIG_DEFAULTS = {
     "group_by_artist": config.GROUP_BY_ARTIST,
     "executor": config.EXECUTOR,
     "feature_memory_mb": config.FEATURE_MEMORY_MB,
+    "embedding_init": config.EMBEDDING_INIT,
 }
 
 

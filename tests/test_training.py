@@ -408,3 +408,28 @@ def test_two_classes_train_as_before_n_classes(layout, model_name):
     history = pd.read_csv(folder / "history.csv")
     np.testing.assert_allclose(history.loc[0, ["loss", "accuracy", "val_loss"]].astype(float), epoch, rtol=1e-5)
     assert list(json.loads((folder / "metrics.json").read_text())) == list(SCORES)
+
+
+def test_wordllama_start_gives_the_embedding_its_vectors_and_random_stays_the_paper(tmp_path):
+    """With ``embedding_init="wordllama"`` each vocabulary word's row starts at its WordLlama vector."""
+    from mer_utils.paths import RunLayout
+    from mer_utils.pretrained import lyrics_features
+
+    data = fake_data(n_splits=1)
+    # a learning rate so small that one epoch leaves the start visible in the saved weights
+    options = {"epochs": 1, "learning_rate": 1e-9}
+    pretrained, scratch = RunLayout(tmp_path / "wordllama"), RunLayout(tmp_path / "random")
+    train("lyrics_cnn", pretrained, data, embedding_init="wordllama", **options)
+    train("lyrics_cnn", scratch, data, **options)
+    vocab = Vocabulary.load(pretrained.model_dir("lyrics_cnn", 0) / "vocabulary.json")
+    expected = lyrics_features.embedding_matrix(vocab, dim=200)
+
+    def embedding(layout):
+        return training.load_model(layout, "lyrics_cnn", 0).get_layer("lyrics_word_embedding").get_weights()[0]
+
+    np.testing.assert_allclose(embedding(pretrained), expected, atol=1e-5)
+    assert not np.allclose(embedding(scratch), expected, atol=1e-2), "the paper's start is random"
+    record = json.loads((pretrained.model_dir("lyrics_cnn", 0) / "provenance.json").read_text())
+    assert record["parameters"]["embedding_init"] == "wordllama"
+    with pytest.raises(ValueError, match=r"embedding_init='glove'.*one of random, wordllama"):
+        training.TrainingOptions(embedding_init="glove")
