@@ -280,6 +280,54 @@ def apply_rejections(ledger, rejections, *, stage):
     return ledger
 
 
+#: Columns of :func:`feature_account`.
+FEATURE_ACCOUNT_COLUMNS = ("track_id", "features", "status", "reason", "detail")
+
+
+def feature_account(track_ids, reports):
+    """Every kept track's account in a feature stage that removes no track (notebook 08's pretrained features).
+
+    Such a stage leaves the ledger alone: the run's folds stay as notebook
+    01 made them, and a track without features is scored with imputed
+    values (:mod:`mer_utils.beyond`). This table says, for each track and
+    each feature source, whether it got its features or why not.
+
+    Parameters
+    ----------
+    track_ids : sequence of str
+        The run's kept tracks.
+    reports : dict
+        Feature source name (e.g. ``"musicnn"``) -> :class:`StageReport`
+        whose ``rejections`` name tracks of ``track_ids``; ``None`` reports are left out.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`FEATURE_ACCOUNT_COLUMNS`; ``status`` is ``"computed"`` or
+        ``"missing"`` (with a reason of :data:`REASONS` and its detail).
+
+    Raises
+    ------
+    ValueError
+        If a rejection names a track outside ``track_ids`` or an unknown reason.
+    """
+    import pandas as pd
+
+    ids, rows = list(track_ids), []
+    for source, report in reports.items():
+        if report is None:
+            continue
+        missing = {r.track_id: r for r in report.rejections}
+        strangers = [t for t in missing if t not in set(ids)]
+        unknown = sorted({r.reason for r in missing.values()} - set(REASONS))
+        if strangers or unknown:
+            raise ValueError(f"{source}: rejections of tracks that are not kept ({strangers[:5]}) or with "
+                             f"unknown reasons ({unknown})")
+        rows += [(t, source, "missing", missing[t].reason, missing[t].detail) if t in missing else
+                 (t, source, "computed", "", "") for t in ids]
+    return pd.DataFrame(rows, columns=list(FEATURE_ACCOUNT_COLUMNS))
+
+
 def reason_counts(ledger):
     """Counts of kept tracks by label and rejected tracks by stage and reason.
 

@@ -109,6 +109,11 @@ class RunLayout:
         return self.data_dir / "tokens.json"
 
     @property
+    def feature_account_csv(self):
+        """Notebook 08's account: every kept track's pretrained features, or the reason it has none."""
+        return self.data_dir / "feature_account.csv"
+
+    @property
     def figures_dir(self):
         """Figures saved beside the executed notebooks."""
         return self.run_dir / "figures"

@@ -208,3 +208,18 @@ def test_every_read_csv_in_the_package_keeps_default_na_off():
                 if not (off or forwards):
                     careless.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
     assert not careless
+
+
+def test_feature_account_gives_every_track_of_every_source_its_features_or_its_reason():
+    musicnn = StageReport(rejections=[Rejected("too_short", "audio file b.mp3: a clip of 1.00 s", track_id="b")])
+    lyrics = StageReport()
+    account = accounting.feature_account(["a", "b", "NA"], {"musicnn": musicnn, "lyrics_features": lyrics,
+                                                           "absent": None})
+    assert list(account.columns) == list(accounting.FEATURE_ACCOUNT_COLUMNS)
+    assert account.groupby("features").size().to_dict() == {"musicnn": 3, "lyrics_features": 3}
+    missing = account[account["status"] == "missing"]
+    assert missing[["track_id", "features", "reason"]].values.tolist() == [["b", "musicnn", "too_short"]]
+    assert set(account.loc[account["status"] == "computed", "reason"]) == {""}
+    with pytest.raises(ValueError, match=r"musicnn: rejections of tracks that are not kept \(\['zz'\]\)"):
+        accounting.feature_account(["a"], {"musicnn": StageReport(rejections=[
+            Rejected("too_short", "x", track_id="zz")])})

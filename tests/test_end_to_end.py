@@ -80,6 +80,18 @@ def test_splits_cover_only_kept_tracks(smoke_run):
         assert not set(split["train"]) & set(split["val"])
 
 
+def test_notebook_08_accounts_for_every_kept_tracks_features(smoke_run):
+    """Its features remove no track; each kept track has its features or a reason, per source."""
+    layout = RunLayout(smoke_run)
+    kept = set(accounting.kept_ids(accounting.read_ledger(layout.tracks_csv)))
+    account = pd.read_csv(layout.feature_account_csv, dtype=str, keep_default_na=False)
+    assert set(account["features"]) == {"musicnn", "lyrics_features"}
+    for source, rows in account.groupby("features"):
+        assert sorted(rows["track_id"]) == sorted(kept), source
+    missing = account[account["status"] == "missing"]
+    assert missing["reason"].isin(list(accounting.REASONS)).all() and (missing["detail"] != "").all()
+
+
 @pytest.mark.parametrize("model", MODELS)
 def test_each_model_wrote_its_outputs(smoke_run, model):
     layout = RunLayout(smoke_run)
