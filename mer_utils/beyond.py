@@ -559,22 +559,24 @@ def train_nested(model_name, layout, *, seed, val_fraction=INNER_VAL_FRACTION, m
 
 
 def _predict_outer(training, folder, model_name, data, test_ids, options):
-    """The kept model of ``folder`` on the outer fold, its inputs prepared as in training (the split's vocabulary)."""
+    """The kept model of ``folder`` on the outer fold, its inputs prepared as in training (the split's vocabulary).
+
+    Predicted as in training (:func:`mer_utils.training.predict_clips`): with
+    ``crop_frames``, each clip's probability is the mean over its windows.
+    """
     import keras
 
     model = keras.models.load_model(folder / "model.keras")
+    opts = training.TrainingOptions(**options)
     needs = catalogue.MODEL_INPUTS[model_name]
     tokens = None
     if "tokens" in needs:
         from .vocabulary import Vocabulary
 
         vocab = Vocabulary.load(folder / "vocabulary.json")
-        max_len = options.get("max_len", training.TrainingOptions().max_len)
-        tokens = vocab.encode([data.tokens[t] for t in test_ids], max_len=max_len)
-    dataset = training.make_dataset(test_ids, np.zeros(len(test_ids), dtype=np.int32),
-                                    mels=data.mels if "mel" in needs else None, tokens=tokens,
-                                    batch_size=options.get("batch_size", training.TrainingOptions().batch_size))
-    return model.predict(dataset, verbose=0)[:, 1].astype(float)
+        tokens = vocab.encode([data.tokens[t] for t in test_ids], max_len=opts.max_len)
+    return training.predict_clips(model, test_ids, mels=data.mels if "mel" in needs else None, tokens=tokens,
+                                  batch_size=opts.batch_size, crop_frames=opts.crop_frames)[:, 1]
 
 
 # --- Table 1, extended ---------------------------------------------------------------------

@@ -150,6 +150,10 @@ MIXED_PRECISION = False
 #: process under 1.5 GB (it peaks at ~1.15 GB reading rows from the file; see
 #: docs/benchmarks.md); the demo and MIREX-like runs fit. Not in the paper.
 FEATURE_MEMORY_MB = 256
+#: Random-crop training of the mel models (audio and fused): 0 reads whole clips (the paper's protocol);
+#: W > 0 builds the model for W frames, trains on a fresh random window of W frames of each clip every
+#: epoch and predicts a clip as the mean of its windows (mer_utils.training). Not in the paper.
+CROP_FRAMES = 0
 #: The short schedule of the demo profile (make reproduce), which notebooks 04-06 use by hand with
 #: ``quick = True``: the demo corpus's audio models reach their lowest validation loss in 1-2 epochs.
 QUICK_EPOCHS = 3

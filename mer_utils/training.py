@@ -35,6 +35,13 @@ are notebook and profile parameters):
   shuffling); on a CPU the same seed gives the same metrics.
 - **No leakage**: the mel standardization statistics and the vocabulary are
   computed on each split's training tracks only.
+- **Random crops** (``crop_frames``, off by default: the paper reads whole
+  clips): with ``crop_frames = W`` the model is built for W frames and every
+  epoch each training clip gives a fresh random window of W consecutive
+  frames (drawn from the seed). Validation and prediction cut each clip into
+  its windows (:func:`window_starts`) and average their probabilities
+  (:func:`predict_clips`), so a clip still gets one prediction; early
+  stopping watches the loss of those averaged probabilities.
 
 Data are read per batch: mel spectrograms as rows of the run's feature
 matrix (:func:`mer_utils.mels.open_matrix`), lyrics as encoded int32 arrays, in
@@ -185,6 +192,7 @@ class TrainingOptions:
     vocab_size: int = config.VOCAB_SIZE
     max_len: int = config.MAX_LEN
     embedding_init: str = config.EMBEDDING_INIT
+    crop_frames: int = config.CROP_FRAMES
 
     def __post_init__(self):
         checks = {
@@ -192,12 +200,14 @@ class TrainingOptions:
             "learning_rate": self.learning_rate > 0, "dropout": 0 <= self.dropout < 1,
             "patience": self.patience >= 0, "vocab_size": self.vocab_size >= 2, "max_len": self.max_len >= 1,
             "embedding_init": self.embedding_init in config.EMBEDDING_INITS,
+            "crop_frames": isinstance(self.crop_frames, (int, np.integer)) and self.crop_frames >= 0,
         }
         bad = [f"{name}={getattr(self, name)!r}" for name, ok in checks.items() if not ok]
         if bad:
             raise ValueError(f"invalid training options: {', '.join(bad)} (epochs, batch_size, max_len >= 1; "
                              "learning_rate > 0; dropout in [0, 1); patience >= 0; vocab_size >= 2; "
-                             f"embedding_init one of {', '.join(config.EMBEDDING_INITS)})")
+                             f"embedding_init one of {', '.join(config.EMBEDDING_INITS)}; "
+                             "crop_frames an integer >= 0, 0: whole clips)")
 
 
 @dataclasses.dataclass
@@ -272,6 +282,56 @@ def validate_training_data(data, model_name):
     validate_splits(model_name, data.splits, data.labels, available)
 
 
+def validate_crop_frames(model_name, crop_frames, n_frames):
+    """Raise ``ValueError`` unless ``model_name`` can train on windows of ``crop_frames`` of ``n_frames``-frame clips.
+
+    0 (whole clips) is always fine. Otherwise the model must read mel
+    spectrograms, the window must fit in the clip, and the model's builder
+    must accept that many frames (the conv stack's pools need at least
+    their product, 108 with the paper's pools; the audio RNN takes any
+    length): the builder is asked, with a throwaway model.
+    """
+    if not crop_frames:
+        return
+    if "mel" not in MODEL_INPUTS[model_name]:
+        raise ValueError(f"crop_frames={crop_frames}: {model_name} reads no mel spectrogram; random crops are for "
+                         "the audio and fused models (give crop_frames=0)")
+    if crop_frames > n_frames:
+        raise ValueError(f"crop_frames={crop_frames} is longer than the clips' {n_frames} frames: "
+                         f"give at most {n_frames} (or 0 for whole clips)")
+    try:
+        MODEL_BUILDERS[model_name](n_frames=crop_frames, n_mels=1)
+    except ValueError as err:
+        raise ValueError(f"crop_frames={crop_frames} is too short for {model_name}: {err}") from None
+
+
+def window_starts(n_frames, crop_frames):
+    """First frames of a clip's prediction windows: non-overlapping, covering the whole clip.
+
+    Windows start every ``crop_frames`` frames; when ``crop_frames`` does
+    not divide ``n_frames``, the last window ends at the clip's end (so it
+    overlaps the one before it) rather than being padded or dropped: every
+    frame is seen, every window is a real ``crop_frames``-frame excerpt.
+
+    Returns
+    -------
+    np.ndarray, shape (ceil(n_frames / crop_frames),), int64
+
+    Examples
+    --------
+    >>> window_starts(1024, 256).tolist()
+    [0, 256, 512, 768]
+    >>> window_starts(120, 50).tolist()
+    [0, 50, 70]
+    """
+    if not 1 <= crop_frames <= n_frames:
+        raise ValueError(f"crop_frames={crop_frames} must be in [1, {n_frames}] for clips of {n_frames} frames")
+    starts = np.arange(0, n_frames - crop_frames + 1, crop_frames, dtype=np.int64)
+    if starts[-1] + crop_frames < n_frames:
+        starts = np.append(starts, n_frames - crop_frames)
+    return starts
+
+
 def mel_band_statistics(mels, track_ids, *, chunk_size=64):
     """Mean and variance of every mel band over the given tracks, read in chunks.
 
@@ -302,13 +362,15 @@ def mel_band_statistics(mels, track_ids, *, chunk_size=64):
     return mean, np.maximum(total_sq / count - np.square(mean), 0.0)
 
 
-def make_dataset(track_ids, labels, *, mels=None, tokens=None, batch_size, shuffle=False, seed=0):
+def make_dataset(track_ids, labels, *, mels=None, tokens=None, batch_size, shuffle=False, seed=0, crop_frames=0,
+                 starts=None):
     """A ``tf.data`` pipeline of ``({"mel": ..., "tokens": ...}, labels)`` batches.
 
     Mel spectrograms are read from ``mels`` batch by batch (never the whole
     corpus in memory); the next batches are prefetched while the model trains.
     From a feature matrix (``mels.read_rows``, :mod:`mer_utils.feature_matrix`)
     a batch is its float16 rows, cast to float32 by TensorFlow: the same numbers.
+    With ``crop_frames`` each element's mel is a window of that many frames.
 
     Parameters
     ----------
@@ -322,7 +384,14 @@ def make_dataset(track_ids, labels, *, mels=None, tokens=None, batch_size, shuff
     shuffle : bool
         Reshuffle the order every epoch (training); validation keeps its order.
     seed : int
-        Seed of the shuffling.
+        Seed of the shuffling and of the random windows.
+    crop_frames : int
+        0: whole clips ``(n_frames, n_mels)``; W > 0: windows ``(W, n_mels)``.
+    starts : sequence of int, length n, optional
+        With ``crop_frames``: the first frame of each element's window (prediction,
+        :func:`predict_clips`). Default: a fresh random window per element
+        on every pass over the dataset (every epoch), uniform over the clip and
+        reproducible from ``seed``.
 
     Returns
     -------
@@ -334,23 +403,26 @@ def make_dataset(track_ids, labels, *, mels=None, tokens=None, batch_size, shuff
     rows = mels.rows(track_ids) if hasattr(mels, "read_rows") else None  # a feature matrix's row numbers
     if mels is not None:
         n_mels, n_frames = mels.shape
-        specs.append(("mel", tf.float32 if rows is None else tf.float16, (None, n_frames, n_mels)))
+        specs.append(("mel", tf.float32 if rows is None else tf.float16, (None, crop_frames or n_frames, n_mels)))
     if tokens is not None:
         tokens = np.asarray(tokens, dtype=np.int32)
         specs.append(("tokens", tf.int32, (None, tokens.shape[1])))
 
-    def load(index):
+    def load(index, *window):  # window: the batch's first frames, with crop_frames
         arrays = []
         if rows is not None:
             arrays.append(mels.read_rows(rows[index]))
         elif mels is not None:
             arrays.append(np.asarray(mels.batch([track_ids[i] for i in index]), dtype=np.float32))
+        if window and mels is not None:
+            frames = window[0][:, None] + np.arange(crop_frames)  # (batch, W) frame numbers
+            arrays[0] = arrays[0][np.arange(len(index))[:, None], frames]
         if tokens is not None:
             arrays.append(tokens[index])
         return (*arrays, labels[index])
 
-    def load_tf(index):
-        *arrays, y = tf.numpy_function(load, [index], [dtype for _, dtype, _ in specs] + [tf.int32],
+    def load_tf(index, *window):
+        *arrays, y = tf.numpy_function(load, [index, *window], [dtype for _, dtype, _ in specs] + [tf.int32],
                                        stateful=False)
         for array, (_, _, shape) in zip(arrays, specs):
             array.set_shape(shape)
@@ -359,11 +431,82 @@ def make_dataset(track_ids, labels, *, mels=None, tokens=None, batch_size, shuff
                 for array, (name, _, _) in zip(arrays, specs)}, y
 
     dataset = tf.data.Dataset.range(len(track_ids))
+    if crop_frames and starts is not None:
+        dataset = tf.data.Dataset.zip(dataset, tf.data.Dataset.from_tensor_slices(np.asarray(starts, np.int64)))
     if shuffle:
         dataset = dataset.shuffle(len(track_ids), seed=seed, reshuffle_each_iteration=True)
+    if crop_frames and starts is None:
+        dataset = tf.data.Dataset.zip(dataset, _random_starts(mels.shape[1] - crop_frames + 1, seed=seed))
     # Parallel reads of the next batches, delivered in order (deterministic=True keeps seeds meaningful).
     dataset = dataset.batch(batch_size).map(load_tf, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _random_starts(n_positions, *, seed):
+    """An endless dataset of int64 window starts in ``[0, n_positions)``, new ones on every pass, from ``seed``."""
+    def position(number):
+        return tf.math.floormod(number, n_positions)  # the bias of a modulo of 64-bit numbers is negligible
+
+    return tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).map(position)
+
+
+def predict_clips(model, track_ids, *, mels=None, tokens=None, batch_size=config.BATCH_SIZE, crop_frames=0):
+    """Class probabilities of whole clips; with ``crop_frames``, the mean over each clip's windows.
+
+    The one prediction of every model trained by :func:`train_on_splits`:
+    the validation of each epoch (with crops), the saved predictions and
+    the never-tuned rows' outer folds (:func:`mer_utils.beyond.train_nested`).
+
+    Parameters
+    ----------
+    model : keras.Model
+        Built for ``crop_frames`` frames (or the whole clip when 0).
+    track_ids : sequence of str, length n
+    mels : MelStore-like, optional
+        Whole clips ``(n_frames, n_mels)``: they are cut into :func:`window_starts` here.
+    tokens : np.ndarray, shape (n, max_len), int32, optional
+        Encoded lyrics, aligned with ``track_ids`` (every window of a clip gets its clip's).
+    batch_size : int
+    crop_frames : int
+        0: the model reads whole clips.
+
+    Returns
+    -------
+    np.ndarray, shape (n, n_classes), float64
+    """
+    track_ids = list(track_ids)
+    if not crop_frames:
+        dataset = make_dataset(track_ids, np.zeros(len(track_ids), dtype=np.int32), mels=mels, tokens=tokens,
+                               batch_size=batch_size)
+        return model.predict(dataset, verbose=0).astype(float)
+    starts = window_starts(mels.shape[1], crop_frames)
+    per_clip = len(starts)
+    dataset = make_dataset(np.repeat(track_ids, per_clip).tolist(), np.zeros(len(track_ids) * per_clip, np.int32),
+                           mels=mels, tokens=None if tokens is None else np.repeat(tokens, per_clip, axis=0),
+                           batch_size=batch_size, crop_frames=crop_frames, starts=np.tile(starts, len(track_ids)))
+    windows = model.predict(dataset, verbose=0).astype(float)  # (n * per_clip, n_classes), clip by clip
+    return windows.reshape(len(track_ids), per_clip, -1).mean(axis=1)
+
+
+class ClipValidation(keras.callbacks.Callback):
+    """Each epoch's ``val_loss`` and ``val_accuracy`` from whole-clip probabilities (:func:`predict_clips`).
+
+    Used instead of Keras' own validation when training on random crops, so
+    that early stopping judges what is reported: the clip's mean over its
+    windows, not single windows. It must come before the early stopping in
+    the callbacks (Keras passes every callback the same epoch logs, in order).
+    """
+
+    def __init__(self, track_ids, labels, *, mels, tokens, batch_size, crop_frames):
+        super().__init__()
+        self.track_ids, self.labels = list(track_ids), np.asarray(labels, dtype=np.int32)
+        self.inputs = {"mels": mels, "tokens": tokens, "batch_size": batch_size, "crop_frames": crop_frames}
+
+    def on_epoch_end(self, epoch, logs=None):
+        probabilities = predict_clips(self.model, self.track_ids, **self.inputs)
+        loss = keras.losses.sparse_categorical_crossentropy(self.labels, probabilities)  # as Keras' validation
+        logs["val_loss"] = float(np.mean(keras.ops.convert_to_numpy(loss)))
+        logs["val_accuracy"] = float(np.mean(probabilities.argmax(axis=1) == self.labels))
 
 
 def balanced_class_weights(labels, n_classes=2):
@@ -394,7 +537,7 @@ def train_on_splits(model_name, layout, *, data=None, verbose=0, feature_memory_
     **options
         Fields of :class:`TrainingOptions`: ``seed``, ``epochs``, ``batch_size``,
         ``learning_rate``, ``dropout``, ``patience``, ``class_weights``,
-        ``vocab_size``, ``max_len``.
+        ``vocab_size``, ``max_len``, ``embedding_init``, ``crop_frames``.
 
     Returns
     -------
@@ -407,6 +550,7 @@ def train_on_splits(model_name, layout, *, data=None, verbose=0, feature_memory_
     data = data if data is not None else TrainingData.from_layout(layout, model_name,
                                                                   feature_memory_mb=feature_memory_mb)
     validate_training_data(data, model_name)
+    validate_crop_frames(model_name, opts.crop_frames, data.mels.shape[1] if data.mels is not None else 0)
     device = dict(_device) if _device is not None else configure_device()
     rows = [_train_split(model_name, layout, data, i, opts, device, verbose=verbose)
             for i in range(len(data.splits))]
@@ -430,14 +574,19 @@ def _train_split(model_name, layout, data, index, opts, device, *, verbose):
         set_pretrained_embedding(model, vocab)
     mels = data.mels if "mel" in MODEL_INPUTS[model_name] else None
     train_set = make_dataset(train_ids, y_train, mels=mels, tokens=train_tokens, batch_size=opts.batch_size,
-                             shuffle=True, seed=seed)
-    val_set = make_dataset(val_ids, y_val, mels=mels, tokens=val_tokens, batch_size=opts.batch_size)
+                             shuffle=True, seed=seed, crop_frames=opts.crop_frames)
+    if opts.crop_frames:  # whole clips are judged by the mean of their windows
+        validation = ClipValidation(val_ids, y_val, mels=mels, tokens=val_tokens, batch_size=opts.batch_size,
+                                    crop_frames=opts.crop_frames)
+    else:
+        validation = make_dataset(val_ids, y_val, mels=mels, tokens=val_tokens, batch_size=opts.batch_size)
     label = f"{model_name} split {index} (of {len(data.splits)})"
     logger.info("%s: training on %d tracks, validating on %d", label, len(train_ids), len(val_ids))
-    history, best_epoch = _fit(model, train_set, val_set, opts, class_weight=(
+    history, best_epoch = _fit(model, train_set, validation, opts, class_weight=(
         balanced_class_weights(y_train, len(data.classes)) if opts.class_weights else None), verbose=verbose,
         progress=EpochProgress(label, opts.epochs))
-    probabilities = model.predict(val_set, verbose=0).astype(float)  # (n_val, n_classes)
+    probabilities = predict_clips(model, val_ids, mels=mels, tokens=val_tokens, batch_size=opts.batch_size,
+                                  crop_frames=opts.crop_frames)  # (n_val, n_classes)
 
     scores = evaluate(y_val, probabilities)
     run = {"model": model_name, "split": index, "n_train": len(train_ids), "n_val": len(val_ids),
@@ -483,15 +632,20 @@ class EpochProgress(keras.callbacks.Callback):
                     time.perf_counter() - self._started)
 
 
-def _fit(model, train_set, val_set, opts, *, class_weight, verbose, progress=None):
-    """Compile and fit ``model``; return its history (``outputs.HISTORY_COLUMNS``) and the epoch it keeps."""
+def _fit(model, train_set, validation, opts, *, class_weight, verbose, progress=None):
+    """Compile and fit ``model``; return its history (``outputs.HISTORY_COLUMNS``) and the epoch it keeps.
+
+    ``validation`` is a dataset Keras evaluates after each epoch, or a
+    :class:`ClipValidation` that writes the epoch's validation scores itself.
+    """
     with model.distribute_strategy.scope():  # the optimizer's variables live where the model's do
         model.compile(optimizer=keras.optimizers.Adam(learning_rate=opts.learning_rate),
                       loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=False)
     stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=opts.patience, restore_best_weights=True)
-    callbacks = ([stopper] if opts.patience else []) + ([progress] if progress else [])
-    fit = model.fit(train_set, validation_data=val_set, epochs=opts.epochs, verbose=verbose, shuffle=False,
-                    callbacks=callbacks, class_weight=class_weight)
+    own = isinstance(validation, keras.callbacks.Callback)  # first, so the stopper sees its scores
+    callbacks = ([validation] if own else []) + ([stopper] if opts.patience else []) + ([progress] if progress else [])
+    fit = model.fit(train_set, validation_data=None if own else validation, epochs=opts.epochs, verbose=verbose,
+                    shuffle=False, callbacks=callbacks, class_weight=class_weight)
     history = pd.DataFrame(fit.history)
     history.insert(0, "epoch", np.arange(1, len(history) + 1))
     best_epoch = stopper.best_epoch + 1 if opts.patience else len(history)
@@ -511,8 +665,9 @@ def _prepare_inputs(model_name, data, train_ids, val_ids, opts):
     build_options, train_tokens, val_tokens, vocab = {}, None, None, None
     if "mel" in needs:
         n_mels, n_frames = data.mels.shape
-        mean, variance = mel_band_statistics(data.mels, train_ids)
-        build_options.update(n_frames=n_frames, n_mels=n_mels, mel_mean=mean, mel_variance=variance)
+        mean, variance = mel_band_statistics(data.mels, train_ids)  # of the whole training clips, crops or not
+        build_options.update(n_frames=opts.crop_frames or n_frames, n_mels=n_mels, mel_mean=mean,
+                             mel_variance=variance)
     if "tokens" in needs:
         from .vocabulary import Vocabulary
 

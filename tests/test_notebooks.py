@@ -39,6 +39,7 @@ CONFIG_DEFAULTS = {
     "executor": config.EXECUTOR,
     "feature_memory_mb": config.FEATURE_MEMORY_MB,
     "embedding_init": config.EMBEDDING_INIT,
+    "crop_frames": config.CROP_FRAMES,
 }
 
 

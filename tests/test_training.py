@@ -433,3 +433,132 @@ def test_wordllama_start_gives_the_embedding_its_vectors_and_random_stays_the_pa
     assert record["parameters"]["embedding_init"] == "wordllama"
     with pytest.raises(ValueError, match=r"embedding_init='glove'.*one of random, wordllama"):
         training.TrainingOptions(embedding_init="glove")
+
+
+# --- random crops (crop_frames) ----------------------------------------------------------------
+
+def test_crop_off_trains_exactly_as_before():
+    """``crop_frames=0`` (the default) is the paper's protocol: the previous version's numbers, to the bit."""
+    from mer_utils import config
+
+    assert config.CROP_FRAMES == 0 and training.TrainingOptions().crop_frames == 0
+    assert training.window_starts(1024, 256).tolist() == [0, 256, 512, 768]
+    assert training.window_starts(120, 50).tolist() == [0, 50, 70], "the last window ends at the clip's end"
+    assert training.window_starts(120, 120).tolist() == [0]
+
+
+def test_crop_off_gives_the_previous_outputs(layout):
+    train("audio_cnn", layout, fake_data(n_splits=1), epochs=1, learning_rate=1e-4, crop_frames=0)
+    folder = layout.model_dir("audio_cnn", 0)
+    probs, epoch = BEFORE_N_CLASSES["audio_cnn"]
+    np.testing.assert_allclose(pd.read_csv(folder / "predictions.csv")["prob_positive"], probs, rtol=1e-5)
+    history = pd.read_csv(folder / "history.csv")
+    np.testing.assert_allclose(history.loc[0, ["loss", "accuracy", "val_loss"]].astype(float), epoch, rtol=1e-5)
+    record = json.loads((folder / "provenance.json").read_text())
+    assert record["parameters"]["crop_frames"] == 0 and record["inputs"]["n_frames"] == N_FRAMES
+
+
+def frame_numbered_store(n_tracks=6):
+    """Mels whose value is ``1000 * track + frame`` in every band: a window tells its track and first frame."""
+    return FakeMelStore({f"t{k}": np.tile(1000.0 * k + np.arange(N_FRAMES), (N_MELS, 1)).astype(np.float32)
+                         for k in range(n_tracks)})
+
+
+def random_windows(store, *, seed, epochs=2, crop_frames=50):
+    """``[{track: first frame}]`` per pass over a shuffled, cropped dataset (one batch of every track)."""
+    dataset = training.make_dataset(store.ids, np.zeros(len(store.ids)), mels=store, batch_size=len(store.ids),
+                                    shuffle=True, seed=seed, crop_frames=crop_frames)
+    passes = []
+    for _ in range(epochs):
+        (x, _), = list(dataset)
+        mel = x["mel"].numpy()
+        assert mel.shape == (len(store.ids), crop_frames, N_MELS)
+        first = mel[:, 0, 0]
+        np.testing.assert_array_equal(mel[:, :, 0], first[:, None] + np.arange(crop_frames)), "consecutive frames"
+        passes.append({f"t{int(v // 1000)}": int(v % 1000) for v in first})
+    return passes
+
+
+def test_random_windows_change_every_epoch_and_repeat_with_the_seed():
+    store = frame_numbered_store()
+    first, second = random_windows(store, seed=3)
+    assert sorted(first) == store.ids and all(0 <= s <= N_FRAMES - 50 for s in [*first.values(), *second.values()])
+    assert first != second, "a new epoch draws new windows"
+    assert len(set(first.values())) > 1, "each clip draws its own window"
+    assert random_windows(store, seed=3) == [first, second], "the same seed draws the same windows"
+    assert random_windows(store, seed=4)[0] != first
+
+
+def test_cropped_training_is_reproducible_on_cpu(tmp_path):
+    from mer_utils.paths import RunLayout
+
+    runs = [RunLayout(tmp_path / name) for name in ("a", "b")]
+    for run in runs:
+        train("audio_cnn", run, fake_data(n_splits=1), epochs=2, crop_frames=108)
+    for name in ("predictions.csv", "history.csv"):
+        a, b = (pd.read_csv(run.model_dir("audio_cnn", 0) / name) for run in runs)
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+@pytest.mark.parametrize(("model_name", "crop_frames"), [("audio_rnn", 50), ("fused", 108)])
+def test_a_clip_is_predicted_as_the_mean_of_its_windows(layout, model_name, crop_frames):
+    from mer_utils import beyond
+
+    data = fake_data(n_splits=1)
+    summary = train(model_name, layout, data, epochs=2, crop_frames=crop_frames, learning_rate=1e-3)
+    folder = layout.model_dir(model_name, 0)
+    model = training.load_model(layout, model_name, 0)
+    assert model.get_layer("mel").output.shape == (None, crop_frames, N_MELS)
+    saved = pd.read_csv(folder / "predictions.csv", dtype={"track_id": str})
+    val = data.splits[0]["val"]
+    assert list(saved["track_id"]) == val, "one row per clip"
+    whole = data.mels.batch(val)
+    inputs = {}
+    if model_name == "fused":
+        vocab = Vocabulary.load(folder / "vocabulary.json")
+        inputs["tokens"] = vocab.encode([data.tokens[t] for t in val], max_len=24)
+    manual = np.mean([model.predict({"mel": whole[:, s:s + crop_frames], **inputs}, verbose=0)
+                      for s in training.window_starts(N_FRAMES, crop_frames)], axis=0)
+    np.testing.assert_allclose(saved["prob_positive"], manual[:, 1], rtol=1e-5, atol=1e-6)
+    # the last epoch's validation (kept: patience 0) is the one of the averaged probabilities
+    history = pd.read_csv(folder / "history.csv")
+    y = np.array([data.labels[t] for t in val])
+    assert history["val_accuracy"].iloc[-1] == pytest.approx(summary.loc[0, "accuracy"])
+    expected_loss = -np.mean(np.log(np.clip(manual[np.arange(len(y)), y], 1e-7, 1)))  # Keras clips at 1e-7
+    assert history["val_loss"].iloc[-1] == pytest.approx(expected_loss, rel=1e-4)
+    record = json.loads((folder / "provenance.json").read_text())
+    assert record["parameters"]["crop_frames"] == crop_frames and record["inputs"]["n_frames"] == crop_frames
+    # the never-tuned rows predict their outer fold the same way
+    outer = beyond._predict_outer(training, folder, model_name, data, val, {**FAST, "crop_frames": crop_frames})
+    np.testing.assert_allclose(outer, manual[:, 1], rtol=1e-5, atol=1e-6)
+
+
+def test_bad_crop_frames_raise_precise_errors(layout):
+    data = fake_data(n_splits=1)
+    with pytest.raises(ValueError, match=r"invalid training options: crop_frames=-1 .*crop_frames an integer >= 0"):
+        training.TrainingOptions(crop_frames=-1)
+    with pytest.raises(ValueError, match=r"invalid training options: crop_frames=64.0"):
+        training.TrainingOptions(crop_frames=64.0)
+    with pytest.raises(ValueError, match=r"crop_frames=100 is too short for audio_cnn: 100 frames are too few for "
+                                         r"pool sizes \(3, 3, 3, 2, 2\): need at least 108"):
+        train("audio_cnn", layout, data, crop_frames=100)
+    with pytest.raises(ValueError, match="crop_frames=100 is too short for fused: .*need at least 108"):
+        training.validate_crop_frames("fused", 100, N_FRAMES)
+    with pytest.raises(ValueError, match=r"crop_frames=121 is longer than the clips' 120 frames: give at most 120"):
+        train("audio_rnn", layout, data, crop_frames=121)
+    with pytest.raises(ValueError, match="crop_frames=50: lyrics_cnn reads no mel spectrogram"):
+        train("lyrics_cnn", layout, data, crop_frames=50)
+    training.validate_crop_frames("audio_rnn", 1, N_FRAMES)  # a GRU reads any length
+    training.validate_crop_frames("audio_cnn_rnn", 108, N_FRAMES)
+    assert not layout.models_dir.exists(), "refused before any training"
+
+
+def test_four_classes_train_on_random_crops(layout):
+    data = fake_data_4()
+    summary = train("audio_cnn", layout, data, epochs=6, crop_frames=108)
+    predictions = pd.read_csv(layout.model_dir("audio_cnn", 0) / "predictions.csv", dtype={"track_id": str})
+    columns = ["prob_c0", "prob_c1", "prob_c2", "prob_c3"]
+    assert list(predictions.columns) == ["track_id", "label", *columns, "predicted"]
+    assert predictions["track_id"].tolist() == data.splits[0]["val"]
+    np.testing.assert_allclose(predictions[columns].sum(axis=1), 1.0, atol=1e-5)
+    assert summary.loc[0, "accuracy"] > 0.5, "well above the chance of 0.25 on separable classes"
