@@ -107,10 +107,15 @@ EARLY_FUSION = "pretrained_early_fusion"
 LATE_FUSION = "pretrained_late_fusion"
 STACKING = "pretrained_stacking"
 ZERO_SHOT = "pretrained_audio_zero_shot"
+#: musicnn itself trained on the run's songs (:mod:`mer_utils.pretrained.musicnn_finetune`); it reads the clips'
+#: musicnn patches, the input of the musicnn features.
+FINETUNED_AUDIO = "audio_musicnn_finetuned"
 BEYOND_MODELS = (
     ModelInfo(PRETRAINED_AUDIO, "audio", "musicnn features + logistic regression", inputs=("musicnn",),
               protocol="never-tuned", family="pretrained"),
     ModelInfo(ZERO_SHOT, "audio", "musicnn mood tags, zero-shot (only a threshold is fit)", inputs=("musicnn",),
+              protocol="never-tuned", family="pretrained"),
+    ModelInfo(FINETUNED_AUDIO, "audio", "musicnn fine-tuned (inner early stopping)", inputs=("musicnn",),
               protocol="never-tuned", family="pretrained"),
     ModelInfo(PRETRAINED_LYRICS, "lyrics", "WordLlama + VADER + TextBlob + logistic regression",
               inputs=("lyrics_features",), protocol="never-tuned", family="pretrained"),
