@@ -179,7 +179,8 @@ def distribution_strategy():
 class TrainingOptions:
     """Hyper-parameters of one training; defaults from :mod:`mer_utils.config`.
 
-    ``vocab_size`` and ``max_len`` only matter to models that read lyrics.
+    ``vocab_size`` and ``max_len`` only matter to models that read lyrics,
+    ``crop_frames`` to those that read mel spectrograms (0: whole clips).
     """
 
     seed: int = config.SEED
