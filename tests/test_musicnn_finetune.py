@@ -128,6 +128,20 @@ def test_fine_tuning_moves_the_backbone_but_not_the_batch_norm_statistics(variab
     assert not np.allclose(musicnn_finetune.clip_probabilities(other, val), prob, rtol=0, atol=1e-6)
 
 
+@needs_wheel
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_linear_probe_head_gives_the_logistic_regressions_probabilities(variables, n_classes):
+    import keras
+
+    network = musicnn_finetune.build_finetune_model(n_classes, variables=variables)
+    patches = np.concatenate(_patches(4, 2, seed=5))
+    labels = np.arange(len(patches)) % n_classes
+    probe = musicnn_finetune.probe_head(network, patches, labels, seed=0, batch_size=4)
+    penultimate = keras.Model(network.input, network.get_layer("penultimate_bn").output).predict_on_batch(patches)
+    expected = probe.predict_proba(np.asarray(penultimate))
+    np.testing.assert_allclose(network.predict_on_batch(patches), expected, rtol=0, atol=1e-5)
+
+
 def test_missing_wheel_says_how_to_install(monkeypatch, layout):
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
@@ -139,6 +153,8 @@ def test_missing_wheel_says_how_to_install(monkeypatch, layout):
 def test_bad_options_are_named():
     with pytest.raises(ValueError, match="train_patches_per_clip must be at least 1"):
         musicnn_finetune.FinetuneOptions(train_patches_per_clip=0)
+    with pytest.raises(ValueError, match="unknown head_init 'zeros'"):
+        musicnn_finetune.FinetuneOptions(head_init="zeros")
 
 
 def test_catalogue_entry_is_a_never_tuned_audio_row():

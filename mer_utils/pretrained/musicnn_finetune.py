@@ -27,6 +27,14 @@ network itself on the run's songs:
   of 32 patches of a few clips, which would shift every later layer's input
   away from what it was trained on; its scale and offset stay fixed too
   (the convolutions around them can absorb a rescaling);
+- **the new layer's start** (:data:`HEAD_INITS`): random, or a *linear
+  probe* (``head_init="linear_probe"``): a logistic regression fit on the
+  penultimate layer of the training patches, whose weights the softmax
+  layer takes before the whole network is fine-tuned ("LP-FT", Kumar et
+  al., 2022). With a few dozen optimizer steps at a small learning rate, a
+  random head is still far from converged when training stops, and its
+  large early gradients reach the pretrained layers; the probe starts where
+  the frozen-feature row ends;
 - **never tuned on the scored fold**: per outer split ``i`` of the run,
   the training part is cut into an inner training and an inner validation
   part (:func:`mer_utils.beyond.inner_split`, seed ``seed + i``, as
@@ -56,11 +64,12 @@ import dataclasses
 import datetime as dt
 import logging
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .. import outputs
+from .. import config, outputs
 from ..accounting import read_ledger
 from ..beyond import INNER_VAL_FRACTION, artist_groups, inner_split
 from ..catalogue import FINETUNED_AUDIO, validate_splits
@@ -86,6 +95,13 @@ PATIENCE = 3
 BATCH_SIZE = 32
 #: Patches drawn from each training clip per epoch (a fresh draw each epoch); None: all. Our choice.
 TRAIN_PATCHES_PER_CLIP = 3
+#: How the new softmax layer starts: "random" (Keras' initializer) or "linear_probe" (a logistic regression fit on
+#: the penultimate layer of the training patches, then the whole network fine-tuned: "LP-FT", Kumar et al. 2022,
+#: which keeps the first steps from pushing a random head's large gradients into the pretrained layers). Our choice.
+HEAD_INITS = ("random", "linear_probe")
+HEAD_INIT = "random"
+#: Inverse L2 penalty of the linear probe's logistic regression (scikit-learn's default). Our choice.
+PROBE_C = 1.0
 #: Audio read from the start of each file (notebook 08's ``musicnn_seconds``: 10 patches).
 MAX_SECONDS = 30.0
 #: Probabilities are clipped to [EPS, 1 - EPS] in the inner-validation log-loss.
@@ -104,8 +120,12 @@ class FinetuneOptions:
     batch_size: int = BATCH_SIZE
     dropout: float = DROPOUT
     train_patches_per_clip: int = TRAIN_PATCHES_PER_CLIP
+    head_init: str = HEAD_INIT
 
     def __post_init__(self):
+        if self.head_init not in HEAD_INITS:
+            raise ValueError(f"musicnn fine-tuning: unknown head_init {self.head_init!r}; choose from "
+                             f"{', '.join(HEAD_INITS)}")
         for name in ("epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"musicnn fine-tuning: {name} must be at least 1, got {getattr(self, name)}")
@@ -236,9 +256,12 @@ def fit_finetuned(train_clips, train_labels, val_clips, val_labels, *, n_classes
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
     network = build_finetune_model(n_classes, model=model, dropout=options.dropout, variables=variables)
+    rng, y_val = np.random.default_rng(seed), np.asarray(val_labels, dtype=int)
+    if options.head_init == "linear_probe":
+        probe_head(network, *_epoch_patches(train_clips, train_labels, rng, options.train_patches_per_clip),
+                   seed=seed, batch_size=options.batch_size)
     network.compile(optimizer=keras.optimizers.Adam(learning_rate=options.learning_rate),
                     loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=False)
-    rng, y_val = np.random.default_rng(seed), np.asarray(val_labels, dtype=int)
     rows, best, best_weights, waited = [], (np.inf, 0), None, 0
     for epoch in range(1, options.epochs + 1):
         clock = time.perf_counter()
@@ -265,9 +288,49 @@ def fit_finetuned(train_clips, train_labels, val_clips, val_labels, *, n_classes
     return network, history, best[1] if best_weights is not None else len(history)
 
 
+def probe_head(network, patches, labels, *, seed, batch_size=BATCH_SIZE, C=PROBE_C):
+    """Set the new softmax layer to a logistic regression fit on the penultimate layer of ``patches``.
+
+    Parameters
+    ----------
+    network : keras.Model
+        From :func:`build_finetune_model`; its head is overwritten.
+    patches : np.ndarray [shape=(n_patches, frames, 96)]
+    labels : np.ndarray [shape=(n_patches,)], int
+        Class indices (every class of the head present).
+    seed : int
+    batch_size : int
+    C : float
+
+    Returns
+    -------
+    sklearn.linear_model.LogisticRegression
+        The fitted probe; the head then gives its probabilities.
+    """
+    import keras
+    from sklearn.linear_model import LogisticRegression
+
+    from ..beyond import MAX_ITER
+
+    encoder = keras.Model(network.input, network.get_layer("penultimate_bn").output)
+    features = np.concatenate([np.asarray(encoder.predict_on_batch(patches[start:start + batch_size]))
+                               for start in range(0, len(patches), batch_size)])
+    probe = LogisticRegression(C=C, max_iter=MAX_ITER, random_state=seed).fit(features, labels)
+    head = network.get_layer(HEAD)
+    n_classes = head.units
+    if list(probe.classes_) != list(range(n_classes)):
+        raise ValueError(f"musicnn fine-tuning: the linear probe saw classes {list(probe.classes_)}, "
+                         f"the head has {n_classes}; every class needs training patches")
+    coef, intercept = probe.coef_, probe.intercept_
+    if n_classes == 2:  # one logit w.x + b is the softmax of (-(w.x + b) / 2, (w.x + b) / 2)
+        coef, intercept = np.vstack([-coef / 2, coef / 2]), np.concatenate([-intercept / 2, intercept / 2])
+    head.set_weights([coef.T.astype(np.float32), intercept.astype(np.float32)])
+    return probe
+
+
 # --- the run's patches --------------------------------------------------------------
 
-def load_run_patches(tracks, *, max_seconds=MAX_SECONDS, n_workers=0, progress=True):
+def load_run_patches(tracks, *, max_seconds=MAX_SECONDS, n_workers=0, progress=True, executor=config.EXECUTOR):
     """Every track's musicnn patches, computed in worker processes (NumPy only there).
 
     Parameters
@@ -279,6 +342,8 @@ def load_run_patches(tracks, *, max_seconds=MAX_SECONDS, n_workers=0, progress=T
     n_workers : int
         Processes cutting patches; 1 = this process; 0 = automatic.
     progress : bool
+    executor : str
+        ``"local"``, ``"dask"`` or a Dask scheduler address (:func:`mer_utils.parallel.map_unordered`).
 
     Returns
     -------
@@ -298,7 +363,8 @@ def load_run_patches(tracks, *, max_seconds=MAX_SECONDS, n_workers=0, progress=T
     workers = resolve_workers(n_workers, n_items=len(tasks), min_items_per_worker=MIN_TRACKS_PER_WORKER)
     for task, outcome in map_unordered(musicnn_input.patches_task, tasks, n_workers=workers,
                                        initializer=install_mel_bases, initargs=(bases,),
-                                       desc="musicnn patches", progress=progress):
+                                       desc="musicnn patches", progress=progress, executor=executor,
+                                       shared_paths=sorted({str(Path(task[1]).parent) for task in tasks})):
         if not isinstance(outcome, BaseException) and outcome[0] == "ok":
             patches[task[0]] = outcome[1]
         else:  # worker crashes and exceptions become extraction_failed, as in the feature stage
@@ -310,8 +376,8 @@ def load_run_patches(tracks, *, max_seconds=MAX_SECONDS, n_workers=0, progress=T
 
 def finetune_nested(layout, *, seed, model=musicnn.DEFAULT_MODEL, epochs=EPOCHS, patience=PATIENCE,
                     learning_rate=LEARNING_RATE, batch_size=BATCH_SIZE, dropout=DROPOUT,
-                    train_patches_per_clip=TRAIN_PATCHES_PER_CLIP, max_seconds=MAX_SECONDS,
-                    val_fraction=INNER_VAL_FRACTION, n_workers=0, verbose=0, progress=True):
+                    train_patches_per_clip=TRAIN_PATCHES_PER_CLIP, head_init=HEAD_INIT, max_seconds=MAX_SECONDS,
+                    val_fraction=INNER_VAL_FRACTION, n_workers=0, executor=config.EXECUTOR, verbose=0, progress=True):
     """Fine-tune musicnn per outer split with early stopping on an inner validation part; score the outer fold.
 
     Per outer split ``i`` of the run (:func:`mer_utils.splits.load_splits`):
@@ -329,7 +395,7 @@ def finetune_nested(layout, *, seed, model=musicnn.DEFAULT_MODEL, epochs=EPOCHS,
         Split ``i`` trains with ``seed + i``.
     model : str
         The checkpoint fine-tuned: ``"MSD_musicnn"`` or ``"MTT_musicnn"``.
-    epochs, patience, learning_rate, batch_size, dropout, train_patches_per_clip
+    epochs, patience, learning_rate, batch_size, dropout, train_patches_per_clip, head_init
         :class:`FinetuneOptions`.
     max_seconds : float
         Audio read from the start of each file (30 s: 10 patches of 3 s).
@@ -337,6 +403,8 @@ def finetune_nested(layout, *, seed, model=musicnn.DEFAULT_MODEL, epochs=EPOCHS,
         Share of each outer training part held out for early stopping (as :func:`mer_utils.beyond.train_nested`).
     n_workers : int
         Processes cutting patches (0: automatic).
+    executor : str
+        Where the patches are cut (:func:`load_run_patches`); the network trains here.
     verbose : int
         Keras' progress output (one log line per epoch either way).
     progress : bool
@@ -357,7 +425,7 @@ def finetune_nested(layout, *, seed, model=musicnn.DEFAULT_MODEL, epochs=EPOCHS,
         If the run's splits cannot train a model (:func:`mer_utils.catalogue.validate_splits`).
     """
     options = FinetuneOptions(epochs=epochs, patience=patience, learning_rate=learning_rate, batch_size=batch_size,
-                              dropout=dropout, train_patches_per_clip=train_patches_per_clip)
+                              dropout=dropout, train_patches_per_clip=train_patches_per_clip, head_init=head_init)
     variables = musicnn.read_checkpoint(model)  # a missing wheel stops here, before any audio is read
     splits, labels, classes = load_splits(layout), label_map(layout), load_classes(layout)
     validate_splits(FINETUNED_AUDIO, splits, labels, available={})
@@ -366,7 +434,7 @@ def finetune_nested(layout, *, seed, model=musicnn.DEFAULT_MODEL, epochs=EPOCHS,
     wanted = {t for split in splits for part in ("train", "val") for t in split[part]}
     clock = time.perf_counter()
     patches, rejections = load_run_patches(ledger[ledger["track_id"].isin(wanted)], max_seconds=max_seconds,
-                                           n_workers=n_workers, progress=progress)
+                                           n_workers=n_workers, progress=progress, executor=executor)
     patches_s = round(time.perf_counter() - clock, 2)
     logger.info("musicnn patches of %d tracks in %.1f s; %d rejected", len(wanted), patches_s, len(rejections))
     context = {"model": model, "classes": classes, "options": options, "variables": variables, "groups": groups,
