@@ -198,6 +198,8 @@ PARAMETER_RANGES = {
     "learning_rate": "(0, inf)",
     "dropout": "[0, 1)",
     "patience": "[0, inf)",  # 0: never stop early
+    "crop_frames": "[0, inf)",  # 0: whole clips; what the model accepts is checked when it is built
+    "embedding_init": ("random", "wordllama"),  # EMBEDDING_INITS
     "corpus": ("demo", "mirex", "csv", "folder"),  # corpus.CORPORA
     "split_scheme": ("shuffle", "kfold", "given"),  # splits.SCHEMES
     "modalities": ("auto", "audio", "lyrics", "both"),  # modality.CHOICES

@@ -245,6 +245,7 @@ def test_allowed_values_agree_with_the_modules_that_use_them():
     assert ranges["corpus"] == corpus.CORPORA
     assert ranges["split_scheme"] == splits.SCHEMES
     assert ranges["korean_tagger"] == tuple(pos.KOREAN_TAGGERS)
+    assert ranges["embedding_init"] == config.EMBEDDING_INITS
     trained = {name for name in catalogue.MODEL_INPUTS}
     assert {f"audio_{m}" for m in ranges["audio_models"]} == {m for m in trained if m.startswith("audio_")}
     assert {f"lyrics_{m}" for m in ranges["lyrics_models"]} == {m for m in trained if m.startswith("lyrics_")}
