@@ -344,13 +344,26 @@ def _fill_values(models, mel, fill_db):
     """Per-band value of an occluded cell, shape (n_mels,): ``fill_db``, else the models' mean band means."""
     if fill_db is not None:
         return np.full(mel.shape[0], float(fill_db), dtype=np.float32)
-    try:
-        means = [np.asarray(m.get_layer(MEL_STANDARDIZE_LAYER).mean, dtype=np.float32).reshape(-1) for m in models]
-    except ValueError:  # no such layer: a model built without the study's standardization
+    layers = [find_layer(m, MEL_STANDARDIZE_LAYER) for m in models]
+    if any(layer is None for layer in layers):  # a model built without the study's standardization
         return mel.mean(axis=1)
+    means = [np.asarray(layer.mean, dtype=np.float32).reshape(-1) for layer in layers]
     if any(mean.shape != (mel.shape[0],) for mean in means):
         raise ValueError(f"the model standardizes {means[0].size} mel bands, the song has {mel.shape[0]}")
     return np.mean(means, axis=0)
+
+
+def find_layer(model, name):
+    """The layer ``name`` of ``model`` or of a model inside it (a crop-trained model read over whole clips,
+    :func:`mer_utils.training.whole_clip_model`), else ``None``."""
+    for layer in model.layers:
+        if layer.name == name:
+            return layer
+        if hasattr(layer, "layers"):
+            found = find_layer(layer, name)
+            if found is not None:
+                return found
+    return None
 
 
 def _batch_of_one(inputs):
@@ -492,11 +505,11 @@ def max_pooled_ngrams(model, token_ids):
     """
     import keras
 
-    try:
-        conv = model.get_layer(LYRICS_CONV_LAYER)
-    except ValueError:
+    conv = find_layer(model, LYRICS_CONV_LAYER)
+    if conv is None:
         return []
-    tokens = next(tensor for tensor in model.inputs if tensor.name == "tokens")
+    owner = _owner(model, conv)  # the model whose own "tokens" input feeds the layer
+    tokens = next(tensor for tensor in owner.inputs if tensor.name == "tokens")
     with _quiet_retracing():
         activations = keras.Model(tokens, conv.output).predict_on_batch(np.asarray(token_ids, dtype=np.int32)[None])
     activations = np.asarray(activations)[0]                         # (max_len - n + 1, filters)
@@ -508,6 +521,14 @@ def max_pooled_ngrams(model, token_ids):
         if gram:
             counts[gram] = counts.get(gram, 0) + 1
     return sorted(counts.items(), key=lambda item: -item[1])
+
+
+def _owner(model, layer):
+    """The model (``model`` or one inside it) that has ``layer`` among its own layers."""
+    if any(own is layer for own in model.layers):
+        return model
+    return next(_owner(inner, layer) for inner in model.layers if hasattr(inner, "layers")
+                and find_layer(inner, layer.name) is layer)
 
 
 def _ranked(table):

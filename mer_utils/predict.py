@@ -314,13 +314,20 @@ class Predictor:
         self.labels = self._class_names()
 
     def _check_shapes(self):
-        expected = (self.params["n_frames"], self.params["n_mels"])
+        """Refuse models whose mel input does not fit the run's clips; read crop-trained ones over whole clips."""
+        from .training import whole_clip_model
+
+        n_frames, n_mels = self.params["n_frames"], self.params["n_mels"]
         for trained in self.models.values():
-            for model in trained.splits:
+            for index, model in enumerate(trained.splits):
                 mel = [tuple(t.shape[1:]) for t in model.inputs if t.name == "mel"]
-                if mel and mel[0] != expected:
+                if not mel:
+                    continue
+                if mel[0][1] != n_mels or mel[0][0] > n_frames:
                     raise ValueError(f"{trained.name} reads mel inputs of {mel[0][0]} frames x {mel[0][1]} bands, but "
-                                     f"{self.run_dir / RUN_JSON} says n_frames={expected[0]}, n_mels={expected[1]}")
+                                     f"{self.run_dir / RUN_JSON} says n_frames={n_frames}, n_mels={n_mels}")
+                # trained on random crops (crop_frames): scored as in training, the mean over the clip's windows
+                trained.splits[index] = whole_clip_model(model, n_frames)
 
     def _class_names(self):
         """Class names in softmax order: the run's classes (``data/splits.json``) when they fit the models."""

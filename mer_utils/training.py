@@ -489,6 +489,41 @@ def predict_clips(model, track_ids, *, mels=None, tokens=None, batch_size=config
     return windows.reshape(len(track_ids), per_clip, -1).mean(axis=1)
 
 
+def whole_clip_model(model, n_frames):
+    """A model trained on crops as one that reads whole clips: the mean of its probabilities over their windows.
+
+    The windows are :func:`window_starts`' and the mean is
+    :func:`predict_clips`', so the two score a clip alike; the prediction
+    and explanation of new songs (:mod:`mer_utils.predict`,
+    :mod:`mer_utils.explain`) feed whole clips and use this. A model that
+    already reads ``n_frames`` frames is returned as it is.
+
+    Parameters
+    ----------
+    model : keras.Model
+        With a ``"mel"`` input of shape (batch, crop_frames, n_mels).
+    n_frames : int
+        Frames of the run's clips (at least ``crop_frames``).
+
+    Returns
+    -------
+    keras.Model
+        Inputs as ``model``'s, ``"mel"`` of shape (batch, n_frames, n_mels);
+        the crop-trained model is its one inner layer.
+    """
+    mel = next(tensor for tensor in model.inputs if tensor.name == "mel")
+    crop_frames, n_mels = int(mel.shape[1]), int(mel.shape[2])
+    if crop_frames == n_frames:
+        return model
+    starts = window_starts(n_frames, crop_frames)
+    inputs = {tensor.name: keras.Input(shape=tuple(tensor.shape[1:]), dtype=tensor.dtype, name=tensor.name)
+              for tensor in model.inputs}
+    inputs["mel"] = keras.Input(shape=(n_frames, n_mels), dtype=mel.dtype, name="mel")
+    windows = [model({**inputs, "mel": inputs["mel"][:, start:start + crop_frames]}) for start in starts]
+    mean = keras.ops.mean(keras.ops.stack(windows, axis=0), axis=0)
+    return keras.Model([inputs[tensor.name] for tensor in model.inputs], mean, name=f"{model.name}_whole_clips")
+
+
 class ClipValidation(keras.callbacks.Callback):
     """Each epoch's ``val_loss`` and ``val_accuracy`` from whole-clip probabilities (:func:`predict_clips`).
 

@@ -222,3 +222,28 @@ def test_cli_bad_invocations_exit_2(run, tmp_path, capsys):
     (tmp_path / "folder").mkdir()
     status, _, err = cli(capsys, "--run", run.run_dir, tmp_path / "folder", "--lyrics", "x.txt")
     assert status == 2 and "holds no audio file" in err
+
+
+def test_a_model_trained_on_crops_scores_whole_songs_as_training_scored_them(run, ledger, tmp_path):
+    """crop_frames: the predictor reads the clip's windows and averages them, as the saved predictions did."""
+    from mer_utils import training
+    from mer_utils.paths import RunLayout
+    from tiny_run import TRAINING
+
+    copy = RunLayout(tmp_path / "cropped")
+    shutil.copytree(run.data_dir, copy.data_dir)
+    shutil.copy(run.run_dir / "run.json", copy.run_dir / "run.json")
+    data = training.TrainingData.from_layout(copy, "audio_cnn")
+    data.splits = data.splits[:1]
+    training.train_on_splits("audio_cnn", copy, data=data, **{**TRAINING, "epochs": 1}, crop_frames=110)
+
+    cropped = predict.Predictor(copy.run_dir)
+    trained = cropped.models["audio_cnn"]
+    assert trained.splits[0].inputs[0].shape[1] == PARAMS["n_frames"], "read over whole clips"
+    saved = read_predictions(copy.model_dir("audio_cnn", 0) / "predictions.csv").head(3)
+    for track_id, prob in zip(saved["track_id"], saved["prob_positive"]):
+        song = cropped.prepare(ledger.loc[track_id, "audio_path"])
+        assert trained.probabilities(song)[1] == pytest.approx(prob, abs=1e-5), track_id
+    assert explain.find_layer(trained.splits[0], explain.MEL_STANDARDIZE_LAYER) is not None, "occlusion fills with it"
+    explanation = cropped.explain_audio(song, "audio_cnn")
+    assert explanation.saliency.shape == (PARAMS["n_mels"], PARAMS["n_frames"])
