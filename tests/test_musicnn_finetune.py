@@ -93,10 +93,10 @@ def test_a_clip_without_patches_is_scored_with_the_prior_and_counted(tiny_run):
     assert trained["imputed_train"] + trained["imputed_inner_val"] == 1 and trained["imputed_test"] == 0
 
 
-def _patches(n_clips, n_patches, seed):
+def _patches(n_clips, n_patches, seed, frames=48):
+    """Random patches; shorter than musicnn's 187 frames (the network takes any length), for speed."""
     rng = np.random.default_rng(seed)
-    return [rng.uniform(0, 2, size=(n_patches, musicnn_finetune.musicnn_input.PATCH_FRAMES, 96)).astype(np.float32)
-            for _ in range(n_clips)]
+    return [rng.uniform(0, 2, size=(n_patches, frames, 96)).astype(np.float32) for _ in range(n_clips)]
 
 
 @needs_wheel
@@ -134,12 +134,16 @@ def test_linear_probe_head_gives_the_logistic_regressions_probabilities(variable
     import keras
 
     network = musicnn_finetune.build_finetune_model(n_classes, variables=variables)
-    patches = np.concatenate(_patches(4, 2, seed=5))
-    labels = np.arange(len(patches)) % n_classes
-    probe = musicnn_finetune.probe_head(network, patches, labels, seed=0, batch_size=4)
+    clips = _patches(12, 1, seed=5)  # one patch each: the head's patch probabilities are the clip's
+    labels = np.arange(len(clips)) % n_classes
+    probe = musicnn_finetune.probe_head(network, clips, labels, seed=0, batch_size=4)
+    assert probe.best_params_["logisticregression__C"] in beyond.C_GRID
+    patches = np.concatenate(clips)
     penultimate = keras.Model(network.input, network.get_layer("penultimate_bn").output).predict_on_batch(patches)
-    expected = probe.predict_proba(np.asarray(penultimate))
+    expected = probe.predict_proba(np.asarray(penultimate, dtype=np.float64))
     np.testing.assert_allclose(network.predict_on_batch(patches), expected, rtol=0, atol=1e-5)
+    with pytest.raises(ValueError, match="every class needs training clips"):
+        musicnn_finetune.probe_head(network, clips, np.zeros(len(clips), dtype=int), seed=0)
 
 
 def test_missing_wheel_says_how_to_install(monkeypatch, layout):

@@ -28,13 +28,16 @@ network itself on the run's songs:
   away from what it was trained on; its scale and offset stay fixed too
   (the convolutions around them can absorb a rescaling);
 - **the new layer's start** (:data:`HEAD_INITS`): random, or a *linear
-  probe* (``head_init="linear_probe"``): a logistic regression fit on the
-  penultimate layer of the training patches, whose weights the softmax
-  layer takes before the whole network is fine-tuned ("LP-FT", Kumar et
-  al., 2022). With a few dozen optimizer steps at a small learning rate, a
-  random head is still far from converged when training stops, and its
-  large early gradients reach the pretrained layers; the probe starts where
-  the frozen-feature row ends;
+  probe* (``head_init="linear_probe"``): the frozen-feature row's logistic
+  regression (its ``C`` chosen by an inner cross-validation of the inner
+  training clips) fit on the penultimate layer of the inner training
+  clips, whose weights the softmax layer takes before the whole network is
+  fine-tuned ("LP-FT", Kumar et al., 2022; :func:`probe_head`). With a
+  few dozen optimizer steps at a small learning rate, a random head is
+  still far from converged when training stops, and its large early
+  gradients reach the pretrained layers; the probe starts close to where
+  the frozen-feature row ends (its features are the penultimate layer's
+  mean only, without the tags and the std);
 - **never tuned on the scored fold**: per outer split ``i`` of the run,
   the training part is cut into an inner training and an inner validation
   part (:func:`mer_utils.beyond.inner_split`, seed ``seed + i``, as
@@ -100,8 +103,6 @@ TRAIN_PATCHES_PER_CLIP = 3
 #: which keeps the first steps from pushing a random head's large gradients into the pretrained layers). Our choice.
 HEAD_INITS = ("random", "linear_probe")
 HEAD_INIT = "random"
-#: Inverse L2 penalty of the linear probe's logistic regression (scikit-learn's default). Our choice.
-PROBE_C = 1.0
 #: Audio read from the start of each file (notebook 08's ``musicnn_seconds``: 10 patches).
 MAX_SECONDS = 30.0
 #: Probabilities are clipped to [EPS, 1 - EPS] in the inner-validation log-loss.
@@ -258,8 +259,7 @@ def fit_finetuned(train_clips, train_labels, val_clips, val_labels, *, n_classes
     network = build_finetune_model(n_classes, model=model, dropout=options.dropout, variables=variables)
     rng, y_val = np.random.default_rng(seed), np.asarray(val_labels, dtype=int)
     if options.head_init == "linear_probe":
-        probe_head(network, *_epoch_patches(train_clips, train_labels, rng, options.train_patches_per_clip),
-                   seed=seed, batch_size=options.batch_size)
+        probe_head(network, train_clips, train_labels, seed=seed, batch_size=options.batch_size)
     network.compile(optimizer=keras.optimizers.Adam(learning_rate=options.learning_rate),
                     loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=False)
     rows, best, best_weights, waited = [], (np.inf, 0), None, 0
@@ -288,43 +288,54 @@ def fit_finetuned(train_clips, train_labels, val_clips, val_labels, *, n_classes
     return network, history, best[1] if best_weights is not None else len(history)
 
 
-def probe_head(network, patches, labels, *, seed, batch_size=BATCH_SIZE, C=PROBE_C):
-    """Set the new softmax layer to a logistic regression fit on the penultimate layer of ``patches``.
+def probe_head(network, clips, labels, *, seed, batch_size=BATCH_SIZE):
+    """Set the new softmax layer to a logistic regression on the clips' penultimate layer, its C chosen by inner CV.
+
+    The probe is the frozen-feature row's classifier
+    (:func:`mer_utils.beyond.make_classifier`: standardisation, balanced
+    class weights, ``C`` chosen by an inner cross-validation of these clips
+    on log-loss) on the penultimate layer averaged over each clip's
+    patches; the standardisation is folded into the head's weights, so the
+    head gives the probe's probabilities for a one-patch clip.
 
     Parameters
     ----------
     network : keras.Model
         From :func:`build_finetune_model`; its head is overwritten.
-    patches : np.ndarray [shape=(n_patches, frames, 96)]
-    labels : np.ndarray [shape=(n_patches,)], int
+    clips : list of np.ndarray [shape=(n_patches, frames, 96)]
+        The training clips.
+    labels : array-like of int, shape (len(clips),)
         Class indices (every class of the head present).
     seed : int
     batch_size : int
-    C : float
 
     Returns
     -------
-    sklearn.linear_model.LogisticRegression
-        The fitted probe; the head then gives its probabilities.
+    sklearn.model_selection.GridSearchCV
+        The fitted probe (``best_params_``: the ``C`` chosen).
     """
     import keras
-    from sklearn.linear_model import LogisticRegression
 
-    from ..beyond import MAX_ITER
+    from ..beyond import inner_folds, make_classifier
 
+    labels = np.asarray(labels, dtype=int)
+    n_classes = network.get_layer(HEAD).units
+    if sorted(set(labels.tolist())) != list(range(n_classes)):
+        raise ValueError(f"musicnn fine-tuning: the linear probe has clips of classes {sorted(set(labels.tolist()))}, "
+                         f"the head {n_classes} classes; every class needs training clips")
     encoder = keras.Model(network.input, network.get_layer("penultimate_bn").output)
-    features = np.concatenate([np.asarray(encoder.predict_on_batch(patches[start:start + batch_size]))
-                               for start in range(0, len(patches), batch_size)])
-    probe = LogisticRegression(C=C, max_iter=MAX_ITER, random_state=seed).fit(features, labels)
-    head = network.get_layer(HEAD)
-    n_classes = head.units
-    if list(probe.classes_) != list(range(n_classes)):
-        raise ValueError(f"musicnn fine-tuning: the linear probe saw classes {list(probe.classes_)}, "
-                         f"the head has {n_classes}; every class needs training patches")
-    coef, intercept = probe.coef_, probe.intercept_
+    patches, bounds = np.concatenate(clips), np.cumsum([0, *(len(c) for c in clips)])
+    penultimate = np.concatenate([np.asarray(encoder.predict_on_batch(patches[start:start + batch_size]))
+                                  for start in range(0, len(patches), batch_size)]).astype(np.float64)
+    features = np.stack([penultimate[a:b].mean(axis=0) for a, b in zip(bounds[:-1], bounds[1:])])
+    cv = inner_folds(list(range(len(labels))), dict(enumerate(labels.tolist())), seed=seed)
+    probe = make_classifier(cv, seed=seed).fit(features, labels)
+    scaler, logistic = probe.best_estimator_[-2], probe.best_estimator_[-1]
+    coef = logistic.coef_ / scaler.scale_                          # w.(x - mean) / scale = (w / scale).x - ...
+    intercept = logistic.intercept_ - coef @ scaler.mean_
     if n_classes == 2:  # one logit w.x + b is the softmax of (-(w.x + b) / 2, (w.x + b) / 2)
         coef, intercept = np.vstack([-coef / 2, coef / 2]), np.concatenate([-intercept / 2, intercept / 2])
-    head.set_weights([coef.T.astype(np.float32), intercept.astype(np.float32)])
+    network.get_layer(HEAD).set_weights([coef.T.astype(np.float32), intercept.astype(np.float32)])
     return probe
 
 
