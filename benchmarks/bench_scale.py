@@ -43,6 +43,9 @@ from mer_utils.accounting import read_ledger
 STAGES = (("01 data", "01"), ("02 mels", "02"), ("03 lyrics", "03"), ("04 audio models (3)", "04"),
           ("05 lyrics models (2)", "05"), ("06 fused model", "06"))
 
+#: Starts the stage runner's line of figures on stdout (a Java VM may print after it, at its exit).
+FIGURES_MARK = "stage figures: "
+
 #: Runs one stage of the run with the runner and prints its wall time and the largest child's peak RSS.
 STAGE_RUNNER = """
 import json, resource, sys, time
@@ -51,7 +54,7 @@ args = json.loads(sys.argv[1])
 profile = run.load_profile("paper", overrides=args["overrides"])
 start = time.perf_counter()
 run.execute(profile, run_id="scale", runs_dir=args["runs_dir"], only={args["stage"]}, log=lambda *a, **k: None)
-print(json.dumps({"wall_s": time.perf_counter() - start,
+print("stage figures: " + json.dumps({"wall_s": time.perf_counter() - start,
                   "self_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                   "children_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))
 """
@@ -101,7 +104,10 @@ def run_stage(stage, *, runs_dir, overrides, env):
     tree_peak = memory.stop()
     if process.returncode != 0:
         raise RuntimeError(f"stage {stage} failed:\n{err[-3000:]}")
-    figures = json.loads(out.strip().splitlines()[-1])
+    marked = [line[len(FIGURES_MARK):] for line in out.splitlines() if line.startswith(FIGURES_MARK)]
+    if not marked:
+        raise RuntimeError(f"stage {stage} printed no figures; its output ends:\n{out[-2000:]}\n{err[-2000:]}")
+    figures = json.loads(marked[-1])
     return {"wall_s": figures["wall_s"], "largest_mb": max(figures["self_kb"], figures["children_kb"]) / 1024,
             "tree_mb": tree_peak / 2**20}
 
