@@ -55,8 +55,8 @@ from threadpoolctl import threadpool_limits
 
 from . import catalogue, outputs, results
 from .catalogue import (
-    AUDIO_BASELINE, BEYOND_INFO, EARLY_FUSION, LATE_FUSION, LYRICS_BASELINE, NESTED_SUFFIX, PRETRAINED_AUDIO,
-    PRETRAINED_LYRICS, STACKING, ZERO_SHOT, model_info,
+    AUDIO_BASELINE, BEYOND_INFO, EARLY_FUSION, FINETUNED_AUDIO, LATE_FUSION, LYRICS_BASELINE, NESTED_SUFFIX,
+    PRETRAINED_AUDIO, PRETRAINED_LYRICS, STACKING, ZERO_SHOT, model_info,
 )
 from .metrics import evaluate
 from .provenance import environment
@@ -614,8 +614,9 @@ def comparison_pairs(summary):
     """The paired tests notebook 08 reports, for the models that ran.
 
     Each never-tuned row against the paper's fused model and against its
-    modality's classical baseline (the fusions against both baselines), and
-    each nested deep model against the same model under the paper's protocol.
+    modality's classical baseline (the fusions against both baselines),
+    each nested deep model against the same model under the paper's protocol,
+    and fine-tuned musicnn against its frozen features.
     """
     ran = set(summary.loc[summary["runs"] > 0, "model"])
     baseline = {"audio": [AUDIO_BASELINE], "lyrics": [LYRICS_BASELINE], "both": [AUDIO_BASELINE, LYRICS_BASELINE]}
@@ -623,7 +624,8 @@ def comparison_pairs(summary):
     for info in catalogue.BEYOND_MODELS:
         if info.name not in ran:
             continue
-        others = ["fused"] + baseline[info.modality] + ([info.architecture] if info.architecture else [])
+        others = ["fused"] + baseline[info.modality] + ([info.architecture] if info.architecture else []) + (
+            [PRETRAINED_AUDIO] if info.name == FINETUNED_AUDIO else [])
         pairs += [(info.name, other) for other in dict.fromkeys(others) if other in ran and other != info.name]
     return pairs
 

@@ -209,5 +209,6 @@ PARAMETER_RANGES = {
     "repeats": "[0, inf)",  # notebook 08's repeated folds (0: none)
     "musicnn_seconds": "(3, inf)",  # notebook 08: at least one 3 s musicnn patch
     "musicnn_model": ("MSD_musicnn", "MTT_musicnn"),  # pretrained.musicnn.MODELS
+    "finetune_epochs": "[1, inf)",  # notebook 08's fine-tuned musicnn
     "nested_models": ("audio_cnn", "audio_rnn", "audio_cnn_rnn", "lyrics_cnn", "lyrics_rnn", "fused"),  # catalogue
 }

@@ -92,6 +92,19 @@ def test_notebook_08_accounts_for_every_kept_tracks_features(smoke_run):
     assert missing["reason"].isin(list(accounting.REASONS)).all() and (missing["detail"] != "").all()
 
 
+def test_notebook_08_fine_tunes_musicnn_when_the_profile_asks(smoke_run):
+    from mer_utils.catalogue import FINETUNED_AUDIO
+    from mer_utils.splits import load_splits
+
+    layout = RunLayout(smoke_run)
+    splits = load_splits(layout)
+    for index, split in enumerate(splits):
+        predictions = pd.read_csv(layout.model_dir(FINETUNED_AUDIO, index) / "predictions.csv", dtype={"track_id": str})
+        assert sorted(predictions["track_id"]) == sorted(split["val"]), "scored on the outer fold"
+        assert predictions["prob_positive"].between(0, 1).all()
+    assert FINETUNED_AUDIO in set(pd.read_csv(layout.results_dir / "table1_extended.csv")["name"])
+
+
 @pytest.mark.parametrize("model", MODELS)
 def test_each_model_wrote_its_outputs(smoke_run, model):
     layout = RunLayout(smoke_run)

@@ -167,3 +167,6 @@ def test_catalogue_entry_is_a_never_tuned_audio_row():
     assert info.architecture is None, "not a paper network"
     pairs = beyond.comparison_pairs(pd.DataFrame({"model": [FINETUNED_AUDIO, AUDIO_BASELINE, "fused"], "runs": 5}))
     assert pairs == [(FINETUNED_AUDIO, "fused"), (FINETUNED_AUDIO, AUDIO_BASELINE)]
+    frozen = catalogue.PRETRAINED_AUDIO
+    pairs = beyond.comparison_pairs(pd.DataFrame({"model": [FINETUNED_AUDIO, frozen, "fused"], "runs": 5}))
+    assert (FINETUNED_AUDIO, frozen) in pairs, "fine-tuned against its own frozen features"

@@ -6,6 +6,7 @@ import nbformat
 import pytest
 
 from mer_utils import config
+from mer_utils.pretrained import musicnn_finetune
 from mer_utils import run as runner
 from mer_utils.paths import NOTEBOOKS_DIR
 
@@ -39,6 +40,7 @@ CONFIG_DEFAULTS = {
     "executor": config.EXECUTOR,
     "feature_memory_mb": config.FEATURE_MEMORY_MB,
     "embedding_init": config.EMBEDDING_INIT,
+    "finetune_epochs": musicnn_finetune.EPOCHS,
     "crop_frames": config.CROP_FRAMES,
 }
 
