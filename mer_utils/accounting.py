@@ -29,7 +29,7 @@ so this module imports pandas only inside the functions that need it.
 
 from dataclasses import dataclass, field
 
-from .fileio import atomic_write
+from .fileio import write_text
 
 MANIFEST_COLUMNS = (
     "track_id", "source", "audio_path", "lyrics_path", "lyrics_text",
@@ -178,8 +178,7 @@ def validate_ledger(ledger):
 def write_ledger(ledger, path):
     """Validate and write the ledger as CSV (UTF-8), atomically: a kill never leaves half a ledger."""
     validate_ledger(ledger)
-    text = ledger.loc[:, list(LEDGER_COLUMNS)].to_csv(index=False)
-    atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
+    write_text(path, ledger.loc[:, list(LEDGER_COLUMNS)].to_csv(index=False))
 
 
 def read_ledger(path):

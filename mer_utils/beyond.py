@@ -58,6 +58,7 @@ from .catalogue import (
     AUDIO_BASELINE, BEYOND_INFO, EARLY_FUSION, FINETUNED_AUDIO, LATE_FUSION, LYRICS_BASELINE, NESTED_SUFFIX,
     PRETRAINED_AUDIO, PRETRAINED_LYRICS, STACKING, ZERO_SHOT, model_info,
 )
+from .fileio import write_text
 from .metrics import evaluate
 from .provenance import environment
 from .splits import label_map, load_splits, read_splits
@@ -650,17 +651,9 @@ def save_extended(layout, *, table, paired, repeated_table=None, corrected=None)
         if frame is not None:
             written[stem] = layout.results_dir / f"{stem}.csv"
             outputs.write_csv(written[stem], frame)
-            written[f"{stem}_md"] = _write_text(layout.results_dir / f"{stem}.md", extended_markdown(frame))
+            written[f"{stem}_md"] = write_text(layout.results_dir / f"{stem}.md", extended_markdown(frame))
     for stem, frame in {"paired_tests_extended": paired, "repeated_paired_tests": corrected}.items():
         if frame is not None:
             written[stem] = layout.results_dir / f"{stem}.csv"
             outputs.write_csv(written[stem], frame)
     return written
-
-
-def _write_text(path, text):
-    from .fileio import atomic_write
-
-    data = text.encode("utf-8")
-    atomic_write(path, lambda handle: handle.write(data))
-    return path

@@ -29,14 +29,19 @@ def atomic_write(path, write):
         tmp.unlink(missing_ok=True)
 
 
+def write_text(path, text):
+    """Write ``text`` as UTF-8 through :func:`atomic_write`; return the path."""
+    data = text.encode("utf-8")
+    atomic_write(path, lambda handle: handle.write(data))
+    return Path(path)
+
+
 def write_json(path, data, *, indent=None):
     """Write ``data`` as UTF-8 JSON through :func:`atomic_write`; return the path.
 
     Non-JSON values (paths, dates) are written as strings.
     """
-    text = json.dumps(data, indent=indent, ensure_ascii=False, default=str)
-    atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
-    return Path(path)
+    return write_text(path, json.dumps(data, indent=indent, ensure_ascii=False, default=str))
 
 
 @contextlib.contextmanager

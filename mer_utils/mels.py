@@ -51,7 +51,7 @@ import pandas as pd
 
 from . import config, feature_matrix, paths
 from .accounting import Rejected, StageReport
-from .fileio import atomic_write, remove_abandoned_temporaries
+from .fileio import remove_abandoned_temporaries, write_text
 from .melspec import (  # noqa: F401 -- the computation, re-exported: mels is the stage's one entry point
     STORE_DTYPE, clip_samples, extract_and_store, hop_length, install_mel_bases,
     load_clip, mel_basis, mel_spectrogram, quiet_librosa, validate_parameters,
@@ -250,8 +250,7 @@ def track_rows(tracks):
 def _write_params(folder, params):
     target = folder / "params.json"
     if not target.exists():
-        text = json.dumps(_provenance(params), indent=2, sort_keys=True).encode("utf-8")
-        atomic_write(target, lambda handle: handle.write(text))
+        write_text(target, json.dumps(_provenance(params), indent=2, sort_keys=True))
 
 
 def missing_audio(track_id, audio_path):
@@ -303,8 +302,7 @@ def write_index(layout, features):
     """Write the run's index (``data/mels.csv``) from ``{track_id: path}``; return its path."""
     table = pd.DataFrame({"track_id": list(features), "path": [str(p) for p in features.values()]})
     target = index_path(layout)
-    atomic_write(target, lambda handle: handle.write(table.to_csv(index=False).encode("utf-8")))
-    return target
+    return write_text(target, table.to_csv(index=False))
 
 
 def read_index(layout):

@@ -34,7 +34,7 @@ from scipy import stats
 from . import outputs
 from .catalogue import AUDIO_BASELINE, LYRICS_BASELINE, MODALITIES, MODEL_INFO, modalities_needed, model_info
 from .config import LABELS
-from .fileio import atomic_write
+from .fileio import write_text
 
 logger = logging.getLogger(__name__)
 
@@ -670,8 +670,7 @@ def save_results(layout, *, table, paired, record):
     paths = {"table1": out / "table1.csv", "table1_md": out / "table1.md",
              "paired_tests": out / "paired_tests.csv", "summary": out / "summary.json"}
     outputs.write_csv(paths["table1"], table)
-    markdown = table1_markdown(table).encode("utf-8")
-    atomic_write(paths["table1_md"], lambda handle: handle.write(markdown))
+    write_text(paths["table1_md"], table1_markdown(table))
     outputs.write_csv(paths["paired_tests"], paired)
     outputs.write_strict_json(paths["summary"], record)
     return paths

@@ -68,3 +68,12 @@ def test_abandoned_temporaries_are_those_of_ended_writers_or_old(tmp_path):
     assert live.exists() and dead.exists() and not old.exists()
     fileio.remove_abandoned_temporaries(tmp_path)
     assert live.exists() and not dead.exists(), "a live writer's temporary stays; an ended one's goes"
+
+
+def test_write_text_writes_utf8_atomically_and_returns_the_path(tmp_path):
+    from mer_utils.fileio import write_text
+
+    target = tmp_path / "table.md"
+    assert write_text(target, "| 노래 | ok |\n") == target
+    assert target.read_bytes() == "| 노래 | ok |\n".encode("utf-8")
+    assert [p.name for p in tmp_path.iterdir()] == ["table.md"], "no temporary file left behind"
