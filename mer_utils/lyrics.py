@@ -58,9 +58,11 @@ logger = logging.getLogger(__name__)
 
 #: Name of this stage in the ledger.
 STAGE = "03_lyrics"
-#: Below this many texts to tag, a process pool never pays for its start-up
-#: (each worker loads the English lexicon and, for Korean, its own Java VM).
-MIN_TEXTS_PER_WORKER = 2000
+#: Texts each extra tagging worker needs before the automatic setting starts it:
+#: each worker loads the English lexicon and, for Korean, its own Java VM (~500 MB).
+#: At the paper's 5,763 texts two workers tagged in 31-34 s against 34-35 s in one
+#: process, with twice the memory (docs/benchmarks.md), so a pool starts from 8,000.
+MIN_TEXTS_PER_WORKER = 4000
 
 
 @dataclass

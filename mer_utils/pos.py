@@ -313,7 +313,8 @@ def _start_korean_tagger(name, spec):
     try:
         import konlpy.tag
 
-        return getattr(konlpy.tag, spec.class_name)()
+        options = {"max_heap_size": config.KOREAN_TAGGER_HEAP_MB} if spec.needs_java else {}
+        return getattr(konlpy.tag, spec.class_name)(**options)
     except Exception as err:  # konlpy raises anything from ImportError to Java exceptions
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else ""
         return TaggerUnavailableError(f"Korean tagger {name!r} could not start: {type(err).__name__}: {first_line}")

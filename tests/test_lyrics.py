@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mer_utils import accounting, lyrics, pos
+from mer_utils import accounting, config, lyrics, pos
 from mer_utils.lyrics import Vocabulary, load_tokens, save_tokens, tag_all
+from mer_utils.parallel import available_cores
 from mer_utils.pos import pos_filter
 from mer_utils.vocabulary import class_association, coverage_curve, length_summary
 
@@ -299,6 +300,8 @@ def test_worker_pool_gives_the_same_words(cache):
     single = tag_all(rows, n_workers=1, cache_dir=cache / "single")
     assert pooled.n_workers == 2 and pooled.tokens == single.tokens
     assert lyrics.choose_workers(0, 764) == 1, "automatic: a pool does not pay for itself at this size"
+    assert lyrics.choose_workers(0, 5763) == 1, "nor at the paper's size (docs/benchmarks.md)"
+    assert lyrics.choose_workers(0, 10**6) == min(available_cores(), 250)
     with pytest.raises(ValueError, match="n_workers"):
         lyrics.choose_workers(-1, 10)
 
@@ -404,3 +407,22 @@ def test_tagging_examples_show_one_track_per_language(okt):
     korean = examples[examples.language == "ko"]
     assert korean.word.tolist() == ["슬프다", "눈물", "이", "흐르다"]
     assert korean.kept_as.tolist() == ["adjective", "noun", "", "verb"]
+
+
+@pytest.mark.parametrize("name, heap", [("okt", config.KOREAN_TAGGER_HEAP_MB), ("kkma", config.KOREAN_TAGGER_HEAP_MB),
+                                        ("mecab", None)])
+def test_java_taggers_start_with_the_configured_heap(monkeypatch, name, heap):
+    """Each tagging worker starts its own Java VM: its heap is what keeps stage 03 under its memory budget."""
+    import konlpy.tag
+
+    made = {}
+
+    def fake_tagger(**options):
+        made.update(options)
+        return "tagger"
+
+    monkeypatch.setattr(konlpy.tag, pos.KOREAN_TAGGERS[name].class_name, fake_tagger)
+    monkeypatch.setattr(pos, "java_problem", lambda: None)
+    monkeypatch.setattr(pos, "_KOREAN_TAGGER_CACHE", {})
+    assert pos.korean_tagger(name) == "tagger"
+    assert made.get("max_heap_size") == heap
