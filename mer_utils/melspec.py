@@ -16,7 +16,7 @@ import numpy as np
 
 from . import config
 from .accounting import Rejected
-from .fileio import atomic_write
+from .fileio import atomic_write, write_text
 from .audio_io import AudioMissingError, AudioReadError, decoder_messages, probe_duration, undecodable
 
 #: Storage type of the cached features (the models read float32 batches).
@@ -355,8 +355,7 @@ def extract_and_store(task):
         clip = load_clip(audio_path, sample_rate=params["sample_rate"], clip_seconds=params["clip_seconds"])
     except Rejected as rejected:
         # A property of the file, so remember it (unexpected exceptions are not cached: retried next run).
-        text = json.dumps({"reason": rejected.reason, "detail": rejected.detail}).encode("utf-8")
-        atomic_write(Path(f"{stem}.rejected.json"), lambda handle: handle.write(text))
+        write_text(Path(f"{stem}.rejected.json"), json.dumps({"reason": rejected.reason, "detail": rejected.detail}))
         return ("rejected", rejected.reason, rejected.detail, time.perf_counter() - start)
     feature = mel_spectrogram(clip, sample_rate=params["sample_rate"], n_mels=params["n_mels"],
                               n_frames=params["n_frames"], n_fft=params["n_fft"]).astype(STORE_DTYPE)

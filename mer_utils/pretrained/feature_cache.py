@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..accounting import Rejected
-from ..fileio import atomic_write, remove_abandoned_temporaries
+from ..fileio import atomic_write, remove_abandoned_temporaries, write_text
 
 
 def parameter_key(provenance):
@@ -48,8 +48,7 @@ class FeatureCache:
         self.folder.mkdir(parents=True, exist_ok=True)
         target = self.folder / "params.json"
         if not target.exists():
-            text = json.dumps(self.provenance, indent=2, sort_keys=True).encode("utf-8")
-            atomic_write(target, lambda handle: handle.write(text))
+            write_text(target, json.dumps(self.provenance, indent=2, sort_keys=True))
         remove_abandoned_temporaries(self.folder)  # written by this process only: a dead pid is a kill
         return self
 
@@ -82,5 +81,5 @@ class FeatureCache:
 
     def reject(self, stem, rejected):
         """Remember that item ``stem`` is rejected (reason and detail of ``rejected``)."""
-        text = json.dumps({"reason": rejected.reason, "detail": rejected.detail}).encode("utf-8")
-        atomic_write(self.folder / f"{stem}.rejected.json", lambda handle: handle.write(text))
+        marker = {"reason": rejected.reason, "detail": rejected.detail}
+        write_text(self.folder / f"{stem}.rejected.json", json.dumps(marker))
