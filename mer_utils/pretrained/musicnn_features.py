@@ -172,13 +172,44 @@ def extract_all(tracks, *, model=musicnn.DEFAULT_MODEL, max_seconds=config.CLIP_
     return report
 
 
+def patch_workers(n_workers, n_tracks):
+    """Processes that cut the patches of ``n_tracks`` tracks (``n_workers`` 0: automatic, as the mel stage)."""
+    return resolve_workers(n_workers, n_items=n_tracks, min_items_per_worker=MIN_TRACKS_PER_WORKER)
+
+
+def map_patches(tracks, params, *, workers, desc, progress=True, executor=config.EXECUTOR):
+    """Yield ``((track_id, audio_path, params), outcome)`` of :func:`musicnn_input.patches_task` for every track.
+
+    The patches are cut in ``workers`` processes (NumPy only there, the mel
+    basis installed once in each), in completion order; ``outcome`` is the
+    task's answer or the exception it raised (:func:`mer_utils.mels.outcome_of` reads both).
+
+    Parameters
+    ----------
+    tracks : sequence of (str, str)
+        ``(track_id, audio_path)`` pairs, the files existing.
+    params : dict
+        :func:`input_parameters`.
+    workers : int
+        From :func:`patch_workers`.
+    desc : str
+        Label of the progress bar.
+    progress : bool
+    executor : str
+        ``"local"``, ``"dask"`` or a Dask scheduler address (:func:`mer_utils.parallel.map_unordered`).
+    """
+    tasks = [(track_id, str(audio_path), params) for track_id, audio_path in tracks]
+    bases = {(params["sample_rate"], params["n_fft"], params["n_mels"]):
+             mel_basis(params["sample_rate"], params["n_fft"], params["n_mels"])}
+    yield from map_unordered(musicnn_input.patches_task, tasks, n_workers=workers, initializer=install_mel_bases,
+                             initargs=(bases,), desc=desc, progress=progress, executor=executor,
+                             shared_paths=sorted({str(Path(task[1]).parent) for task in tasks}))
+
+
 def _compute(todo, params, cache, network, report, *, n_workers, progress, executor=config.EXECUTOR):
     """Patches in worker processes, the network here on batches of clips; ``{track_id: Path or Rejected}``."""
     stems = {track_id: stem for track_id, _, stem in todo}
-    report.n_workers = resolve_workers(n_workers, n_items=len(todo), min_items_per_worker=MIN_TRACKS_PER_WORKER)
-    bases = {(params["sample_rate"], params["n_fft"], params["n_mels"]):
-             mel_basis(params["sample_rate"], params["n_fft"], params["n_mels"])}
-    tasks = [(track_id, audio_path, params) for track_id, audio_path, _ in todo]
+    report.n_workers = patch_workers(n_workers, len(todo))
     outcomes, pending = {}, {}
 
     def run_network():
@@ -189,10 +220,9 @@ def _compute(todo, params, cache, network, report, *, n_workers, progress, execu
         report.network_s += time.perf_counter() - clock
         pending.clear()
 
-    for task, outcome in map_unordered(musicnn_input.patches_task, tasks, n_workers=report.n_workers,
-                                       initializer=install_mel_bases, initargs=(bases,),
-                                       desc="musicnn features", progress=progress, executor=executor,
-                                       shared_paths=sorted({str(Path(task[1]).parent) for task in tasks})):
+    for task, outcome in map_patches([(track_id, audio_path) for track_id, audio_path, _ in todo], params,
+                                     workers=report.n_workers, desc="musicnn features", progress=progress,
+                                     executor=executor):
         track_id = task[0]
         if not isinstance(outcome, BaseException) and outcome[0] == "ok":
             pending[track_id] = outcome[1]

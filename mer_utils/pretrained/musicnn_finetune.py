@@ -67,7 +67,6 @@ import dataclasses
 import datetime as dt
 import logging
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -76,14 +75,12 @@ from .. import config, outputs
 from ..accounting import read_ledger
 from ..beyond import INNER_VAL_FRACTION, artist_groups, inner_split
 from ..catalogue import FINETUNED_AUDIO, validate_splits
-from ..mels import MIN_TRACKS_PER_WORKER, missing_audio, outcome_of, track_rows
-from ..melspec import install_mel_bases, mel_basis
+from ..mels import missing_audio, outcome_of, track_rows
 from ..metrics import evaluate
-from ..parallel import map_unordered, resolve_workers
 from ..provenance import environment
 from ..splits import label_map, load_classes, load_splits
-from . import musicnn, musicnn_input
-from .musicnn_features import input_parameters
+from . import musicnn
+from .musicnn_features import input_parameters, map_patches, patch_workers
 
 logger = logging.getLogger(__name__)
 
@@ -191,15 +188,21 @@ def clip_probabilities(network, clips, *, batch_size=BATCH_SIZE):
     np.ndarray [shape=(len(clips), n_classes), dtype=float64]
         Rows sum to 1.
     """
-    n_classes = network.output.shape[-1]
     if not len(clips):
-        return np.zeros((0, n_classes))
-    patches = np.concatenate(clips)
-    prob = np.concatenate([np.asarray(network.predict_on_batch(patches[start:start + batch_size]), dtype=np.float64)
-                           for start in range(0, len(patches), batch_size)])
-    bounds = np.cumsum([0, *(len(c) for c in clips)])
-    means = np.stack([prob[a:b].mean(axis=0) for a, b in zip(bounds[:-1], bounds[1:])])
+        return np.zeros((0, network.output.shape[-1]))
+    means = clip_means(network, clips, batch_size=batch_size)
     return means / means.sum(axis=1, keepdims=True)  # float32 softmax sums to 1 only to ~1e-7
+
+
+def clip_means(model, clips, *, batch_size=BATCH_SIZE):
+    """A model's output for every patch, averaged per clip: shape (len(clips), width), float64.
+
+    The patches of all clips go through ``model`` together, ``batch_size`` at a time.
+    """
+    patches, bounds = np.concatenate(clips), np.cumsum([0, *(len(c) for c in clips)])
+    outputs = np.concatenate([np.asarray(model.predict_on_batch(patches[start:start + batch_size]), dtype=np.float64)
+                              for start in range(0, len(patches), batch_size)])
+    return np.stack([outputs[a:b].mean(axis=0) for a, b in zip(bounds[:-1], bounds[1:])])
 
 
 def clip_log_loss(y, prob):
@@ -324,10 +327,7 @@ def probe_head(network, clips, labels, *, seed, batch_size=BATCH_SIZE):
         raise ValueError(f"musicnn fine-tuning: the linear probe has clips of classes {sorted(set(labels.tolist()))}, "
                          f"the head {n_classes} classes; every class needs training clips")
     encoder = keras.Model(network.input, network.get_layer("penultimate_bn").output)
-    patches, bounds = np.concatenate(clips), np.cumsum([0, *(len(c) for c in clips)])
-    penultimate = np.concatenate([np.asarray(encoder.predict_on_batch(patches[start:start + batch_size]))
-                                  for start in range(0, len(patches), batch_size)]).astype(np.float64)
-    features = np.stack([penultimate[a:b].mean(axis=0) for a, b in zip(bounds[:-1], bounds[1:])])
+    features = clip_means(encoder, clips, batch_size=batch_size)
     cv = inner_folds(list(range(len(labels))), dict(enumerate(labels.tolist())), seed=seed)
     probe = make_classifier(cv, seed=seed).fit(features, labels)
     scaler, logistic = probe.best_estimator_[-2], probe.best_estimator_[-1]
@@ -362,20 +362,15 @@ def load_run_patches(tracks, *, max_seconds=MAX_SECONDS, n_workers=0, progress=T
     rejections : dict of str -> Rejected
         Every track is in one of the two.
     """
-    params = input_parameters(max_seconds=max_seconds)
-    patches, rejections, tasks = {}, {}, []
+    patches, rejections, todo = {}, {}, []
     for track_id, audio_path in track_rows(tracks):
         if audio_path is None or not audio_path.is_file():
             rejections[track_id] = missing_audio(track_id, audio_path)
         else:
-            tasks.append((track_id, str(audio_path), params))
-    bases = {(params["sample_rate"], params["n_fft"], params["n_mels"]):
-             mel_basis(params["sample_rate"], params["n_fft"], params["n_mels"])}
-    workers = resolve_workers(n_workers, n_items=len(tasks), min_items_per_worker=MIN_TRACKS_PER_WORKER)
-    for task, outcome in map_unordered(musicnn_input.patches_task, tasks, n_workers=workers,
-                                       initializer=install_mel_bases, initargs=(bases,),
-                                       desc="musicnn patches", progress=progress, executor=executor,
-                                       shared_paths=sorted({str(Path(task[1]).parent) for task in tasks})):
+            todo.append((track_id, audio_path))
+    for task, outcome in map_patches(todo, input_parameters(max_seconds=max_seconds),
+                                     workers=patch_workers(n_workers, len(todo)), desc="musicnn patches",
+                                     progress=progress, executor=executor):
         if not isinstance(outcome, BaseException) and outcome[0] == "ok":
             patches[task[0]] = outcome[1]
         else:  # worker crashes and exceptions become extraction_failed, as in the feature stage
@@ -461,8 +456,8 @@ def _finetune_split(layout, index, split, labels, patches, rejections, *, seed, 
     """Fine-tune, score and save one outer split; return its summary row."""
     started, clock = dt.datetime.now(), time.perf_counter()
     inner_train, inner_val = inner_split(split["train"], labels, seed=seed, groups=groups, val_fraction=val_fraction)
-    usable = {part: [t for t in ids if t in patches] for part, ids in
-              {"train": inner_train, "inner_val": inner_val, "test": split["val"]}.items()}
+    parts = {"train": inner_train, "inner_val": inner_val, "test": split["val"]}
+    usable = {part: [t for t in ids if t in patches] for part, ids in parts.items()}
     if len({labels[t] for t in usable["train"]}) < 2:
         raise ValueError(f"{FINETUNED_AUDIO}: split {index}: the inner training part has musicnn patches of one "
                          f"class only ({len(usable['train'])} of {len(inner_train)} tracks have patches)")
@@ -477,8 +472,7 @@ def _finetune_split(layout, index, split, labels, patches, rejections, *, seed, 
     prob = _outer_probabilities(network, split, labels, patches, n_classes=len(classes), batch_size=options.batch_size)
     scores = evaluate(y_test, prob)
     wall_s = round(time.perf_counter() - clock, 2)
-    imputed = {part: len(ids) - len(usable[part]) for part, ids in
-               {"train": inner_train, "inner_val": inner_val, "test": split["val"]}.items()}
+    imputed = {part: len(ids) - len(usable[part]) for part, ids in parts.items()}
     record = {
         "model": FINETUNED_AUDIO, "split": index, "seed": seed, "protocol": "never-tuned", "classes": list(classes),
         "checkpoint": model, "weights": musicnn.PACKAGE, "parameters": dataclasses.asdict(options),
