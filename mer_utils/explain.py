@@ -356,11 +356,17 @@ def _fill_values(models, mel, fill_db):
 def find_layer(model, name):
     """The layer ``name`` of ``model`` or of a model inside it (a crop-trained model read over whole clips,
     :func:`mer_utils.training.whole_clip_model`), else ``None``."""
+    found = _find_with_owner(model, name)
+    return None if found is None else found[1]
+
+
+def _find_with_owner(model, name):
+    """``(the model that has layer name among its own layers, the layer)``, searched as :func:`find_layer`, or None."""
     for layer in model.layers:
         if layer.name == name:
-            return layer
+            return model, layer
         if hasattr(layer, "layers"):
-            found = find_layer(layer, name)
+            found = _find_with_owner(layer, name)
             if found is not None:
                 return found
     return None
@@ -505,10 +511,10 @@ def max_pooled_ngrams(model, token_ids):
     """
     import keras
 
-    conv = find_layer(model, LYRICS_CONV_LAYER)
-    if conv is None:
+    found = _find_with_owner(model, LYRICS_CONV_LAYER)
+    if found is None:
         return []
-    owner = _owner(model, conv)  # the model whose own "tokens" input feeds the layer
+    owner, conv = found  # the owner's own "tokens" input feeds the layer
     tokens = next(tensor for tensor in owner.inputs if tensor.name == "tokens")
     with _quiet_retracing():
         activations = keras.Model(tokens, conv.output).predict_on_batch(np.asarray(token_ids, dtype=np.int32)[None])
@@ -521,14 +527,6 @@ def max_pooled_ngrams(model, token_ids):
         if gram:
             counts[gram] = counts.get(gram, 0) + 1
     return sorted(counts.items(), key=lambda item: -item[1])
-
-
-def _owner(model, layer):
-    """The model (``model`` or one inside it) that has ``layer`` among its own layers."""
-    if any(own is layer for own in model.layers):
-        return model
-    return next(_owner(inner, layer) for inner in model.layers if hasattr(inner, "layers")
-                and find_layer(inner, layer.name) is layer)
 
 
 def _ranked(table):
