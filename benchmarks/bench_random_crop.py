@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from mer_utils import beyond, config, results
-from mer_utils.mels import read_index
+from mer_utils.mels import read_index, write_index
 from mer_utils.paths import RunLayout
 
 ARMS = ("first_window", "random_crop", "whole_clip")
@@ -78,8 +78,7 @@ def scratch_run(layout, folder, *, n_folds, first_frames=None):
         for track_id, path in list(index.items()):
             index[track_id] = crops / Path(path).name
             np.save(index[track_id], np.load(path, mmap_mode="r")[:, :first_frames])
-    pd.DataFrame({"track_id": list(index), "path": [str(p) for p in index.values()]}).to_csv(
-        scratch.mels_csv, index=False)
+    write_index(scratch, index)
     return scratch
 
 

@@ -23,9 +23,8 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
-from scipy import stats
 
-from mer_utils import beyond, config, training
+from mer_utils import beyond, config, results, training
 from mer_utils import run as runner
 from mer_utils.paths import RunLayout
 
@@ -37,7 +36,7 @@ def sweep(run_dir, model_name, option_sets, *, base, nested=False):
     the mean difference of balanced accuracy to the first set over the same
     splits and its paired t-test p value.
     """
-    rows, first = [], None
+    rows, scores = [], []
     for options in option_sets:
         label = "_".join(f"{k}-{v}" for k, v in options.items()) or "base"
         target = RunLayout(Path(run_dir) / "sweeps" / f"{model_name}_{label}{'_nested' if nested else ''}")
@@ -50,11 +49,11 @@ def sweep(run_dir, model_name, option_sets, *, base, nested=False):
             summary = training.train_on_splits(model_name, target, **merged)
         row = {"options": label, **summary[["accuracy", "balanced_accuracy", "f1", "roc_auc",
                                             "epochs_run"]].mean().round(4).to_dict()}
-        scores = summary.set_index("split")["balanced_accuracy"]
-        if nested and first is not None:
-            row.update(vs_first=round(float((scores - first).mean()), 4),
-                       t_p_value=round(float(stats.ttest_rel(scores, first[scores.index]).pvalue), 4))
-        first = scores if first is None else first
+        scores.append(summary.assign(model=label, metric="balanced_accuracy")
+                      .rename(columns={"balanced_accuracy": "value"})[["model", "split", "metric", "value"]])
+        if nested and len(scores) > 1:
+            test = results.paired_comparison(pd.concat(scores), label, rows[0]["options"], metric="balanced_accuracy")
+            row.update(vs_first=round(test["mean_difference"], 4), t_p_value=round(test["t_p_value"], 4))
         rows.append(row)
     return pd.DataFrame(rows)
 
