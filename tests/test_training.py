@@ -437,8 +437,8 @@ def test_wordllama_start_gives_the_embedding_its_vectors_and_random_stays_the_pa
 
 # --- random crops (crop_frames) ----------------------------------------------------------------
 
-def test_crop_off_trains_exactly_as_before():
-    """``crop_frames=0`` (the default) is the paper's protocol: the previous version's numbers, to the bit."""
+def test_crop_is_off_by_default_and_prediction_windows_cover_the_clip():
+    """``crop_frames=0`` (the paper's protocol) by default; the windows of a clip cover it without padding."""
     from mer_utils import config
 
     assert config.CROP_FRAMES == 0 and training.TrainingOptions().crop_frames == 0
