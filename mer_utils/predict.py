@@ -310,10 +310,10 @@ class Predictor:
             raise ValueError("no model named to predict with")
         self.params = run_parameters(self.run_dir)
         self.models = {name: load_model(name, trained[name]) for name in names}
-        self._check_shapes()
+        self._read_whole_clips()
         self.labels = self._class_names()
 
-    def _check_shapes(self):
+    def _read_whole_clips(self):
         """Refuse models whose mel input does not fit the run's clips; read crop-trained ones over whole clips."""
         from .training import whole_clip_model
 
