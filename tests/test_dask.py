@@ -118,8 +118,9 @@ import json, os, sys, time
 from mer_utils import parallel
 
 def report_and_sleep(x):
-    with open(f"{sys.argv[1]}.{x}", "w") as out:
+    with open(f"{sys.argv[1]}.{x}.tmp", "w") as out:  # renamed when written: the test never reads it half-done
         out.write(str(os.getpid()))
+    os.replace(f"{sys.argv[1]}.{x}.tmp", f"{sys.argv[1]}.{x}")
     time.sleep(600)
 
 if __name__ == "__main__":
