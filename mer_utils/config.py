@@ -99,6 +99,12 @@ KOREAN_TAGGER = "okt"
 #: of ~670, which keeps stage 03 with two tagging workers (each its own Java VM)
 #: under 1.5 GB at the paper's size; Kkma, the hungriest, tags lyrics within it too.
 KOREAN_TAGGER_HEAP_MB = 512
+#: Options added to konlpy's when it starts the Java VM. ``-Xrs`` leaves SIGTERM and SIGINT to
+#: Python: without it the VM's signal thread runs JPype's shutdown hook, which calls into a Python
+#: that is being torn down, and a kernel that Jupyter or papermill terminates could crash and leave
+#: ``hs_err_pid*.log`` in the notebook folder. Crash reports, if any, go to the temporary folder
+#: (``{tmp}`` is filled in at start).
+KOREAN_JVM_OPTIONS = ("-Xrs", "-XX:ErrorFile={tmp}/mer_utils_java_error_%p.log")
 #: Language detection when the manifest has none: Korean when at least this
 #: share of the letters are Hangul (one syllable = one letter, so K-pop lyrics
 #: with half their words in English still score about 0.2-0.3).

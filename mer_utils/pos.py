@@ -44,6 +44,7 @@ punctuation are dropped.
 import functools
 import importlib.metadata
 import re
+import tempfile
 from dataclasses import dataclass, field
 
 from . import config
@@ -313,11 +314,41 @@ def _start_korean_tagger(name, spec):
     try:
         import konlpy.tag
 
-        options = {"max_heap_size": config.KOREAN_TAGGER_HEAP_MB} if spec.needs_java else {}
+        options = {}
+        if spec.needs_java:
+            start_java(max_heap_mb=config.KOREAN_TAGGER_HEAP_MB)
+            options = {"max_heap_size": config.KOREAN_TAGGER_HEAP_MB}
         return getattr(konlpy.tag, spec.class_name)(**options)
     except Exception as err:  # konlpy raises anything from ImportError to Java exceptions
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else ""
         return TaggerUnavailableError(f"Korean tagger {name!r} could not start: {type(err).__name__}: {first_line}")
+
+
+def start_java(*, max_heap_mb):
+    """Start the process's Java VM as konlpy does, plus :data:`config.KOREAN_JVM_OPTIONS`.
+
+    konlpy's ``init_jvm`` builds the class path of its taggers but takes no VM
+    options, so its call to ``jpype.startJVM`` gets them added on the way. Does
+    nothing when a VM already runs (konlpy's taggers then use that one).
+
+    Parameters
+    ----------
+    max_heap_mb : int
+        The VM's maximum heap (``-Xmx``), in MB.
+    """
+    import jpype
+    from konlpy import jvm
+
+    if jpype.isJVMStarted():
+        return
+    tmp = tempfile.gettempdir()
+    options = [option.format(tmp=tmp) for option in config.KOREAN_JVM_OPTIONS]
+    start = jpype.startJVM
+    jpype.startJVM = lambda *args, **kwargs: start(*args, *options, **kwargs)
+    try:
+        jvm.init_jvm(max_heap_size=max_heap_mb)
+    finally:
+        jpype.startJVM = start
 
 
 #: Joins the Hangul runs of a text so the tagger is called once per text (a

@@ -2,6 +2,9 @@
 
 import json
 import math
+import signal
+import subprocess
+import sys
 
 import jpype
 import numpy as np
@@ -422,7 +425,33 @@ def test_java_taggers_start_with_the_configured_heap(monkeypatch, name, heap):
         return "tagger"
 
     monkeypatch.setattr(konlpy.tag, pos.KOREAN_TAGGERS[name].class_name, fake_tagger)
+    monkeypatch.setattr(pos, "start_java", lambda *, max_heap_mb: made.update(java_heap=max_heap_mb))
     monkeypatch.setattr(pos, "java_problem", lambda: None)
     monkeypatch.setattr(pos, "_KOREAN_TAGGER_CACHE", {})
     assert pos.korean_tagger(name) == "tagger"
     assert made.get("max_heap_size") == heap
+    assert made.get("java_heap") == heap
+
+
+SIGTERM_AFTER_TAGGING = """
+import os, signal, sys
+from mer_utils import pos
+pos.tag_korean(["사랑해"], tagger="okt")
+import jpype
+print(" ".join(jpype.java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()), flush=True)
+os.kill(os.getpid(), signal.SIGTERM)
+signal.pause()
+"""
+
+
+def test_a_terminated_process_with_the_java_vm_dies_of_the_signal(okt, tmp_path):
+    """Jupyter and papermill end kernels with SIGTERM: Python, not the VM's handler, must take it.
+
+    Without -Xrs the VM's signal thread exits the process itself (status 143), running JPype's
+    shutdown hook against a dying Python: the rare crash that left hs_err_pid*.log files behind.
+    """
+    done = subprocess.run([sys.executable, "-c", SIGTERM_AFTER_TAGGING], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert "-Xrs" in done.stdout.split(), done.stderr
+    assert done.returncode == -signal.SIGTERM, done.stderr
+    assert not list(tmp_path.glob("hs_err_pid*.log"))
