@@ -38,7 +38,7 @@ from .mels import MelStore
 from .metrics import evaluate
 from .modality import load as load_modalities
 from .outputs import save_split
-from .provenance import environment
+from .provenance import describe_estimator, environment
 from .splits import label_map, load_classes, load_splits
 
 #: Iterations of the logistic regression solver; lbfgs converges well before on these features.
@@ -148,7 +148,7 @@ def fit_on_splits(name, layout, *, splits, labels, features, available, make_mod
                  "wall_s": round(time.perf_counter() - start, 3)}
         save_split(layout.model_dir(name, index), track_ids=split["val"], labels=y_val,
                    probabilities=probabilities, classes=classes, scores=scores,
-                   provenance={"model": name, "split": index, "seed": seed, "estimator": repr(model),
+                   provenance={"model": name, "split": index, "seed": seed, "estimator": describe_estimator(model),
                                **extra, **environment()})
         rows.append({"split": index, **scores, **extra})
     return pd.DataFrame(rows)

@@ -6,6 +6,7 @@ Recorded in a run's ``run.json`` (:mod:`mer_utils.run`) and in every split's
 
 import importlib.metadata
 import platform
+import re
 import subprocess
 
 from .paths import REPO_ROOT
@@ -48,3 +49,19 @@ def environment():
         "platform": platform.platform(),
         "libraries": library_versions(),
     }
+
+
+def describe_estimator(estimator):
+    """A scikit-learn estimator's parameters as one line, the same in every run.
+
+    ``repr`` names a function parameter by its memory address (``<function f at 0x7f...>``),
+    which differs from run to run; here it is the function's qualified name.
+
+    >>> from sklearn.feature_extraction.text import TfidfVectorizer
+    >>> def words(text):
+    ...     return text.split()
+    >>> describe_estimator(TfidfVectorizer(analyzer=words))
+    'TfidfVectorizer(analyzer=words)'
+    """
+    text = re.sub(r"<function (\S+) at 0x[0-9a-fA-F]+>", r"\1", repr(estimator))
+    return " ".join(text.split())

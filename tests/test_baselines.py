@@ -81,6 +81,8 @@ def test_outputs_have_the_models_format(layout, toy):
     provenance = json.loads((folder / "provenance.json").read_text())
     assert provenance["seed"] == 2017 and provenance["n_train"] == 30
     assert "scikit-learn" in provenance["libraries"] and "git_commit" in provenance
+    assert "TfidfVectorizer(analyzer=_tokens_as_given, sublinear_tf=True)" in provenance["estimator"]
+    assert " at 0x" not in provenance["estimator"], "the same in every run: no memory addresses"
     assert not (folder / "history.csv").exists()
     collected = results.collect_metrics(layout)
     assert set(collected["model"]) == {LYRICS_BASELINE}
