@@ -9,7 +9,8 @@ source         which adapter built the row: ``demo``, ``mirex``, ``csv``, ``fold
 audio_path     absolute path, ``""`` when the corpus has no audio for the track
 lyrics_path    absolute path, ``""`` when there is none (or lyrics are inline)
 lyrics_text    inline lyrics, ``""`` unless the corpus gives them in its table
-language       ``"ko"``, ``"en"`` or ``""`` (unknown)
+language       ``"ko"``, ``"en"``, ``""`` (unknown) or another lower-case code, which
+               the lyrics stage rejects as ``unsupported_language``
 tags           editor / mood tags joined with ``"|"``
 artist, title  where the corpus knows them, else ``""``
 split          the corpus's own part of the track (``train``, ``val``, ``test`` or
@@ -44,10 +45,10 @@ import pandas as pd
 from . import paths
 from .accounting import MANIFEST_COLUMNS
 from .config import DEMO_N_TRACKS, SEED
+from .pos import resolve_language
 from .textio import read_text
 
 CORPORA = ("demo", "mirex", "csv", "folder")
-LANGUAGES = ("ko", "en", "")
 #: Tags are stored joined with this separator.
 TAG_SEPARATOR = "|"
 #: Extensions the folder adapter treats as audio (anything libsndfile reads).
@@ -60,8 +61,9 @@ def validate_manifest(manifest):
     """Raise ``ValueError`` unless ``manifest`` is a well-formed corpus manifest.
 
     Checks the columns, that every cell is a string, that every track has an
-    id, that paths are absolute (or empty) and that languages are known.
-    Duplicate ids are allowed: filtering rejects them with a reason.
+    id, that paths are absolute (or empty) and that languages are written as
+    codes (:func:`mer_utils.pos.resolve_language`). Duplicate ids and
+    languages without a tagger are allowed: stages 01 and 03 reject them with a reason.
 
     Parameters
     ----------
@@ -92,12 +94,13 @@ def validate_manifest(manifest):
                 f"manifest column {column!r} must hold absolute paths or ''; "
                 f"track {manifest.at[first, 'track_id']!r} has {manifest.at[first, column]!r}"
             )
-    bad_language = ~manifest["language"].isin(LANGUAGES)
-    if bad_language.any():
-        first = manifest.index[bad_language][0]
+    not_code = manifest["language"].map(lambda v: resolve_language(v) != v)
+    if not_code.any():
+        first = manifest.index[not_code][0]
+        value = manifest.at[first, "language"]
         raise ValueError(
-            f"manifest language must be one of {LANGUAGES}; "
-            f"track {manifest.at[first, 'track_id']!r} has {manifest.at[first, 'language']!r}"
+            f"manifest language must be a lower-case code such as 'ko', 'en' or '' (unknown); "
+            f"track {manifest.at[first, 'track_id']!r} has {value!r} (use {resolve_language(value)!r})"
         )
 
 
@@ -169,15 +172,6 @@ def _resolve(path_cell, base):
     return str((base / path_cell).resolve()) if path_cell else ""
 
 
-def _language(value, *, path, track_id):
-    language = value.lower()
-    if language not in LANGUAGES:
-        raise ValueError(
-            f"{path}: track {track_id!r} has language {value!r}; use 'ko', 'en' or leave it empty"
-        )
-    return language
-
-
 def _rows_without_ids(table, path):
     empty = table.index[table["track_id"] == ""]
     if len(empty):
@@ -192,7 +186,8 @@ def from_csv(path):
     ``track_id``, ``tags``, ``audio_path`` and / or ``lyrics_path`` or
     ``lyrics`` (the text itself): an audio-only corpus has no lyrics column,
     a lyrics-only one no ``audio_path``. Optionally ``language``
-    (``ko``/``en``), ``artist``, ``title`` and ``split`` (the corpus's own
+    (``ko``/``en``, or a name such as ``Korean``; a language without a POS
+    tagger is rejected by the lyrics stage, not here), ``artist``, ``title`` and ``split`` (the corpus's own
     part of the track: ``train``, ``val``, ``test`` or a fold number). Paths
     are relative to the CSV's folder (absolute paths work too); tags are
     separated by ``|`` (or ``;`` / ``,``). An empty cell means unknown or
@@ -211,8 +206,7 @@ def from_csv(path):
     ------
     ValueError
         If the file is missing, empty, undecodable, lacks a required column,
-        has a row without a track id or an unknown language; the message
-        names the file.
+        has a row without a track id; the message names the file.
     """
     path = Path(path).resolve()
     table = _read_table(path, what="corpus CSV")
@@ -229,7 +223,7 @@ def from_csv(path):
             "audio_path": _resolve(record.get("audio_path", ""), base),
             "lyrics_path": _resolve(lyrics_path, base),
             "lyrics_text": "" if lyrics_path else record.get("lyrics", ""),
-            "language": _language(record.get("language", ""), path=path, track_id=record["track_id"]),
+            "language": resolve_language(record.get("language", "")),
             "tags": join_tags(split_tags(record["tags"])),
             "artist": record.get("artist", ""),
             "title": record.get("title", ""),
@@ -285,7 +279,7 @@ def from_folder(folder):
             "track_id": track_id,
             "audio_path": str(audio_path) if audio_path else "",
             "lyrics_path": str(lyrics) if lyrics.is_file() else "",
-            "language": _language(record.get("language", ""), path=tags_path, track_id=track_id),
+            "language": resolve_language(record.get("language", "")),
             "tags": join_tags(split_tags(record.get("tags", ""))),
             "artist": record.get("artist", ""),
             "title": record.get("title", ""),

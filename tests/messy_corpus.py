@@ -338,6 +338,8 @@ FAULTS = {
     "punctuation_only": ("sad", 61.0, ("utf-8", "!!! ... ??? -- ;;\n" * 12), "en", "too_few_words"),
     "vocables_only": ("happy", 61.0, ("utf-8", "oh oh la la na na\n" * 8), "en", "no_content_words"),
     "huge_lyrics": ("happy", 61.0, ("utf-8", english_lyrics(8000)), "en", "lyrics_too_long"),
+    "spanish": ("sad", 61.0, ("utf-8", english_lyrics(40)), "es", "unsupported_language"),
+    "ok_language_name": ("happy", 61.0, _EN, "English", ""),
     "None": ("happy", 61.0, _EN, "en", ""),
     "NA": ("sad", 61.0, _EN, "en", ""),
     "nan": ("happy", 61.0, _EN, "en", ""),

@@ -87,13 +87,19 @@ def test_from_csv_missing_column_names_file_and_column(tmp_path, header, missing
     ("\n\n", "is empty"),
     ("track_id,audio_path,lyrics,tags\n", "no tracks"),
     ("track_id,audio_path,lyrics,tags\n1,a.wav,x,happy\n,b.wav,y,sad\n", r"without a track_id on lines \[3\]"),
-    ("track_id,audio_path,lyrics,tags,language\n1,a.wav,x,happy,fr\n", "language 'fr'"),
 ])
 def test_from_csv_bad_tables(tmp_path, content, message):
     path = write_csv(tmp_path / "m.csv", content)
     with pytest.raises(ValueError, match=message) as info:
         corpus.from_csv(path)
     assert "m.csv" in str(info.value)
+
+
+def test_from_csv_keeps_every_language_as_a_code(tmp_path):
+    """A language without a tagger does not stop the load: an audio-only run never needs it."""
+    path = write_csv(tmp_path / "m.csv", "track_id,audio_path,lyrics,tags,language\n"
+                                         "1,a.wav,x,happy,fr\n2,b.wav,y,sad,Korean\n3,c.wav,z,sad, EN \n4,d.wav,w,sad,\n")
+    assert corpus.from_csv(path)["language"].tolist() == ["fr", "ko", "en", ""]
 
 
 def test_from_csv_missing_and_undecodable_file(tmp_path):
@@ -233,7 +239,8 @@ def test_validate_manifest_is_precise():
         corpus.validate_manifest(good.assign(tags=float("nan")))
     with pytest.raises(ValueError, match="absolute paths"):
         corpus.validate_manifest(good.assign(audio_path="audio/1.wav"))
-    with pytest.raises(ValueError, match="language"):
-        corpus.validate_manifest(good.assign(language="fr"))
+    corpus.validate_manifest(good.assign(language="fr"))  # no tagger: stage 03 rejects the track, with a reason
+    with pytest.raises(ValueError, match="track '1' has 'Korean' \\(use 'ko'\\)"):
+        corpus.validate_manifest(good.assign(language="Korean"))
     with pytest.raises(ValueError, match="without a track_id"):
         corpus.validate_manifest(good.assign(track_id=" "))
