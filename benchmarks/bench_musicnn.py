@@ -13,8 +13,9 @@ the clip's 10 patches, pooled). The process is pinned to 2 cores when more
 are available. The parts take turns, ``--repeat`` times after a warm-up; the
 best (least disturbed) and the median times are printed, with the network's
 arithmetic (multiply-adds per patch, from its layer shapes) and the rate it
-ran at: the network's convolutions alone bound what any exact float32
-implementation can reach on the machine.
+ran at: the network's convolutions alone bound what the port can reach on
+the machine (``bench_fourier_timbral.py`` measures an exact rewrite of the
+largest two: 1.38x on them, not enough for the target).
 
 ``--stage N`` measures the feature stage instead
 (:func:`mer_utils.pretrained.musicnn_features.extract_all`) on N such clips
