@@ -33,7 +33,9 @@ be read side by side.
 
 Outputs go where every model's go, ``models/<name>/split_<i>/``, through
 :func:`mer_utils.outputs.save_split`, so :mod:`mer_utils.results` reads
-them like any other row. A track without pretrained features (rejected by
+them like any other row. The two unimodal rows also save their fit
+(``linear_model.npz``, :mod:`mer_utils.linear_model`), with which
+:mod:`mer_utils.predict` scores new songs. A track without pretrained features (rejected by
 the feature stage) stays in its fold, so that every row is scored on
 identical tracks: its missing values are imputed with the training part's
 means (the classifier then leans on the prior), and the split's
@@ -59,6 +61,7 @@ from .catalogue import (
     PRETRAINED_AUDIO, PRETRAINED_LYRICS, STACKING, ZERO_SHOT, model_info,
 )
 from .fileio import write_text
+from .linear_model import LINEAR_MODEL_FILE, LinearModel
 from .metrics import evaluate
 from .provenance import environment
 from .splits import label_map, load_splits, read_splits
@@ -75,6 +78,8 @@ INNER_VAL_FRACTION = 0.2
 REPEATED_FOLDS = 5
 #: Iterations of the logistic regression solver.
 MAX_ITER = 5000
+#: Key of a row's details holding its fitted :class:`~mer_utils.linear_model.LinearModel` (saved, not in provenance).
+FITTED = "fitted"
 #: Probabilities are clipped to [EPS, 1 - EPS] before their logit is taken (stacking).
 EPS = 1e-6
 #: The zero-shot row's mood tags, per checkpoint, chosen by their names before any score was seen: the
@@ -241,7 +246,8 @@ def _fold_probabilities(train_ids, test_ids, labels, sources, *, seed, groups, c
         found[name] = (positive_probability(search, X_test), {
             "C": chosen, "inner_log_loss": -search.best_score_, "n_features": X_train.shape[1],
             "imputed_train": int(X_train.isna().all(axis=1).sum()),
-            "imputed_test": int(X_test.isna().all(axis=1).sum())})
+            "imputed_test": int(X_test.isna().all(axis=1).sum()),
+            FITTED: LinearModel.from_pipeline(search.best_estimator_, X_train.columns)})
     if "musicnn" in tables:
         found.update(_zero_shot(train_ids, test_ids, y_train, tables["musicnn"]))
     if len(tables) == 2:
@@ -340,11 +346,14 @@ def evaluate_pretrained(layout, sources, *, seed, c_grid=C_GRID, n_inner=INNER_F
         y_test = np.array([labels[t] for t in split["val"]])
         for name, (prob, details) in found.items():
             scores = evaluate(y_test, prob)
+            choices = {key: value for key, value in details.items() if key != FITTED}
             provenance = {"model": name, "split": index, "seed": seed + index, "protocol": "never-tuned",
                           "n_train": len(split["train"]), "inner_folds": n_inner, "c_grid": list(c_grid),
-                          "choices": details, "wall_s_all_rows": wall_s, **software}
-            outputs.save_split(layout.model_dir(name, index), track_ids=split["val"], labels=y_test,
-                               prob_positive=prob, scores=scores, provenance=provenance)
+                          "choices": choices, "wall_s_all_rows": wall_s, **software}
+            folder = outputs.save_split(layout.model_dir(name, index), track_ids=split["val"], labels=y_test,
+                                        prob_positive=prob, scores=scores, provenance=provenance)
+            if FITTED in details:  # what mer_utils.predict scores new songs with
+                details[FITTED].save(folder / LINEAR_MODEL_FILE)
             rows.append({"model": name, "split": index, **scores, "C": details.get("C", math.nan),
                          "wall_s": wall_s})
     return pd.DataFrame(rows)

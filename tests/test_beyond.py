@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from mer_utils import beyond, catalogue, outputs, results
+from mer_utils.linear_model import LINEAR_MODEL_FILE, LinearModel
 from mer_utils.catalogue import (
     AUDIO_BASELINE, EARLY_FUSION, LATE_FUSION, LYRICS_BASELINE, PRETRAINED_AUDIO, PRETRAINED_LYRICS, STACKING,
 )
@@ -122,6 +123,20 @@ def test_outputs_are_read_by_results_with_protocols(layout, toy):
     table = beyond.extended_table(summary)
     assert table["name"].tolist() == [i.name for i in catalogue.BEYOND_MODELS if i.name in rows], "catalogue order"
     assert "[never-tuned]" in beyond.extended_markdown(table)
+
+
+def test_saved_linear_models_give_back_each_splits_probabilities(layout, toy):
+    """What predict scores new songs with is the very fit that was scored: same probabilities, no pickle."""
+    beyond.evaluate_pretrained(layout, toy.sources, seed=3, **FAST)
+    for name, key in ((PRETRAINED_AUDIO, "musicnn"), (PRETRAINED_LYRICS, "lyrics_features")):
+        for index, split in enumerate(toy.splits):
+            folder = layout.model_dir(name, index)
+            model = LinearModel.load(folder / LINEAR_MODEL_FILE)
+            assert model.columns == tuple(toy.sources[key].columns)
+            stored = outputs.read_predictions(folder / outputs.PREDICTIONS_CSV)["prob_positive"].to_numpy()
+            np.testing.assert_allclose(model.prob_positive(toy.sources[key].loc[split["val"]]), stored, atol=1e-9)
+            assert "fitted" not in outputs.read_provenance(folder / outputs.PROVENANCE_JSON)["choices"]
+    assert not (layout.model_dir(STACKING, 0) / LINEAR_MODEL_FILE).exists(), "only the unimodal rows save one"
 
 
 def test_comparison_pairs_set_each_row_against_fused_baselines_and_its_paper_self():

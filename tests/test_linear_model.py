@@ -1,0 +1,59 @@
+"""The fitted logistic regression kept as arrays: the same probabilities as scikit-learn's, readable files."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.dummy import DummyClassifier
+from sklearn.pipeline import make_pipeline
+
+from mer_utils.beyond import make_logistic
+from mer_utils.linear_model import LinearModel
+
+
+@pytest.fixture
+def fitted():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(80, 5)), columns=[f"f{i}" for i in range(5)])
+    y = (X["f2"] - 0.5 * X["f4"] + rng.normal(scale=0.5, size=80) > 0).astype(int)
+    X.iloc[::7, 1] = np.nan  # the imputer learns the training mean
+    return X, y, make_logistic(seed=0, C=0.5).fit(X, y)
+
+
+def test_probabilities_are_scikit_learns(fitted):
+    X, _, pipeline = fitted
+    model = LinearModel.from_pipeline(pipeline, X.columns)
+    new = X.sample(frac=1, random_state=1).iloc[:20].copy()
+    new.iloc[0, :] = np.nan  # a song with no features at all gets the training means
+    np.testing.assert_allclose(model.prob_positive(new), pipeline.predict_proba(new)[:, 1], atol=1e-12)
+    reordered = new[list(reversed(new.columns))]
+    np.testing.assert_allclose(model.prob_positive(reordered), model.prob_positive(new))  # columns read by name
+
+
+def test_saved_and_loaded_it_is_the_same_model(fitted, tmp_path):
+    X, _, pipeline = fitted
+    model = LinearModel.from_pipeline(pipeline, X.columns)
+    assert LinearModel.load(model.save(tmp_path / "m.npz")) == model
+    (tmp_path / "broken.npz").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="broken.npz: not a readable linear model"):
+        LinearModel.load(tmp_path / "broken.npz")
+
+
+def test_explanation_lists_the_strongest_pushes_and_they_add_up(fitted):
+    X, _, pipeline = fitted
+    model = LinearModel.from_pipeline(pipeline, X.columns)
+    song = X.iloc[[3]]
+    why = model.explain(song, top=5)
+    assert why["feature"].iloc[0] in {"f2", "f4"}, "the informative features push hardest"
+    assert list(np.abs(why["contribution"])) == sorted(np.abs(why["contribution"]), reverse=True)
+    logit = why["contribution"].sum() + model.intercept
+    np.testing.assert_allclose(1 / (1 + np.exp(-logit)), model.prob_positive(song))
+
+
+def test_only_the_notebook_08_pipeline_on_two_classes_is_read(fitted):
+    X, y, _ = fitted
+    with pytest.raises(ValueError, match="expected SimpleImputer, StandardScaler, LogisticRegression"):
+        LinearModel.from_pipeline(make_pipeline(DummyClassifier()).fit(X.fillna(0), y), X.columns)
+    with pytest.raises(ValueError, match="classes \\[0, 1\\]"):
+        LinearModel.from_pipeline(make_logistic(seed=0).fit(X, y + 1), X.columns)
+    with pytest.raises(ValueError, match="4 column names for 5 features"):
+        LinearModel.from_pipeline(make_logistic(seed=0).fit(X, y), X.columns[:4])
