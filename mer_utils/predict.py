@@ -19,6 +19,13 @@ through the functions the stages themselves call:
   POS filter with the ``korean_tagger`` of notebook 03), then each split's
   vocabulary, padded to the length the model reads.
 
+Notebook 08's pretrained rows score new songs too, where the run has them:
+musicnn features + logistic regression, lyrics features + logistic
+regression (each split's fit, ``linear_model.npz``: :mod:`mer_utils.linear_model`)
+and their late fusion (the mean of the two), on the features of
+:mod:`mer_utils.pretrained.song_features`, computed with notebook 08's
+``musicnn_model`` and ``musicnn_seconds``.
+
 Each model's probabilities are the mean of its split models; the ensemble's
 are the mean of the models'. A song that cannot be used is refused with the
 ledger's reason (:class:`mer_utils.accounting.Rejected`): exit status 1 on
@@ -46,8 +53,9 @@ import pandas as pd
 
 from . import config, explain
 from .accounting import Rejected
-from .catalogue import INPUTS, MODEL_INPUTS, model_info
+from .catalogue import INPUTS, LATE_FUSION, MODEL_INPUTS, PRETRAINED_AUDIO, PRETRAINED_LYRICS, model_info
 from .corpus import AUDIO_EXTENSIONS
+from .linear_model import LINEAR_MODEL_FILE, LinearModel
 from .outputs import split_folders
 from .paths import RunLayout
 
@@ -64,11 +72,14 @@ PREPROCESSING = {
     "02_mels": {"sample_rate": config.SAMPLE_RATE, "clip_seconds": config.CLIP_SECONDS, "n_mels": config.N_MELS,
                 "n_frames": config.N_FRAMES, "n_fft": config.N_FFT},
     "03_lyrics": {"korean_tagger": config.KOREAN_TAGGER},
+    "08_beyond_the_paper": {"musicnn_model": "MSD_musicnn", "musicnn_seconds": 30.0},
 }
+#: Notebook 08's rows that score new songs: each split's fitted logistic regression, by the features it reads.
+FEATURE_MODELS = {PRETRAINED_AUDIO: "musicnn", PRETRAINED_LYRICS: "lyrics_features"}
 #: Lyrics found beside a song of a folder: ``<stem>.txt`` or ``lyrics/<stem>.txt``.
 LYRICS_SUFFIX = ".txt"
 #: What a song lacks when a model's input is missing, by input (:data:`mer_utils.catalogue.INPUTS`).
-SONG_PARTS = {"mel": "audio", "tokens": "lyrics"}
+SONG_PARTS = {"mel": "audio", "tokens": "lyrics", "musicnn": "audio", "lyrics_features": "lyrics"}
 EXIT_UNUSABLE = 1
 EXIT_USAGE = 2
 
@@ -90,7 +101,7 @@ def run_parameters(run_dir):
     Returns
     -------
     dict
-        ``sample_rate, clip_seconds, n_mels, n_frames, n_fft, korean_tagger``.
+        ``sample_rate, clip_seconds, n_mels, n_frames, n_fft, korean_tagger, musicnn_model, musicnn_seconds``.
     """
     path = Path(run_dir) / RUN_JSON
     record = {}
@@ -111,7 +122,11 @@ def run_parameters(run_dir):
 
 
 def trained_models(run_dir):
-    """The deep models trained in a run: ``{name: [split folders holding model.keras]}``, catalogue order.
+    """The models of a run that can score new songs: ``{name: [split folders]}``, catalogue order.
+
+    The deep models (split folders holding ``model.keras``), then notebook
+    08's unimodal pretrained rows (holding ``linear_model.npz``), then their
+    late fusion when the run made it.
 
     Raises
     ------
@@ -123,12 +138,18 @@ def trained_models(run_dir):
         raise ValueError(f"run folder {run_dir} does not exist")
     found = {}
     for name, _, folder in split_folders(RunLayout(run_dir)):  # sorted by model, then split
-        if name in MODEL_INPUTS and (folder / MODEL_FILE).is_file():
+        if ((name in MODEL_INPUTS and (folder / MODEL_FILE).is_file())
+                or (name in FEATURE_MODELS and (folder / LINEAR_MODEL_FILE).is_file())):
             found.setdefault(name, []).append(folder)
+        elif name == LATE_FUSION:
+            found.setdefault(name, []).append(folder)
+    parts = [found.get(part, []) for part in FEATURE_MODELS]
+    if LATE_FUSION in found and not all([f.name for f in p] == [f.name for f in found[LATE_FUSION]] for p in parts):
+        del found[LATE_FUSION]  # its parts' fits are not all there
     if not found:
         raise ValueError(f"run folder {run_dir} holds no trained model (models/<name>/split_<i>/{MODEL_FILE}): "
                          "run the training notebooks 04-06 first (python -m mer_utils.run)")
-    return {name: found[name] for name in MODEL_INPUTS if name in found}
+    return {name: found[name] for name in (*MODEL_INPUTS, *FEATURE_MODELS, LATE_FUSION) if name in found}
 
 
 @dataclass
@@ -172,8 +193,100 @@ class TrainedModel:
                         for i, model in enumerate(self.splits)], axis=0)
 
 
+@dataclass
+class FeatureModel:
+    """A notebook 08 row on pretrained features: one fitted :class:`~mer_utils.linear_model.LinearModel` per split.
+
+    Attributes
+    ----------
+    name : str
+        ``pretrained_audio_musicnn`` or ``pretrained_lyrics_wordllama``.
+    inputs : tuple of str
+        The one input it reads: ``("musicnn",)`` or ``("lyrics_features",)``.
+    splits : list of LinearModel
+    """
+
+    name: str
+    inputs: tuple
+    splits: list
+
+    @property
+    def modality(self):
+        return model_info(self.name).modality
+
+    def features(self, song):
+        """The song's features this model reads, refused when they lack a column a split was fit on."""
+        features = song.features[self.inputs[0]]
+        missing = [c for c in self.splits[0].columns if c not in features.columns]
+        if missing:
+            raise ValueError(f"{self.name} was fit on {INPUTS[self.inputs[0]]} with columns the song's lack "
+                             f"({', '.join(missing[:3])}, ...): were they made with other notebook 08 parameters?")
+        return features
+
+    def probabilities(self, song):
+        """Class probabilities (negative, positive) for ``song``, mean of the split models: shape (2,)."""
+        features = self.features(song)
+        positive = float(np.mean([split.prob_positive(features)[0] for split in self.splits]))
+        return np.array([1.0 - positive, positive])
+
+    def explain(self, song, *, top=10, prefix=""):
+        """The features that pushed the song most, either way, averaged over the split models.
+
+        Parameters
+        ----------
+        song : Song
+        top : int
+        prefix : str
+            Only the features whose names start with it (``"tag_"``: musicnn's named tags).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``feature, value, contribution`` (to the positive class's logit; the
+            ``top`` largest in magnitude, largest first).
+        """
+        features = self.features(song)
+        contribution = np.mean([split.contributions(features)[0] for split in self.splits], axis=0)
+        columns = list(self.splits[0].columns)
+        chosen = np.array([c.startswith(prefix) for c in columns])
+        order = [i for i in np.argsort(-np.abs(contribution)) if chosen[i]][:top]
+        return pd.DataFrame({"feature": [columns[i] for i in order],
+                             "value": features.iloc[0].reindex(columns).to_numpy(dtype=float)[order],
+                             "contribution": contribution[order]})
+
+
+@dataclass
+class LateFusion:
+    """Notebook 08's late fusion: the mean of the two pretrained rows' probabilities (nothing fitted)."""
+
+    name: str
+    parts: list
+
+    @property
+    def inputs(self):
+        return tuple(key for part in self.parts for key in part.inputs)
+
+    @property
+    def splits(self):
+        return self.parts[0].splits
+
+    @property
+    def modality(self):
+        return model_info(self.name).modality
+
+    def probabilities(self, song):
+        return np.mean([part.probabilities(song) for part in self.parts], axis=0)
+
+
 def load_model(name, split_dirs):
-    """A :class:`TrainedModel` from its split folders (``model.keras``, ``vocabulary.json``)."""
+    """The model ``name`` of a run from its split folders: a :class:`TrainedModel`, :class:`FeatureModel`
+    (``linear_model.npz``) or :class:`LateFusion` (its parts' folders beside its own)."""
+    if name == LATE_FUSION:
+        return LateFusion(name, [load_model(part, [d.parent.parent / part / d.name for d in split_dirs])
+                                 for part in FEATURE_MODELS])
+    if name in FEATURE_MODELS:
+        return FeatureModel(name, (FEATURE_MODELS[name],), [LinearModel.load(d / LINEAR_MODEL_FILE)
+                                                           for d in split_dirs])
     import keras
 
     from .vocabulary import Vocabulary
@@ -210,6 +323,8 @@ class Song:
         Log-mel spectrogram in dB, at the feature store's precision.
     words : list of str or None
         The POS-filtered words.
+    features : dict of str to pandas.DataFrame
+        Pretrained features (``"musicnn"``, ``"lyrics_features"``: one row each), for the models that read them.
     """
 
     name: str
@@ -218,10 +333,13 @@ class Song:
     clip: np.ndarray = field(default=None, repr=False)
     mel: np.ndarray = field(default=None, repr=False)
     words: list = field(default=None, repr=False)
+    features: dict = field(default_factory=dict, repr=False)
 
     def has(self, key):
-        """Whether the song has input ``key`` (``"mel"`` or ``"tokens"``)."""
-        return (self.mel if key == "mel" else self.words) is not None
+        """Whether the song has input ``key`` (a key of :data:`mer_utils.catalogue.INPUTS`)."""
+        if key in ("mel", "tokens"):
+            return (self.mel if key == "mel" else self.words) is not None
+        return key in self.features
 
 
 def prepare_song(params, audio_path=None, lyrics_path=None, *, language=""):
@@ -312,13 +430,19 @@ class Predictor:
         self.models = {name: load_model(name, trained[name]) for name in names}
         self._read_whole_clips()
         self.labels = self._class_names()
+        self._song_features = None  # loaded when a model reads pretrained features
+
+    def deep_models(self, modality=None):
+        """Names of the loaded deep models (those :mod:`mer_utils.explain` explains), of ``modality`` if given."""
+        return [name for name, model in self.models.items()
+                if isinstance(model, TrainedModel) and modality in (None, model.modality)]
 
     def _read_whole_clips(self):
         """Refuse models whose mel input does not fit the run's clips; read crop-trained ones over whole clips."""
         from .training import whole_clip_model
 
         n_frames, n_mels = self.params["n_frames"], self.params["n_mels"]
-        for trained in self.models.values():
+        for trained in (self.models[name] for name in self.deep_models()):
             for index, model in enumerate(trained.splits):
                 mel = [tuple(t.shape[1:]) for t in model.inputs if t.name == "mel"]
                 if not mel:
@@ -333,16 +457,29 @@ class Predictor:
         """Class names in softmax order: the run's classes (``data/splits.json``) when they fit the models."""
         from .splits import load_classes
 
-        first = next(iter(self.models.values())).splits[0]
+        deep = self.deep_models()
+        n_classes = int(self.models[deep[0]].splits[0].outputs[0].shape[-1]) if deep else 2  # notebook 08: binary
         try:
             classes = load_classes(RunLayout(self.run_dir))
         except (ValueError, OSError):  # no splits.json: a run folder copied without its data
             classes = None
-        return explain.label_names(int(first.outputs[0].shape[-1]), classes)
+        return explain.label_names(n_classes, classes)
 
     def prepare(self, audio_path=None, lyrics_path=None, *, language=""):
-        """:func:`prepare_song` with this run's parameters."""
-        return prepare_song(self.params, audio_path, lyrics_path, language=language)
+        """:func:`prepare_song` with this run's parameters, plus the pretrained features its models read."""
+        song = prepare_song(self.params, audio_path, lyrics_path, language=language)
+        needed = {key for model in self.models.values() for key in model.inputs}
+        if needed & {"musicnn", "lyrics_features"} and self._song_features is None:
+            from .pretrained.song_features import SongFeatures
+
+            self._song_features = SongFeatures(
+                musicnn_model=self.params["musicnn_model"],
+                max_seconds=min(self.params["clip_seconds"], self.params["musicnn_seconds"]))
+        if "musicnn" in needed and song.audio_path is not None:
+            song.features["musicnn"] = self._song_features.musicnn(song.name, song.audio_path)
+        if "lyrics_features" in needed and song.lyrics_path is not None:
+            song.features["lyrics_features"] = self._song_features.lyrics(song.name, song.lyrics_path)
+        return song
 
     def usable(self, song):
         """The models that can score ``song``, and ``{model: what the song lacks for it}`` for the others.
@@ -395,13 +532,14 @@ class Predictor:
         return table
 
     def best_model(self, modality):
-        """The trained model of ``modality`` (``audio``, ``lyrics``, ``both``) with the best mean validation accuracy.
+        """The deep model of ``modality`` (``audio``, ``lyrics``, ``both``) with the best mean validation accuracy.
 
-        Returns ``None`` when the run has none.
+        The one to explain by occlusion (:meth:`explain_audio`, :meth:`explain_lyrics`); returns ``None``
+        when the run has none.
         """
         from .outputs import METRICS_JSON, read_metrics
 
-        candidates = [name for name, m in self.models.items() if m.modality == modality]
+        candidates = self.deep_models(modality)
         trained, accuracy = trained_models(self.run_dir), {}
         for name in candidates:
             splits = trained[name]
@@ -435,11 +573,26 @@ class Predictor:
                                    **options)
             for model, tokens, others, vocabulary in parts])
 
-    def _split_parts(self, song, model_name, key, target):
-        """``(target, [(split model, its input key, its other inputs or None, its vocabulary), ...])``."""
+    def explain_features(self, song, model_name, *, top=10, prefix=""):
+        """:meth:`FeatureModel.explain`: which pretrained features pushed a notebook 08 row, and which way."""
+        model = self._loaded(model_name)
+        if not isinstance(model, FeatureModel):
+            raise ValueError(f"{model_name} does not read pretrained features: explain it with explain_audio or "
+                             "explain_lyrics")
+        if not song.has(model.inputs[0]):
+            raise MissingInputError(f"{model_name} reads {SONG_PARTS[model.inputs[0]]}, and {song.name} has none")
+        return model.explain(song, top=top, prefix=prefix)
+
+    def _loaded(self, model_name):
         if model_name not in self.models:
             raise ValueError(f"model {model_name!r} is not loaded (loaded: {', '.join(self.models)})")
-        trained = self.models[model_name]
+        return self.models[model_name]
+
+    def _split_parts(self, song, model_name, key, target):
+        """``(target, [(split model, its input key, its other inputs or None, its vocabulary), ...])``."""
+        trained = self._loaded(model_name)
+        if not isinstance(trained, TrainedModel):
+            raise ValueError(f"{model_name} is not a deep model: explain it with explain_features")
         if key not in trained.inputs:
             raise ValueError(f"{model_name} does not read {INPUTS[key]}")
         missing = [SONG_PARTS[k] for k in trained.inputs if not song.has(k)]

@@ -30,6 +30,9 @@ def test_every_notebook_executed_and_recorded(smoke_run):
         errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
         assert not errors, f"{name} stored an error output"
         assert any(c.outputs for c in nb.cells if c.cell_type == "code"), f"{name} shows nothing"
+    tried = nbformat.read(smoke_run / "09_try_a_song.ipynb", as_version=4)
+    shown = json.dumps([c.outputs for c in tried.cells if c.cell_type == "code"])
+    assert "pretrained_late_fusion" in shown and "tag_" in shown, "09 asks notebook 08's rows too, and says why"
 
 
 def test_every_track_is_accounted_for(smoke_run):

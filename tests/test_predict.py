@@ -9,12 +9,14 @@ import pandas as pd
 import pytest
 
 from mer_utils import explain, predict
+from mer_utils import run as runner
 from mer_utils.accounting import Rejected, read_ledger
+from mer_utils.catalogue import LATE_FUSION, PRETRAINED_AUDIO, PRETRAINED_LYRICS
 from mer_utils.lyrics import load_tokens
 from mer_utils.mels import MelStore
 from mer_utils.outputs import read_predictions
 from messy_corpus import write_corrupt_mp3
-from tiny_run import N_SPLITS, PARAMS, predictor, run  # noqa: F401 (fixtures)
+from tiny_run import N_SPLITS, PARAMS, predictor, pretrained_run, run  # noqa: F401 (fixtures)
 
 
 @pytest.fixture(scope="module")
@@ -41,19 +43,28 @@ def only_models(run, tmp_path, names):
 
 def test_run_parameters_come_from_run_json_then_defaults(tmp_path):
     record = {"parameters": {"n_mels": 64, "clip_seconds": 30, "korean_tagger": "komoran"},
-              "notebooks": [{"notebook": "02_mels.ipynb", "parameters": {"n_mels": 96, "run_dir": "x"}}]}
+              "notebooks": [{"notebook": "02_mels.ipynb", "parameters": {"n_mels": 96, "run_dir": "x"}},
+                            {"notebook": "08_beyond_the_paper.ipynb", "parameters": {"musicnn_seconds": 15}}]}
     (tmp_path / "run.json").write_text(json.dumps(record))
     params = predict.run_parameters(tmp_path)
     assert params == {"sample_rate": 22050, "clip_seconds": 30.0, "n_mels": 96, "n_frames": 1024, "n_fft": 2048,
-                      "korean_tagger": "komoran"}
+                      "korean_tagger": "komoran", "musicnn_model": "MSD_musicnn", "musicnn_seconds": 15.0}
     assert isinstance(params["clip_seconds"], float)
     (tmp_path / "run.json").write_text("{not json")
     with pytest.raises(ValueError, match="run.json: not a readable run record"):
         predict.run_parameters(tmp_path)
 
 
+def test_the_defaults_are_the_notebooks(tmp_path):
+    """A run.json without a notebook's parameter means the notebook ran with its own default."""
+    for notebook, defaults in predict.PREPROCESSING.items():
+        declared = runner.declared_parameters(runner.NOTEBOOKS_DIR / f"{notebook}.ipynb")
+        assert {name: json.loads(declared[name]["default"].replace("'", '"')) for name in defaults} == defaults
+
+
 def test_a_song_is_prepared_exactly_as_the_stages_prepared_it(run, predictor, ledger):
-    assert predictor.params == {**PARAMS, "korean_tagger": "okt"}
+    assert predictor.params == {**PARAMS, "korean_tagger": "okt", "musicnn_model": "MSD_musicnn",
+                                "musicnn_seconds": 30.0}
     store, tokens = MelStore.open(run), load_tokens(run)
     for track_id in ledger.index[:3]:
         song = predictor.prepare(ledger.loc[track_id, "audio_path"], ledger.loc[track_id, "lyrics_path"])
@@ -102,6 +113,57 @@ def test_models_reading_a_missing_input_are_left_out_or_refused(run, predictor, 
         predict.predict_song(run.run_dir, ledger["audio_path"].iloc[0], models=["audio_cnn", "lyrics_cnn"])
     with pytest.raises(ValueError, match="not trained"):
         predict.Predictor(run.run_dir, models=["audio_rnn"])
+
+
+@pytest.fixture(scope="module")
+def pretrained_predictor(pretrained_run):
+    return predict.Predictor(pretrained_run.run_dir)
+
+
+def test_notebook_08_rows_reproduce_their_validation_predictions(pretrained_run, pretrained_predictor, ledger):
+    """A new song's pretrained features, through each split's saved fit, give the probability notebook 08 scored."""
+    assert list(pretrained_predictor.models)[3:] == [PRETRAINED_AUDIO, PRETRAINED_LYRICS, LATE_FUSION]
+    assert pretrained_predictor.deep_models("audio") == ["audio_cnn"]
+    for name, key in predict.FEATURE_MODELS.items():
+        model = pretrained_predictor.models[name]
+        for index, split in enumerate(model.splits):
+            saved = read_predictions(pretrained_run.model_dir(name, index) / "predictions.csv").head(3)
+            for track_id, prob in zip(saved["track_id"], saved["prob_positive"]):
+                song = pretrained_predictor.prepare(ledger.loc[track_id, "audio_path"],
+                                                    ledger.loc[track_id, "lyrics_path"])
+                assert split.prob_positive(song.features[key])[0] == pytest.approx(prob, abs=1e-5), (name, track_id)
+
+
+def test_late_fusion_is_the_mean_of_the_two_pretrained_rows(pretrained_predictor, ledger):
+    track = ledger.iloc[20]
+    song = pretrained_predictor.prepare(track["audio_path"], track["lyrics_path"])
+    table = pretrained_predictor.predict(song).set_index("model")
+    assert list(table.index) == ["audio_cnn", "lyrics_cnn", "fused", PRETRAINED_AUDIO, PRETRAINED_LYRICS,
+                                 LATE_FUSION, predict.ENSEMBLE]
+    assert table.loc[LATE_FUSION, "prob_positive"] == pytest.approx(
+        table.loc[[PRETRAINED_AUDIO, PRETRAINED_LYRICS], "prob_positive"].mean())
+    assert table.loc[LATE_FUSION, "modality"] == "both" and table.loc[LATE_FUSION, "n_averaged"] == 2
+    assert table.loc[LATE_FUSION, "label"] == track["label"]  # clear cues
+    audio_only = pretrained_predictor.predict(pretrained_predictor.prepare(track["audio_path"]))
+    assert audio_only.attrs["skipped"] == {"lyrics_cnn": "lyrics", "fused": "lyrics", PRETRAINED_LYRICS: "lyrics",
+                                           LATE_FUSION: "lyrics"}
+
+
+def test_pretrained_rows_say_which_features_pushed_them(pretrained_predictor, ledger):
+    track = ledger.iloc[21]
+    song = pretrained_predictor.prepare(track["audio_path"], track["lyrics_path"])
+    why = pretrained_predictor.explain_features(song, PRETRAINED_AUDIO, top=5)
+    assert list(why.columns) == ["feature", "value", "contribution"] and len(why) == 5
+    assert list(np.abs(why["contribution"])) == sorted(np.abs(why["contribution"]), reverse=True)
+    assert set(why["feature"]) <= set(song.features["musicnn"].columns)
+    assert why.set_index("feature")["value"].to_dict() == pytest.approx(
+        song.features["musicnn"].iloc[0][why["feature"]].to_dict())
+    tags = pretrained_predictor.explain_features(song, PRETRAINED_AUDIO, top=3, prefix="tag_")
+    assert len(tags) == 3 and tags["feature"].str.startswith("tag_").all()
+    with pytest.raises(ValueError, match="explain it with explain_features"):
+        pretrained_predictor.explain_audio(song, PRETRAINED_AUDIO)
+    with pytest.raises(ValueError, match="does not read pretrained features"):
+        pretrained_predictor.explain_features(song, "audio_cnn")
 
 
 def test_class_names_are_the_runs(run, ledger, tmp_path):

@@ -6,9 +6,14 @@ and lyrics writer, clear cues) goes through the stages' functions
 small extraction parameters, then three models train: the audio CNN and
 the lyrics CNN on two splits, the fused model on one. ``run.json`` records the
 parameters as the runner does. About 30 s on 2 cores.
+
+:func:`pretrained_run` is a copy of it with notebook 08's pretrained rows
+added (musicnn and lyrics features, their fits saved by
+:func:`mer_utils.beyond.evaluate_pretrained`).
 """
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -50,6 +55,30 @@ def predictor(run):
     if "predictor" not in _BUILT:
         _BUILT["predictor"] = Predictor(run.run_dir)
     return _BUILT["predictor"]
+
+
+@pytest.fixture(scope="session")
+def pretrained_run(run, tmp_path_factory):
+    """The tiny run plus notebook 08's pretrained rows, built once per session."""
+    if "pretrained_run" not in _BUILT:
+        _BUILT["pretrained_run"] = build_pretrained(run, tmp_path_factory.mktemp("pretrained_run"))
+    return _BUILT["pretrained_run"]
+
+
+def build_pretrained(run, root):
+    from mer_utils import beyond
+    from mer_utils.pretrained import lyrics_features, musicnn_features
+
+    layout = RunLayout(root / "run")
+    shutil.copytree(run.run_dir, layout.run_dir)
+    table = accounting.read_ledger(layout.tracks_csv)
+    audio = musicnn_features.extract_all(table, max_seconds=PARAMS["clip_seconds"], n_workers=1,
+                                         cache_dir=root / "cache", progress=False)
+    text = lyrics_features.extract_all(table, cache_dir=root / "cache")
+    assert not audio.rejections and not text.rejections
+    beyond.evaluate_pretrained(layout, {"musicnn": audio.table(), "lyrics_features": text.features}, seed=7,
+                               c_grid=(0.1, 1.0), n_inner=3)
+    return layout
 
 
 def write_song(folder, name, label, rng, *, seconds=PARAMS["clip_seconds"] + 0.5):
