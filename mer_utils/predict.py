@@ -851,6 +851,13 @@ def main(argv=None):
     except ValueError as err:  # the run folder or the model selection
         print(f"error: {error_message(err)}", file=sys.stderr)
         return EXIT_UNUSABLE
+    except RuntimeError as err:  # a package of notebook 08's features missing here
+        from .pretrained.song_features import UNAVAILABLE
+
+        if not isinstance(err, UNAVAILABLE):
+            raise
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_UNUSABLE
     for song, skipped in table.attrs["skipped"].items():
         for lacking in dict.fromkeys(skipped.values()):
             names = [name for name, part in skipped.items() if part == lacking]

@@ -166,6 +166,18 @@ def test_pretrained_rows_say_which_features_pushed_them(pretrained_predictor, le
         pretrained_predictor.explain_features(song, "audio_cnn")
 
 
+def test_cli_names_the_missing_package_of_the_pretrained_rows(pretrained_run, ledger, capsys, monkeypatch):
+    from mer_utils.pretrained import musicnn, song_features
+
+    def unavailable(self, name, audio_path):
+        raise musicnn.MusicnnUnavailable(f"the musicnn weights are not installed: `{musicnn.INSTALL_COMMAND}`")
+
+    monkeypatch.setattr(song_features.SongFeatures, "musicnn", unavailable)
+    status, out, err = cli(capsys, ledger["audio_path"].iloc[0], "--run", pretrained_run.run_dir)
+    assert status == predict.EXIT_UNUSABLE and out == ""
+    assert err.strip() == f"error: the musicnn weights are not installed: `{musicnn.INSTALL_COMMAND}`"
+
+
 def test_class_names_are_the_runs(run, ledger, tmp_path):
     copy = only_models(run, tmp_path, ["lyrics_cnn"])
     data = json.loads(run.splits_json.read_text())

@@ -13,6 +13,10 @@ from .. import config
 from . import lyrics_features, musicnn, musicnn_features
 
 
+#: What a missing package of the pretrained features raises (each message names the install command).
+UNAVAILABLE = (musicnn.MusicnnUnavailable, lyrics_features.LyricsFeaturesUnavailable)
+
+
 @dataclass
 class SongFeatures:
     """Pretrained features of single songs.
