@@ -223,3 +223,5 @@ PARAMETER_RANGES = {
     "finetune_epochs": "[1, inf)",  # notebook 08's fine-tuned musicnn
     "nested_models": ("audio_cnn", "audio_rnn", "audio_cnn_rnn", "lyrics_cnn", "lyrics_rnn", "fused"),  # catalogue
 }
+#: List parameters for which an empty list is a choice ("none"), not a mistake.
+MAY_BE_EMPTY = ("nested_models",)  # notebook 08: retrain no paper model never-tuned

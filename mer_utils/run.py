@@ -56,7 +56,7 @@ from pathlib import Path
 
 import yaml
 
-from .config import PARAMETER_RANGES
+from .config import MAY_BE_EMPTY, PARAMETER_RANGES
 from .fileio import write_json
 from .lifetime import process_alive
 from .paths import NOTEBOOKS_DIR, PROFILES_DIR, RUNS_DIR
@@ -300,13 +300,14 @@ def _type_problem(value, declared_types):
 def _range_problem(name, value):
     """``None`` when ``value`` is allowed by :data:`~mer_utils.config.PARAMETER_RANGES` (or has no rule).
 
-    A list is allowed when it is not empty and the rule allows each element.
+    A list is allowed when the rule allows each element, and when it is not
+    empty unless ``name`` is in :data:`~mer_utils.config.MAY_BE_EMPTY`.
     """
     rule = PARAMETER_RANGES.get(name)
     if rule is None:
         return None
     if isinstance(value, list):
-        if not value:
+        if not value and name not in MAY_BE_EMPTY:
             return "must not be empty"
         bad = [(element, _range_problem(name, element)) for element in value]
         bad = [f"{element!r} {problem}" for element, problem in bad if problem]

@@ -221,6 +221,13 @@ def test_notebook_08_parameter_ranges_name_the_modules_lists():
 
     assert config.PARAMETER_RANGES["musicnn_model"] == musicnn.MODELS
     assert config.PARAMETER_RANGES["nested_models"] == tuple(catalogue.MODEL_INPUTS)
+    from mer_utils import run as runner
+
+    declared = {"08_beyond_the_paper": runner.declared_parameters(runner.NOTEBOOKS_DIR / "08_beyond_the_paper.ipynb")}
+    for nested, problems in (([], []), (["gru"], ["nested_models=['gru']: each element must fit: 'gru' must be one of "
+                                                  f"{', '.join(catalogue.MODEL_INPUTS)}"])):
+        profile = {"parameters": {"nested_models": nested}, "variants": {}}
+        assert runner.parameter_problems(profile, declared) == problems, "its help says [] retrains none"
 
 
 def test_a_run_with_other_classes_skips_notebook_08(layout, monkeypatch):

@@ -273,6 +273,8 @@ def test_list_parameters_are_checked_element_by_element(tmp_path, monkeypatch):
     assert problems(["cnn", "lstm", 3]) == [
         "models=['cnn', 'lstm', 3]: each element must fit: 'lstm' must be one of cnn, rnn; 3 must be one of cnn, rnn"]
     assert problems([]) == ["models=[]: must not be empty"]
+    monkeypatch.setattr(runner, "MAY_BE_EMPTY", ("models",))
+    assert problems([]) == [], "where [] means none"
     assert problems("cnn") == ["models='cnn': must be a list, e.g. [a, b] (declared `list` in 01_models)"]
     assert problems(["cnn"], [{"models": ["gru"]}]) == [
         "models=['gru'] (variant of 01_models): each element must fit: 'gru' must be one of cnn, rnn"]
