@@ -122,7 +122,7 @@ class LinearModel:
         return (values - self.mean) / self.scale
 
     def contributions(self, features):
-        """Each feature's push towards the positive class (logit units): ``z * coef``, shaped as :meth:`standardized`."""
+        """Each feature's push towards the positive class (logit units), ``z * coef``: as :meth:`standardized`."""
         return self.standardized(features) * self.coef
 
     def prob_positive(self, features):
