@@ -19,7 +19,6 @@ positive class (:meth:`LinearModel.contributions`).
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from .fileio import atomic_write
 
@@ -129,17 +128,3 @@ class LinearModel:
         """Probability of the positive class for each row: np.ndarray [shape=(n_rows,)]."""
         logit = self.contributions(features).sum(axis=1) + self.intercept
         return 1.0 / (1.0 + np.exp(-logit))
-
-    def explain(self, features, *, top=10):
-        """The features that pushed one song most, either way.
-
-        Returns
-        -------
-        pandas.DataFrame
-            ``feature, value, contribution`` (logit units), the ``top`` largest in magnitude, largest first.
-        """
-        contribution = self.contributions(features.iloc[:1])[0]
-        values = features.iloc[0].reindex(list(self.columns)).to_numpy(dtype=float)
-        order = np.argsort(-np.abs(contribution))[:top]
-        return pd.DataFrame({"feature": [self.columns[i] for i in order], "value": values[order],
-                             "contribution": contribution[order]})
