@@ -43,7 +43,8 @@ def test_the_pushes_of_the_features_add_up_to_the_decision(fitted):
     model = LinearModel.from_pipeline(pipeline, X.columns)
     pushes = model.contributions(X.iloc[:5])
     assert pushes.shape == (5, 5)
-    np.testing.assert_allclose(1 / (1 + np.exp(-(pushes.sum(axis=1) + model.intercept))), model.prob_positive(X.iloc[:5]))
+    logit = pushes.sum(axis=1) + model.intercept
+    np.testing.assert_allclose(1 / (1 + np.exp(-logit)), model.prob_positive(X.iloc[:5]))
     strongest = np.abs(pushes).mean(axis=0).argsort()[::-1][:2]
     assert {X.columns[i] for i in strongest} == {"f2", "f4"}, "the informative features push hardest"
 
