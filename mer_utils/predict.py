@@ -44,6 +44,7 @@ Examples
 import argparse
 import json
 import logging
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -868,4 +869,10 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    from .notebook import filter_stderr
+
+    # TensorFlow's C++ log lines (the variable, before its import; the filter, for those printed before it reads
+    # the variable): the answer is the command's only output
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    filter_stderr()
     sys.exit(main())

@@ -3,6 +3,8 @@
 import io
 import json
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -239,6 +241,15 @@ def test_cli_prints_a_table_csv_or_json(run, ledger, capsys):
     status, out, _ = cli(capsys, *args, "--format", "csv", "--models", "lyrics_cnn")
     table = pd.read_csv(io.StringIO(out))
     assert status == 0 and list(table["model"]) == ["lyrics_cnn", "ensemble"]
+
+
+def test_the_command_prints_the_answer_without_tensorflows_log_lines(run, ledger):
+    done = subprocess.run([sys.executable, "-m", "mer_utils.predict", "--run", str(run.run_dir),
+                           ledger["audio_path"].iloc[0], "--models", "audio_cnn", "--format", "csv"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0].startswith("song,model,modality") and len(done.stdout.splitlines()) == 3
+    assert done.stderr == ""
 
 
 def test_cli_refuses_unreadable_audio_naming_file_and_reason(run, tmp_path, capsys):
