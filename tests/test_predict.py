@@ -151,6 +151,19 @@ def test_late_fusion_is_the_mean_of_the_two_pretrained_rows(pretrained_predictor
                                            LATE_FUSION: "lyrics"}
 
 
+def test_late_fusion_needs_both_rows_and_answers_alone(pretrained_run, ledger, tmp_path):
+    track = ledger.iloc[20]
+    alone = predict.predict_song(pretrained_run.run_dir, track["audio_path"], track["lyrics_path"],
+                                 models=[LATE_FUSION])
+    assert list(alone["model"]) == [LATE_FUSION, predict.ENSEMBLE]
+    assert list(alone.columns[-3:]) == ["prob_negative", "prob_positive", "label"]
+    copy = tmp_path / "audio_features_only"
+    shutil.copytree(pretrained_run.run_dir, copy)
+    shutil.rmtree(copy / "models" / PRETRAINED_LYRICS)
+    trained = predict.trained_models(copy)
+    assert PRETRAINED_AUDIO in trained and LATE_FUSION not in trained, "a fusion without its lyrics half is left out"
+
+
 def test_pretrained_rows_say_which_features_pushed_them(pretrained_predictor, ledger):
     track = ledger.iloc[21]
     song = pretrained_predictor.prepare(track["audio_path"], track["lyrics_path"])
