@@ -27,7 +27,7 @@ and their late fusion (the mean of the two), on the features of
 ``musicnn_model`` and ``musicnn_seconds``.
 
 Each model's probabilities are the mean of its split models; the ensemble's
-are the mean of the models'. A song that cannot be used is refused with the
+are the mean of the models' (the late fusion's counted through its two rows). A song that cannot be used is refused with the
 ledger's reason (:class:`mer_utils.accounting.Rejected`): exit status 1 on
 the command line. With no lyrics, the models that read lyrics are left out
 (and said so), unless named with ``--models``: then it is an error.
@@ -515,17 +515,20 @@ class Predictor:
             modality, n_averaged`` (split models of a model; models of the
             ensemble), ``prob_<class>`` per class, ``label`` (the most probable
             class). ``attrs["skipped"]``: ``{model: what the song lacks for it}`` (``"lyrics"``,
-            ``"audio"``) for the models left out.
+            ``"audio"``) for the models left out. The ensemble is the mean of
+            the rows, except the late fusion's when its two rows are in the
+            table: it is their mean already, and would count them twice.
         """
         usable, skipped = self.usable(song)
         rows = {name: self.models[name].probabilities(song) for name in usable}
+        voters = [name for name in usable if name != LATE_FUSION or not set(FEATURE_MODELS) <= set(usable)]
         labels = self.labels
         table = pd.DataFrame([{"song": song.name, "model": name, "modality": self.models[name].modality,
                                "n_averaged": len(self.models[name].splits)} for name in usable]
                              + [{"song": song.name, "model": ENSEMBLE,
-                                 "modality": "+".join(dict.fromkeys(self.models[n].modality for n in usable)),
-                                 "n_averaged": len(usable)}])
-        probs = np.vstack([*rows.values(), np.mean(list(rows.values()), axis=0)])
+                                 "modality": "+".join(dict.fromkeys(self.models[n].modality for n in voters)),
+                                 "n_averaged": len(voters)}])
+        probs = np.vstack([*rows.values(), np.mean([rows[name] for name in voters], axis=0)])
         for i, label in enumerate(labels):
             table[f"prob_{label}"] = probs[:, i]
         table["label"] = [labels[i] for i in probs.argmax(axis=1)]

@@ -146,6 +146,9 @@ def test_late_fusion_is_the_mean_of_the_two_pretrained_rows(pretrained_predictor
         table.loc[[PRETRAINED_AUDIO, PRETRAINED_LYRICS], "prob_positive"].mean())
     assert table.loc[LATE_FUSION, "modality"] == "both" and table.loc[LATE_FUSION, "n_averaged"] == 2
     assert table.loc[LATE_FUSION, "label"] == track["label"]  # clear cues
+    assert table.loc[predict.ENSEMBLE, "n_averaged"] == 5, "the late fusion is not counted on top of its two rows"
+    assert table.loc[predict.ENSEMBLE, "prob_positive"] == pytest.approx(
+        table["prob_positive"].drop([LATE_FUSION, predict.ENSEMBLE]).mean())
     audio_only = pretrained_predictor.predict(pretrained_predictor.prepare(track["audio_path"]))
     assert audio_only.attrs["skipped"] == {"lyrics_cnn": "lyrics", "fused": "lyrics", PRETRAINED_LYRICS: "lyrics",
                                            LATE_FUSION: "lyrics"}
