@@ -404,8 +404,8 @@ class Predictor:
     ----------
     params : dict
         The run's preprocessing (:func:`run_parameters`).
-    models : dict of str to TrainedModel
-        The loaded models, catalogue order.
+    models : dict of str to TrainedModel, FeatureModel or LateFusion
+        The loaded models, catalogue order (:func:`trained_models`).
     labels : list of str
         Class names in softmax order: the run's (``data/splits.json``), else :func:`mer_utils.explain.label_names`.
 
