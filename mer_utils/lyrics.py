@@ -40,7 +40,7 @@ import pandas as pd
 
 from . import config, paths
 from .accounting import Rejected, StageReport
-from .fileio import write_json
+from .fileio import remove_abandoned_temporaries, write_json
 from .parallel import map_unordered, resolve_workers
 from .pos import (
     TaggerUnavailableError, detect_language, has_hangul, pos_filter, resolve_language, tag_words,
@@ -280,6 +280,10 @@ def tag_all(ledger_rows, *, korean_tagger=config.KOREAN_TAGGER, n_workers=0,
 
     cached = {job.key: _read_cache(cache_dir, job.key) for job in jobs}
     pending = list({job.key: job for job in jobs if cached[job.key] is None}.values())
+    # a killed run's half-written entries are temporaries beside the entries still pending (the main process
+    # writes the cache: its pid names them)
+    for folder in {_cache_path(cache_dir, job.key).parent for job in pending}:
+        remove_abandoned_temporaries(folder)
     report.cache_hits = len(jobs) - sum(cached[job.key] is None for job in jobs)
     report.n_workers = choose_workers(n_workers, len(pending)) if pending else 1
     items = [(job.key, job.text, job.language, korean_tagger) for job in pending]

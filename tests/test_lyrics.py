@@ -15,6 +15,7 @@ from mer_utils import accounting, config, lyrics, pos
 from mer_utils.lyrics import Vocabulary, load_tokens, save_tokens, tag_all
 from mer_utils.parallel import available_cores
 from mer_utils.pos import pos_filter
+from mer_utils.textio import normalize_lyrics
 from mer_utils.vocabulary import class_association, coverage_curve, length_summary
 
 from conftest import MIREX_ROOT, needs_mirex
@@ -276,6 +277,19 @@ def test_killed_run_keeps_the_texts_it_tagged(monkeypatch, cache):
     assert (resumed.cache_hits, resumed.cache_misses) == (2, 1)
     assert resumed.tokens == {"t0": ["sweet", "dreams", "fade", "slowly"], "t1": ["dark", "dreams", "fade", "slowly"],
                               "t2": ["golden", "dreams", "fade", "slowly"]}
+
+
+def test_a_rerun_removes_the_entry_a_killed_run_was_writing(cache):
+    """SIGKILL mid-write leaves the temporary of atomic_write, named by the killed pid, beside the missing entry."""
+    rows = [row("t0", text="sweet dreams fade slowly")]
+    key = lyrics.token_cache_key(normalize_lyrics(rows[0]["lyrics_text"]), language="en", korean_tagger="okt")
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    folder = cache / key[:2]
+    folder.mkdir(parents=True)
+    abandoned = folder / f".{key}.json.{int(ended.stdout)}.tmp"
+    abandoned.write_text('{"key": "half a')
+    assert tag_all(rows, n_workers=1, cache_dir=cache).tokens == {"t0": ["sweet", "dreams", "fade", "slowly"]}
+    assert not abandoned.exists() and (folder / f"{key}.json").is_file()
 
 
 def test_cache_key_covers_text_language_tagger_and_rules(monkeypatch):
