@@ -58,7 +58,7 @@ from threadpoolctl import threadpool_limits
 from . import catalogue, outputs, results
 from .catalogue import (
     AUDIO_BASELINE, BEYOND_INFO, EARLY_FUSION, FINETUNED_AUDIO, LATE_FUSION, LYRICS_BASELINE, NESTED_SUFFIX,
-    PRETRAINED_AUDIO, PRETRAINED_LYRICS, STACKING, ZERO_SHOT, model_info,
+    PRETRAINED_AUDIO, PRETRAINED_LYRICS, PRETRAINED_ROWS, STACKING, ZERO_SHOT, model_info,
 )
 from .fileio import write_text
 from .linear_model import LINEAR_MODEL_FILE, LinearModel
@@ -231,9 +231,8 @@ def fold_probabilities(train_ids, test_ids, labels, sources, *, seed, groups=Non
 def _fold_probabilities(train_ids, test_ids, labels, sources, *, seed, groups, c_grid, n_inner):
     y_train = np.array([labels[t] for t in train_ids])
     cv = inner_folds(train_ids, labels, seed=seed, groups=groups, n_folds=n_inner)
-    rows = {PRETRAINED_AUDIO: "musicnn", PRETRAINED_LYRICS: "lyrics_features"}
     found, oof, tables = {}, {}, {}
-    for name, key in rows.items():
+    for name, key in PRETRAINED_ROWS.items():
         if sources.get(key) is None:
             continue
         tables[key] = sources[key]
@@ -478,10 +477,6 @@ def corrected_paired_tests(metrics, pairs, *, test_fraction, metric="accuracy"):
 
 # --- the paper's deep models, never tuned ------------------------------------------------
 
-#: The modality each input of the paper's models comes from.
-_INPUT_MODALITY = {"mel": "audio", "tokens": "lyrics"}
-
-
 def runnable(layout, model_names):
     """The paper models of ``model_names`` (catalogue names) whose inputs the run's modalities give, in order."""
     from .modality import load
@@ -489,8 +484,7 @@ def runnable(layout, model_names):
     have = set(load(layout))
     for name in model_names:
         catalogue.validate_model_name(name)
-    return [name for name in model_names
-            if {_INPUT_MODALITY[key] for key in catalogue.MODEL_INPUTS[name]} <= have]
+    return [name for name in model_names if set(catalogue.modalities_needed(name)) <= have]
 
 
 def train_nested(model_name, layout, *, seed, val_fraction=INNER_VAL_FRACTION, mixed_precision=False, verbose=0,

@@ -130,6 +130,9 @@ BEYOND_MODELS = (
       for info in MODELS if info.builder),
 )
 BEYOND_INFO = {info.name: info for info in BEYOND_MODELS}
+#: Notebook 08's two rows that fit a logistic regression on one source of pretrained features -> that source
+#: (the features' key: :data:`INPUTS`). Each split saves its fit, which :mod:`mer_utils.predict` applies.
+PRETRAINED_ROWS = {name: BEYOND_INFO[name].inputs[0] for name in (PRETRAINED_AUDIO, PRETRAINED_LYRICS)}
 #: The deep models :mod:`mer_utils.training` trains, name -> inputs.
 MODEL_INPUTS = {info.name: info.inputs for info in MODELS if info.builder}
 

@@ -27,9 +27,9 @@ and their late fusion (the mean of the two), on the features of
 ``musicnn_model`` and ``musicnn_seconds``.
 
 Each model's probabilities are the mean of its split models; the ensemble's
-are the mean of the models' (the late fusion's counted through its two rows). A song that cannot be used is refused with the
-ledger's reason (:class:`mer_utils.accounting.Rejected`): exit status 1 on
-the command line. With no lyrics, the models that read lyrics are left out
+are the mean of the models' (the late fusion's counted through its two
+rows). A song that cannot be used is refused with the ledger's reason
+(:class:`mer_utils.accounting.Rejected`): exit status 1 on the command line. With no lyrics, the models that read lyrics are left out
 (and said so), unless named with ``--models``: then it is an error.
 
 Exit status: 0 done; 1 a song, a lyrics file or the run folder is unusable;
@@ -54,7 +54,7 @@ import pandas as pd
 
 from . import config, explain
 from .accounting import Rejected
-from .catalogue import INPUTS, LATE_FUSION, MODEL_INPUTS, PRETRAINED_AUDIO, PRETRAINED_LYRICS, model_info
+from .catalogue import INPUT_MODALITIES, INPUTS, LATE_FUSION, MODEL_INPUTS, PRETRAINED_ROWS, model_info
 from .corpus import AUDIO_EXTENSIONS
 from .linear_model import LINEAR_MODEL_FILE, LinearModel
 from .outputs import split_folders
@@ -75,12 +75,8 @@ PREPROCESSING = {
     "03_lyrics": {"korean_tagger": config.KOREAN_TAGGER},
     "08_beyond_the_paper": {"musicnn_model": "MSD_musicnn", "musicnn_seconds": 30.0},
 }
-#: Notebook 08's rows that score new songs: each split's fitted logistic regression, by the features it reads.
-FEATURE_MODELS = {PRETRAINED_AUDIO: "musicnn", PRETRAINED_LYRICS: "lyrics_features"}
 #: Lyrics found beside a song of a folder: ``<stem>.txt`` or ``lyrics/<stem>.txt``.
 LYRICS_SUFFIX = ".txt"
-#: What a song lacks when a model's input is missing, by input (:data:`mer_utils.catalogue.INPUTS`).
-SONG_PARTS = {"mel": "audio", "tokens": "lyrics", "musicnn": "audio", "lyrics_features": "lyrics"}
 EXIT_UNUSABLE = 1
 EXIT_USAGE = 2
 
@@ -140,17 +136,17 @@ def trained_models(run_dir):
     found = {}
     for name, _, folder in split_folders(RunLayout(run_dir)):  # sorted by model, then split
         if ((name in MODEL_INPUTS and (folder / MODEL_FILE).is_file())
-                or (name in FEATURE_MODELS and (folder / LINEAR_MODEL_FILE).is_file())):
+                or (name in PRETRAINED_ROWS and (folder / LINEAR_MODEL_FILE).is_file())):
             found.setdefault(name, []).append(folder)
         elif name == LATE_FUSION:
             found.setdefault(name, []).append(folder)
-    parts = [found.get(part, []) for part in FEATURE_MODELS]
+    parts = [found.get(part, []) for part in PRETRAINED_ROWS]
     if LATE_FUSION in found and not all([f.name for f in p] == [f.name for f in found[LATE_FUSION]] for p in parts):
         del found[LATE_FUSION]  # its parts' fits are not all there
     if not found:
         raise ValueError(f"run folder {run_dir} holds no trained model (models/<name>/split_<i>/{MODEL_FILE}): "
                          "run the training notebooks 04-06 first (python -m mer_utils.run)")
-    return {name: found[name] for name in (*MODEL_INPUTS, *FEATURE_MODELS, LATE_FUSION) if name in found}
+    return {name: found[name] for name in (*MODEL_INPUTS, *PRETRAINED_ROWS, LATE_FUSION) if name in found}
 
 
 @dataclass
@@ -284,9 +280,9 @@ def load_model(name, split_dirs):
     (``linear_model.npz``) or :class:`LateFusion` (its parts' folders beside its own)."""
     if name == LATE_FUSION:
         return LateFusion(name, [load_model(part, [d.parent.parent / part / d.name for d in split_dirs])
-                                 for part in FEATURE_MODELS])
-    if name in FEATURE_MODELS:
-        return FeatureModel(name, (FEATURE_MODELS[name],), [LinearModel.load(d / LINEAR_MODEL_FILE)
+                                 for part in PRETRAINED_ROWS])
+    if name in PRETRAINED_ROWS:
+        return FeatureModel(name, (PRETRAINED_ROWS[name],), [LinearModel.load(d / LINEAR_MODEL_FILE)
                                                            for d in split_dirs])
     import keras
 
@@ -492,7 +488,7 @@ class Predictor:
         """
         usable, skipped = [], {}
         for name, trained in self.models.items():
-            lacking = " and ".join(SONG_PARTS[key] for key in trained.inputs if not song.has(key))
+            lacking = " and ".join(INPUT_MODALITIES[key] for key in trained.inputs if not song.has(key))
             if lacking:
                 skipped[name] = lacking
             else:
@@ -521,7 +517,7 @@ class Predictor:
         """
         usable, skipped = self.usable(song)
         rows = {name: self.models[name].probabilities(song) for name in usable}
-        voters = [name for name in usable if name != LATE_FUSION or not set(FEATURE_MODELS) <= set(usable)]
+        voters = [name for name in usable if name != LATE_FUSION or not set(PRETRAINED_ROWS) <= set(usable)]
         labels = self.labels
         table = pd.DataFrame([{"song": song.name, "model": name, "modality": self.models[name].modality,
                                "n_averaged": len(self.models[name].splits)} for name in usable]
@@ -584,7 +580,7 @@ class Predictor:
             raise ValueError(f"{model_name} does not read pretrained features: explain it with explain_audio or "
                              "explain_lyrics")
         if not song.has(model.inputs[0]):
-            raise MissingInputError(f"{model_name} reads {SONG_PARTS[model.inputs[0]]}, and {song.name} has none")
+            raise MissingInputError(f"{model_name} reads {INPUT_MODALITIES[model.inputs[0]]}, and {song.name} has none")
         return model.explain(song, top=top, prefix=prefix)
 
     def _loaded(self, model_name):
@@ -599,7 +595,7 @@ class Predictor:
             raise ValueError(f"{model_name} is not a deep model: explain it with explain_features")
         if key not in trained.inputs:
             raise ValueError(f"{model_name} does not read {INPUTS[key]}")
-        missing = [SONG_PARTS[k] for k in trained.inputs if not song.has(k)]
+        missing = [INPUT_MODALITIES[k] for k in trained.inputs if not song.has(k)]
         if missing:
             raise MissingInputError(f"{model_name} reads {' and '.join(missing)}, and {song.name} has none")
         if target is None:

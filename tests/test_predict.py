@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mer_utils import explain, predict
+from mer_utils import catalogue, explain, predict
 from mer_utils import run as runner
 from mer_utils.accounting import Rejected, read_ledger
 from mer_utils.catalogue import LATE_FUSION, PRETRAINED_AUDIO, PRETRAINED_LYRICS
@@ -126,7 +126,7 @@ def test_notebook_08_rows_reproduce_their_validation_predictions(pretrained_run,
     """A new song's pretrained features, through each split's saved fit, give the probability notebook 08 scored."""
     assert list(pretrained_predictor.models)[3:] == [PRETRAINED_AUDIO, PRETRAINED_LYRICS, LATE_FUSION]
     assert pretrained_predictor.deep_models("audio") == ["audio_cnn"]
-    for name, key in predict.FEATURE_MODELS.items():
+    for name, key in catalogue.PRETRAINED_ROWS.items():
         model = pretrained_predictor.models[name]
         for index, split in enumerate(model.splits):
             saved = read_predictions(pretrained_run.model_dir(name, index) / "predictions.csv").head(3)
