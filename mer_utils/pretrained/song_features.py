@@ -7,7 +7,7 @@ same stage functions (:func:`mer_utils.pretrained.musicnn_features.extract_all`,
 the musicnn network and the lyrics encoder loaded once for many songs.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .. import config
 from . import lyrics_features, musicnn, musicnn_features
@@ -31,8 +31,8 @@ class SongFeatures:
 
     musicnn_model: str = musicnn.DEFAULT_MODEL
     max_seconds: float = config.CLIP_SECONDS
-    _network: object = None
-    _encoder: object = None
+    _network: object = field(default=None, init=False, repr=False)  # loaded at the first song
+    _encoder: object = field(default=None, init=False, repr=False)
 
     def musicnn(self, name, audio_path):
         """The song's musicnn features (named tags, pooled penultimate layer).
