@@ -24,6 +24,8 @@ from .fileio import atomic_write
 
 #: File of a split's fitted model, beside its predictions.
 LINEAR_MODEL_FILE = "linear_model.npz"
+#: The per-feature arrays of a :class:`LinearModel`, as they are stored.
+_ARRAYS = ("fill", "mean", "scale", "coef")
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,8 +57,7 @@ class LinearModel:
         if not isinstance(other, LinearModel):
             return NotImplemented
         return (self.columns == other.columns and self.intercept == other.intercept
-                and all(np.array_equal(getattr(self, name), getattr(other, name))
-                        for name in ("fill", "mean", "scale", "coef")))
+                and all(np.array_equal(getattr(self, name), getattr(other, name)) for name in _ARRAYS))
 
     __hash__ = None  # holds arrays
 
@@ -83,8 +84,8 @@ class LinearModel:
 
     def save(self, path):
         """Write the arrays to ``path`` (``.npz``), atomically."""
-        arrays = {"columns": np.array(self.columns, dtype=str), "fill": self.fill, "mean": self.mean,
-                  "scale": self.scale, "coef": self.coef, "intercept": np.array(self.intercept)}
+        arrays = {"columns": np.array(self.columns, dtype=str), "intercept": np.array(self.intercept),
+                  **{name: getattr(self, name) for name in _ARRAYS}}
         atomic_write(path, lambda handle: np.savez(handle, **arrays))
         return path
 
@@ -99,8 +100,8 @@ class LinearModel:
         """
         try:
             with np.load(path, allow_pickle=False) as stored:
-                return cls(columns=tuple(stored["columns"].tolist()), fill=stored["fill"], mean=stored["mean"],
-                           scale=stored["scale"], coef=stored["coef"], intercept=float(stored["intercept"]))
+                return cls(columns=tuple(stored["columns"].tolist()), intercept=float(stored["intercept"]),
+                           **{name: stored[name] for name in _ARRAYS})
         except (OSError, ValueError, KeyError) as err:
             raise ValueError(f"{path}: not a readable linear model ({type(err).__name__}: {err})") from None
 
