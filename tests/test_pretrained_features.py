@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from mer_utils.pretrained import lyrics_features, musicnn, musicnn_features, musicnn_input
+from mer_utils.pretrained import lyrics_features, musicnn, musicnn_features, musicnn_input, song_features
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +66,23 @@ def test_musicnn_rerun_reads_everything_from_the_cache(clips, network, tmp_path)
     other = musicnn_features.extract_all(clips.head(1), max_seconds=5.0, n_workers=1, cache_dir=tmp_path,
                                          network=network, progress=False)
     assert other.cache_dir != first.cache_dir and other.cache_misses == 1, "another parameter, another key"
+
+
+def test_a_cached_song_loads_no_network(clips, network, tmp_path, monkeypatch):
+    monkeypatch.setenv("MER_DATA_DIR", str(tmp_path))
+    loads = []
+
+    def load(model):
+        loads.append(model)
+        return network
+
+    monkeypatch.setattr(musicnn, "Musicnn", load)
+    path = clips.set_index("track_id").loc["bright", "audio_path"]
+    first = song_features.SongFeatures().musicnn("bright", path)
+    assert loads == [musicnn.DEFAULT_MODEL], "the first song is computed with the loaded network"
+    again = song_features.SongFeatures().musicnn("bright", path)  # a new predictor: nothing loaded yet
+    assert loads == [musicnn.DEFAULT_MODEL], "the cached song needs no network"
+    pd.testing.assert_frame_equal(first, again)
 
 
 def test_feature_table_selects_parts(clips, network, tmp_path):

@@ -125,8 +125,10 @@ def extract_all(tracks, *, model=musicnn.DEFAULT_MODEL, max_seconds=config.CLIP_
         Processes preparing patches; 1 = this process; 0 = automatic.
     cache_dir : str or Path, optional
         Root of the cache; default ``paths.cache_dir("musicnn")``.
-    network : Musicnn, optional
-        An already loaded network of ``model`` (else loaded when a track needs computing).
+    network : Musicnn or callable, optional
+        An already loaded network of ``model``, or a function that returns one; either way it
+        is only used (the function only called) when a track needs computing. Default: load
+        ``model`` then.
     progress : bool
     executor : str
         Where the patches are prepared: ``"local"``, ``"dask"`` or a Dask scheduler address
@@ -162,7 +164,7 @@ def extract_all(tracks, *, model=musicnn.DEFAULT_MODEL, max_seconds=config.CLIP_
             todo.append((track_id, str(audio_path), stem))
     report.cache_misses = len(todo)
     if todo:
-        network = network or musicnn.Musicnn(model)
+        network = network() if callable(network) else network or musicnn.Musicnn(model)
         results.update(_compute(todo, params, cache, network, report, n_workers=n_workers, progress=progress,
                                 executor=executor))
     outcomes = [results[track_id] for track_id, _ in rows]

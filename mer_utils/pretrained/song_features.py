@@ -31,7 +31,7 @@ class SongFeatures:
 
     musicnn_model: str = musicnn.DEFAULT_MODEL
     max_seconds: float = config.CLIP_SECONDS
-    _network: object = field(default=None, init=False, repr=False)  # loaded at the first song
+    _network: object = field(default=None, init=False, repr=False)  # loaded at the first uncached song
     _encoder: object = field(default=None, init=False, repr=False)
 
     def musicnn(self, name, audio_path):
@@ -49,14 +49,18 @@ class SongFeatures:
         mer_utils.pretrained.musicnn.MusicnnUnavailable
             The weights cannot be loaded (the message names the install command).
         """
-        if self._network is None:
-            self._network = musicnn.Musicnn(self.musicnn_model)
         report = musicnn_features.extract_all([{"track_id": name, "audio_path": str(audio_path)}],
                                               model=self.musicnn_model, max_seconds=self.max_seconds, n_workers=1,
-                                              network=self._network, progress=False)
+                                              network=self._loaded_network, progress=False)
         if report.rejections:
             raise report.rejections[0]
         return report.table()
+
+    def _loaded_network(self):
+        # called by the feature stage only for a song not in its cache: a cached song loads nothing
+        if self._network is None:
+            self._network = musicnn.Musicnn(self.musicnn_model)
+        return self._network
 
     def lyrics(self, name, lyrics_path):
         """The song's lyrics features (WordLlama, VADER, TextBlob).
