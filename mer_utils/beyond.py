@@ -12,13 +12,18 @@ other model used) and scored on its validation part, the **outer fold**:
   (:mod:`mer_utils.pretrained.lyrics_features`);
 - **zero-shot mood scores**, for teaching: musicnn's ``happy`` and
   ``party`` tags against ``sad`` and ``Mellow`` (:data:`ZERO_SHOT_TAGS`),
-  with only a threshold fit on the training part;
+  with only a threshold fit on the training part (two classes only);
 - **fusion beside the paper's concatenation**: early fusion (both feature
   sets in one logistic regression), late fusion (the mean of the two
   models' probabilities) and stacking (a logistic regression on the two
   probabilities);
 - **the paper's deep models trained never-tuned** (:func:`train_nested`):
   early stopping on an inner validation part of the training fold.
+
+Every row but the zero-shot one takes any number of classes, as notebooks
+04-07 do: with a ``label_map`` of K classes the logistic regressions are
+multinomial, late fusion averages K probabilities, and the stacker reads
+each model's K log-probabilities.
 
 **Never tuned on the scored fold.** Every choice is made on the training
 part of the outer split only: the regularisation ``C`` of each logistic
@@ -42,6 +47,7 @@ means (the classifier then leans on the prior), and the split's
 provenance counts such tracks.
 """
 
+import dataclasses
 import logging
 import math
 import time
@@ -64,7 +70,7 @@ from .fileio import write_text
 from .linear_model import LINEAR_MODEL_FILE, LinearModel
 from .metrics import evaluate
 from .provenance import environment
-from .splits import label_map, load_splits, read_splits
+from .splits import label_map, load_classes, load_splits, read_splits
 
 logger = logging.getLogger(__name__)
 
@@ -88,26 +94,6 @@ ZERO_SHOT_TAGS = {"MSD_musicnn": {"positive": ("happy", "party"), "negative": ("
                   "MTT_musicnn": {"positive": ("fast", "dance"), "negative": ("slow", "soft")}}
 
 
-def skip_rest_unless_binary(layout):
-    """Let notebook 08 go on for a binary run; for a run with other classes, skip its remaining cells with a note.
-
-    The rows here score the probability of the positive class (as
-    :mod:`mer_utils.outputs` stores it); a run whose notebook 01 made other
-    classes (a ``label_map``) is left to notebooks 04-07. Returns whether
-    the run is binary.
-    """
-    from .modality import skip_later_cells  # the same mechanism as a missing modality
-    from .splits import load_classes
-
-    classes = load_classes(layout)
-    if len(classes) == 2:
-        return True
-    logger.info("Skipped: notebook 08's rows are binary, and this run has %d classes (%s)", len(classes),
-                ", ".join(classes))
-    skip_later_cells(f"(skipped: notebook 08 is for a binary task; this run has {len(classes)} classes)")
-    return False
-
-
 # --- inner splits ---------------------------------------------------------------------
 
 def artist_groups(layout):
@@ -122,6 +108,16 @@ def artist_groups(layout):
         return None
     ledger = read_ledger(layout.tracks_csv)
     return dict(zip(ledger["track_id"], ledger["artist"].fillna("").astype(str)))
+
+
+def n_classes_of_labels(labels):
+    """Classes of a ``{track_id: class index}`` mapping: the largest index + 1 (at least 2)."""
+    return max(2, max(labels.values()) + 1)
+
+
+def class_indices(labels):
+    """The classes of ``labels`` named by their indices, as :func:`mer_utils.splits.make_splits` takes them."""
+    return tuple(range(n_classes_of_labels(labels)))
 
 
 def inner_folds(track_ids, labels, *, seed, groups=None, n_folds=INNER_FOLDS):
@@ -151,7 +147,7 @@ def inner_split(track_ids, labels, *, seed, groups=None, val_fraction=INNER_VAL_
     ids = list(track_ids)
     group_list = None if groups is None else [groups.get(t, "") for t in ids]
     (split,) = make_splits(ids, [labels[t] for t in ids], scheme="shuffle", n_splits=1,
-                           val_fraction=val_fraction, seed=seed, groups=group_list)
+                           val_fraction=val_fraction, seed=seed, groups=group_list, classes=class_indices(labels))
     return split["train"], split["val"]
 
 
@@ -182,14 +178,37 @@ def make_classifier(cv, *, seed, c_grid=C_GRID):
                         scoring="neg_log_loss", refit=True, n_jobs=1)
 
 
-def positive_probability(model, X):
-    """The fitted classifier's probability of class 1 for the rows of ``X``."""
-    return model.predict_proba(X)[:, list(model.classes_).index(1)]
+def class_probabilities(model, X, n_classes):
+    """A fitted classifier's probabilities for the rows of ``X``, in the form :mod:`mer_utils.metrics` reads.
+
+    Returns
+    -------
+    np.ndarray [shape=(n_rows,) for two classes (class 1's), else (n_rows, n_classes)]
+        Columns in class-index order (:func:`mer_utils.baselines.class_probabilities`).
+    """
+    from .baselines import class_probabilities as all_columns
+
+    prob = all_columns(model, X, n_classes)
+    return prob[:, 1] if n_classes == 2 else prob
 
 
-def _logit(p):
-    p = np.clip(np.asarray(p, dtype=float), EPS, 1 - EPS)
-    return np.log(p / (1 - p))
+def stacking_features(*probabilities):
+    """The stacker's inputs: each model's log-odds (two classes) or log-probabilities (more), side by side.
+
+    Parameters
+    ----------
+    *probabilities : np.ndarray [shape=(n,) or (n, n_classes)]
+
+    Returns
+    -------
+    np.ndarray [shape=(n, n_models) or (n, n_models * n_classes)]
+        Probabilities clipped to [EPS, 1 - EPS] first.
+    """
+    columns = []
+    for prob in probabilities:
+        prob = np.clip(np.asarray(prob, dtype=float), EPS, 1 - EPS)
+        columns.append(np.log(prob / (1 - prob))[:, None] if prob.ndim == 1 else np.log(prob))
+    return np.hstack(columns)
 
 
 # --- one outer split ---------------------------------------------------------------------
@@ -203,7 +222,7 @@ def fold_probabilities(train_ids, test_ids, labels, sources, *, seed, groups=Non
     train_ids, test_ids : list of str
         One outer split's training part and scored fold.
     labels : dict
-        Track id -> 0 / 1.
+        Track id -> class index (0 / 1: negative / positive for the paper's task).
     sources : dict
         ``{"musicnn": DataFrame, "lyrics_features": DataFrame}`` (either may be
         absent), indexed by track id; a track missing from a table is imputed.
@@ -216,8 +235,10 @@ def fold_probabilities(train_ids, test_ids, labels, sources, *, seed, groups=Non
     Returns
     -------
     dict
-        Model name -> ``(prob_positive for test_ids, details)``; the unimodal
-        rows of the sources given, and the three fusions when both are.
+        Model name -> ``(probabilities for test_ids, details)``, the
+        probabilities as :func:`class_probabilities` gives them (class 1's
+        for two classes); the unimodal rows of the sources given, the
+        zero-shot row (two classes), and the three fusions when both are.
         ``details`` records the choices made on the training part (``C``,
         inner log-loss, stacking weights) and the imputed tracks.
     """
@@ -230,6 +251,7 @@ def fold_probabilities(train_ids, test_ids, labels, sources, *, seed, groups=Non
 
 def _fold_probabilities(train_ids, test_ids, labels, sources, *, seed, groups, c_grid, n_inner):
     y_train = np.array([labels[t] for t in train_ids])
+    n_classes = n_classes_of_labels(labels)
     cv = inner_folds(train_ids, labels, seed=seed, groups=groups, n_folds=n_inner)
     found, oof, tables = {}, {}, {}
     for name, key in PRETRAINED_ROWS.items():
@@ -241,16 +263,18 @@ def _fold_probabilities(train_ids, test_ids, labels, sources, *, seed, groups, c
         chosen = search.best_params_["logisticregression__C"]
         # out-of-fold probabilities of the training part (the stacker's input), with the C chosen on it
         oof[name] = cross_val_predict(make_logistic(seed=seed, C=chosen), X_train, y_train, cv=cv,
-                                      method="predict_proba")[:, 1]
-        found[name] = (positive_probability(search, X_test), {
+                                      method="predict_proba")
+        oof[name] = oof[name][:, 1] if n_classes == 2 else oof[name]
+        found[name] = (class_probabilities(search, X_test, n_classes), {
             "C": chosen, "inner_log_loss": -search.best_score_, "n_features": X_train.shape[1],
             "imputed_train": int(X_train.isna().all(axis=1).sum()),
             "imputed_test": int(X_test.isna().all(axis=1).sum()),
             FITTED: LinearModel.from_pipeline(search.best_estimator_, X_train.columns)})
-    if "musicnn" in tables:
+    if "musicnn" in tables and n_classes == 2:  # one score, one threshold: positive against negative
         found.update(_zero_shot(train_ids, test_ids, y_train, tables["musicnn"]))
     if len(tables) == 2:
-        found.update(_fusions(train_ids, test_ids, y_train, tables, found, oof, cv=cv, seed=seed, c_grid=c_grid))
+        found.update(_fusions(train_ids, test_ids, y_train, tables, found, oof, cv=cv, seed=seed, c_grid=c_grid,
+                              n_classes=n_classes))
     return found
 
 
@@ -285,25 +309,27 @@ def _zero_shot(train_ids, test_ids, y_train, table):
     fill = float(score.reindex(train_ids).mean())
     curve = LogisticRegression(max_iter=MAX_ITER, class_weight="balanced")
     curve.fit(score.reindex(train_ids).fillna(fill).to_frame(), y_train)
-    prob = positive_probability(curve, score.reindex(test_ids).fillna(fill).to_frame())
+    prob = class_probabilities(curve, score.reindex(test_ids).fillna(fill).to_frame(), 2)
     return {ZERO_SHOT: (prob, {"tags": {name: list(t) for name, t in ZERO_SHOT_TAGS.items()},
                                "slope": float(curve.coef_[0][0]), "intercept": float(curve.intercept_[0])})}
 
 
-def _fusions(train_ids, test_ids, y_train, tables, found, oof, *, cv, seed, c_grid):
+def _fusions(train_ids, test_ids, y_train, tables, found, oof, *, cv, seed, c_grid, n_classes):
     """Early fusion, late fusion and stacking of the two unimodal rows of one outer split."""
     both = pd.concat([tables["musicnn"], tables["lyrics_features"]], axis=1)
     search = make_classifier(cv, seed=seed, c_grid=c_grid).fit(both.reindex(train_ids), y_train)
     audio, lyrics = found[PRETRAINED_AUDIO][0], found[PRETRAINED_LYRICS][0]
     stacker = LogisticRegression(max_iter=MAX_ITER, random_state=seed)
-    stacker.fit(np.column_stack([_logit(oof[PRETRAINED_AUDIO]), _logit(oof[PRETRAINED_LYRICS])]), y_train)
-    stacked = positive_probability(stacker, np.column_stack([_logit(audio), _logit(lyrics)]))
+    stacker.fit(stacking_features(oof[PRETRAINED_AUDIO], oof[PRETRAINED_LYRICS]), y_train)
+    stacked = class_probabilities(stacker, stacking_features(audio, lyrics), n_classes)
+    binary = n_classes == 2  # one row of weights (class 1's), else one per class
     return {
-        EARLY_FUSION: (positive_probability(search, both.reindex(test_ids)),
+        EARLY_FUSION: (class_probabilities(search, both.reindex(test_ids), n_classes),
                        {"C": search.best_params_["logisticregression__C"], "inner_log_loss": -search.best_score_,
                         "n_features": both.shape[1]}),
         LATE_FUSION: ((audio + lyrics) / 2, {"weights": [0.5, 0.5]}),
-        STACKING: (stacked, {"weights": stacker.coef_[0].tolist(), "intercept": float(stacker.intercept_[0]),
+        STACKING: (stacked, {"weights": (stacker.coef_[0] if binary else stacker.coef_).tolist(),
+                             "intercept": float(stacker.intercept_[0]) if binary else stacker.intercept_.tolist(),
                              "fit_on": "inner out-of-fold probabilities of the training part"}),
     }
 
@@ -332,9 +358,7 @@ def evaluate_pretrained(layout, sources, *, seed, c_grid=C_GRID, n_inner=INNER_F
     if not any(sources.get(key) is not None for key in ("musicnn", "lyrics_features")):
         raise ValueError("no pretrained features to evaluate: give musicnn or lyrics features (or both)")
     splits, labels, groups = load_splits(layout), label_map(layout), artist_groups(layout)
-    if set(labels.values()) - {0, 1}:
-        raise ValueError(f"notebook 08's rows are binary (negative / positive), but {layout.splits_json} names "
-                         f"{len(set(labels.values()))} classes; run them on a binary task")
+    classes = load_classes(layout)
     catalogue.validate_splits("pretrained rows", splits, labels, available={})
     rows, software = [], environment()
     for index, split in enumerate(splits):
@@ -350,7 +374,7 @@ def evaluate_pretrained(layout, sources, *, seed, c_grid=C_GRID, n_inner=INNER_F
                           "n_train": len(split["train"]), "inner_folds": n_inner, "c_grid": list(c_grid),
                           "choices": choices, "wall_s_all_rows": wall_s, **software}
             folder = outputs.save_split(layout.model_dir(name, index), track_ids=split["val"], labels=y_test,
-                                        prob_positive=prob, scores=scores, provenance=provenance)
+                                        probabilities=prob, classes=classes, scores=scores, provenance=provenance)
             if FITTED in details:  # what mer_utils.predict scores new songs with
                 details[FITTED].save(folder / LINEAR_MODEL_FILE)
             rows.append({"model": name, "split": index, **scores, "C": details.get("C", math.nan),
@@ -388,7 +412,8 @@ def repeated_evaluation(layout, sources, *, seed, n_repeats=5, n_folds=REPEATED_
     rows = []
     for repeat in range(n_repeats):
         folds = make_splits(ids, [labels[t] for t in ids], scheme="kfold", n_splits=n_folds, seed=seed + 1 + repeat,
-                            groups=None if groups is None else [groups.get(t, "") for t in ids])
+                            groups=None if groups is None else [groups.get(t, "") for t in ids],
+                            classes=class_indices(labels))
         for fold, split in enumerate(folds):
             found = fold_probabilities(split["train"], split["val"], labels, sources, seed=seed + repeat,
                                        groups=groups, c_grid=c_grid, n_inner=n_inner)
@@ -426,7 +451,7 @@ def _baseline_probabilities(split, labels, inputs, *, seed):
     with threadpool_limits(limits=1):
         for name, (features, make_model) in inputs.items():
             model = make_model(seed=seed).fit(features(split["train"]), [labels[t] for t in split["train"]])
-            found[name] = (positive_probability(model, features(split["val"])), {})
+            found[name] = (class_probabilities(model, features(split["val"]), n_classes_of_labels(labels)), {})
     return found
 
 
@@ -535,7 +560,7 @@ def train_nested(model_name, layout, *, seed, val_fraction=INNER_VAL_FRACTION, m
     inner = [dict(zip(("train", "val"), inner_split(split["train"], data.labels, seed=seed + i, groups=groups,
                                                     val_fraction=val_fraction))) for i, split in enumerate(outer)]
     scratch = RunLayout(layout.run_dir / "nested_training")
-    inner_data = training.TrainingData(splits=inner, labels=data.labels, mels=data.mels, tokens=data.tokens)
+    inner_data = dataclasses.replace(data, splits=inner)
     inner_rows = training.train_on_splits(model_name, scratch, data=inner_data, seed=seed, verbose=verbose, **options)
     rows = []
     for i, split in enumerate(outer):
@@ -549,7 +574,7 @@ def train_nested(model_name, layout, *, seed, val_fraction=INNER_VAL_FRACTION, m
                       n_inner_val=len(inner[i]["val"]), n_test=len(split["val"]), inner_val_fraction=val_fraction,
                       inner_val_scores=outputs.read_metrics(source / outputs.METRICS_JSON))
         folder = outputs.save_split(layout.model_dir(name, i), track_ids=split["val"], labels=y_test,
-                                    prob_positive=prob, scores=scores, provenance=record,
+                                    probabilities=prob, classes=data.classes, scores=scores, provenance=record,
                                     history=outputs.read_history(source / outputs.HISTORY_CSV))
         for extra in ("model.keras", "vocabulary.json"):
             if (source / extra).is_file():
@@ -580,17 +605,18 @@ def _predict_outer(training, folder, model_name, data, test_ids, options):
         vocab = Vocabulary.load(folder / "vocabulary.json")
         tokens = vocab.encode([data.tokens[t] for t in test_ids], max_len=opts.max_len)
     return training.predict_clips(model, test_ids, mels=data.mels if "mel" in needs else None, tokens=tokens,
-                                  batch_size=opts.batch_size, crop_frames=opts.crop_frames)[:, 1]
+                                  batch_size=opts.batch_size, crop_frames=opts.crop_frames)  # (n_test, n_classes)
 
 
 # --- Table 1, extended ---------------------------------------------------------------------
 
-def extended_summary(metrics, *, confidence=0.95):
+def extended_summary(metrics, *, confidence=0.95, n_classes=2):
     """:func:`mer_utils.results.summary_table` of every model that ran, with its protocol and family.
 
-    Rows follow the catalogue: Table 1's models and baselines, then notebook 08's rows; models that did not run are left out.
+    Rows follow the catalogue: Table 1's models and baselines, then notebook 08's rows; models that did not run are
+    left out. ``n_classes``: the run's (:func:`mer_utils.results.run_classes`), which sets the scores summarised.
     """
-    summary = results.summary_table(metrics, confidence=confidence)
+    summary = results.summary_table(metrics, confidence=confidence, n_classes=n_classes)
     summary = summary[summary["runs"] > 0].copy()
     info = {name: model_info(name) for name in summary["model"].unique()}
     summary.insert(3, "protocol", summary["model"].map(lambda m: info[m].protocol))

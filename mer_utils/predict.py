@@ -174,6 +174,11 @@ class TrainedModel:
         """``audio``, ``lyrics`` or ``both`` (:data:`mer_utils.catalogue.MODALITIES`)."""
         return model_info(self.name).modality
 
+    @property
+    def n_classes(self):
+        """Outputs of its softmax."""
+        return int(self.splits[0].outputs[0].shape[-1])
+
     def split_inputs(self, song, index):
         """Split ``index``'s model inputs for ``song``: ``{"mel": (1, n_frames, n_mels), "tokens": (1, max_len)}``."""
         model, inputs = self.splits[index], {}
@@ -211,6 +216,10 @@ class FeatureModel:
     def modality(self):
         return model_info(self.name).modality
 
+    @property
+    def n_classes(self):
+        return self.splits[0].n_classes
+
     def features(self, song):
         """The song's features this model reads, refused when they lack a column a split was fit on."""
         features = song.features[self.inputs[0]]
@@ -221,12 +230,11 @@ class FeatureModel:
         return features
 
     def probabilities(self, song):
-        """Class probabilities (negative, positive) for ``song``, mean of the split models: shape (2,)."""
+        """Class probabilities for ``song``, in the run's class order, mean of the split models: shape (n_classes,)."""
         features = self.features(song)
-        positive = float(np.mean([split.prob_positive(features)[0] for split in self.splits]))
-        return np.array([1.0 - positive, positive])
+        return np.mean([split.probabilities(features)[0] for split in self.splits], axis=0)
 
-    def explain(self, song, *, top=10, prefix=""):
+    def explain(self, song, *, top=10, prefix="", target=None):
         """The features that pushed the song most, either way, averaged over the split models.
 
         Parameters
@@ -235,15 +243,22 @@ class FeatureModel:
         top : int
         prefix : str
             Only the features whose names start with it (``"tag_"``: musicnn's named tags).
+        target : int, optional
+            The class whose pushes are shown. Default: the positive class for
+            two classes (a push below 0 is towards negative), else the class
+            the model chose for the song.
 
         Returns
         -------
         pandas.DataFrame
-            ``feature, value, contribution`` (to the positive class's logit; the
-            ``top`` largest in magnitude, largest first).
+            ``feature, value, contribution`` (to class ``target``'s logit, see
+            :meth:`mer_utils.linear_model.LinearModel.contributions`; the ``top``
+            largest in magnitude, largest first).
         """
         features = self.features(song)
-        contribution = np.mean([split.contributions(features)[0] for split in self.splits], axis=0)
+        if target is None:
+            target = 1 if self.splits[0].n_classes == 2 else int(np.argmax(self.probabilities(song)))
+        contribution = np.mean([split.contributions(features, target=target)[0] for split in self.splits], axis=0)
         columns = list(self.splits[0].columns)
         chosen = np.array([c.startswith(prefix) for c in columns])
         order = [i for i in np.argsort(-np.abs(contribution)) if chosen[i]][:top]
@@ -266,6 +281,10 @@ class LateFusion:
     @property
     def splits(self):
         return self.parts[0].splits
+
+    @property
+    def n_classes(self):
+        return self.parts[0].n_classes
 
     @property
     def modality(self):
@@ -454,8 +473,7 @@ class Predictor:
         """Class names in softmax order: the run's classes (``data/splits.json``) when they fit the models."""
         from .splits import load_classes
 
-        deep = self.deep_models()
-        n_classes = int(self.models[deep[0]].splits[0].outputs[0].shape[-1]) if deep else 2  # notebook 08: binary
+        n_classes = next(iter(self.models.values())).n_classes
         try:
             classes = load_classes(RunLayout(self.run_dir))
         except (ValueError, OSError):  # no splits.json: a run folder copied without its data
@@ -573,7 +591,7 @@ class Predictor:
                                    **options)
             for model, tokens, others, vocabulary in parts])
 
-    def explain_features(self, song, model_name, *, top=10, prefix=""):
+    def explain_features(self, song, model_name, *, top=10, prefix="", target=None):
         """:meth:`FeatureModel.explain`: which pretrained features pushed a notebook 08 row, and which way."""
         model = self._loaded(model_name)
         if not isinstance(model, FeatureModel):
@@ -581,7 +599,7 @@ class Predictor:
                              "explain_lyrics")
         if not song.has(model.inputs[0]):
             raise MissingInputError(f"{model_name} reads {INPUT_MODALITIES[model.inputs[0]]}, and {song.name} has none")
-        return model.explain(song, top=top, prefix=prefix)
+        return model.explain(song, top=top, prefix=prefix, target=target)
 
     def _loaded(self, model_name):
         if model_name not in self.models:

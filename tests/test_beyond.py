@@ -17,16 +17,22 @@ N_TRACKS = 60
 FAST = {"c_grid": (0.1, 1.0), "n_inner": 3}
 
 
-def toy_sources(seed=0):
-    """Labels alternate; column 0 of the audio table and column 1 of the lyrics table carry the class, noisily."""
+def toy_sources(seed=0, n_classes=2):
+    """Labels take turns; column 0 of the audio table and column 1 of the lyrics table carry the class, noisily.
+
+    With more than two classes, class k > 0 also raises audio column k + 1 and lyrics column k + 2.
+    """
     rng = np.random.default_rng(seed)
     ids = [f"t{i:02d}" for i in range(N_TRACKS)]
-    labels = {t: i % 2 for i, t in enumerate(ids)}
+    labels = {t: i % n_classes for i, t in enumerate(ids)}
     y = np.array([labels[t] for t in ids])
     audio = rng.normal(size=(N_TRACKS, 12))
-    audio[:, 0] += 1.5 * (2 * y - 1)
+    audio[:, 0] += 1.5 * (2 * (y > 0) - 1)
     lyrics = rng.normal(size=(N_TRACKS, 8))
-    lyrics[:, 1] += 1.5 * (2 * y - 1)
+    lyrics[:, 1] += 1.5 * (2 * (y > 0) - 1)
+    for k in range(1, n_classes if n_classes > 2 else 1):
+        audio[:, k + 1] += 3.0 * (y == k)
+        lyrics[:, k + 2] += 3.0 * (y == k)
     sources = {"musicnn": pd.DataFrame(audio, index=ids).add_prefix("a"),
                "lyrics_features": pd.DataFrame(lyrics, index=ids).add_prefix("l")}
     order = rng.permutation(ids).tolist()
@@ -34,13 +40,26 @@ def toy_sources(seed=0):
     return ids, labels, sources, splits
 
 
-@pytest.fixture
-def toy(monkeypatch):
-    ids, labels, sources, splits = toy_sources()
+def _toy(monkeypatch, layout, classes):
+    from mer_utils.splits import save_splits
+
+    ids, labels, sources, splits = toy_sources(n_classes=len(classes))
+    save_splits(layout, splits, params={}, classes=classes)  # the run's classes
     monkeypatch.setattr(beyond, "load_splits", lambda layout: splits)
     monkeypatch.setattr(beyond, "label_map", lambda layout: labels)
     monkeypatch.setattr(beyond, "artist_groups", lambda layout: None)
-    return types.SimpleNamespace(ids=ids, labels=labels, sources=sources, splits=splits)
+    return types.SimpleNamespace(ids=ids, labels=labels, sources=sources, splits=splits, classes=classes)
+
+
+@pytest.fixture
+def toy(monkeypatch, layout):
+    return _toy(monkeypatch, layout, ("negative", "positive"))
+
+
+@pytest.fixture
+def toy3(monkeypatch, layout):
+    """Three classes, as a run with a ``label_map`` has them."""
+    return _toy(monkeypatch, layout, ("calm", "happy", "sad"))
 
 
 def test_every_row_learns_the_planted_cue(toy):
@@ -194,6 +213,21 @@ def test_nested_training_never_sees_the_outer_fold(layout, tmp_path, monkeypatch
     assert (first["label"] != second["label"]).all(), "only the outer labels differ"
 
 
+def test_nested_training_takes_the_runs_classes(layout, monkeypatch):
+    from test_training import FAST, fake_data_4
+
+    from mer_utils import training
+
+    data = fake_data_4()
+    monkeypatch.setattr(beyond, "artist_groups", lambda layout: None)
+    monkeypatch.setattr(training.TrainingData, "from_layout", classmethod(lambda cls, *a, **k: data))
+    rows = beyond.train_nested("lyrics_cnn", layout, seed=5, **{**FAST, "patience": 1})
+    assert "macro_f1" in rows and "f1" not in rows
+    predictions = outputs.read_predictions(layout.model_dir("lyrics_cnn_nested", 0) / outputs.PREDICTIONS_CSV)
+    probabilities = predictions[[f"prob_{name}" for name in data.classes]].to_numpy()
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+
+
 def test_repeated_folds_score_every_cheap_row_on_identical_folds(toy, monkeypatch):
     from mer_utils import baselines
 
@@ -230,13 +264,47 @@ def test_notebook_08_parameter_ranges_name_the_modules_lists():
         assert runner.parameter_problems(profile, declared) == problems, "its help says [] retrains none"
 
 
-def test_a_run_with_other_classes_skips_notebook_08(layout, monkeypatch):
-    from mer_utils import splits
+def test_every_row_but_zero_shot_takes_more_than_two_classes(toy3):
+    split = toy3.splits[0]
+    found = beyond.fold_probabilities(split["train"], split["val"], toy3.labels, toy3.sources, seed=1, **FAST)
+    assert set(found) == {PRETRAINED_AUDIO, PRETRAINED_LYRICS, EARLY_FUSION, LATE_FUSION, STACKING}, \
+        "no zero-shot row: its one score can only tell two classes apart"
+    y = np.array([toy3.labels[t] for t in split["val"]])
+    for name, (prob, _) in found.items():
+        assert prob.shape == (20, 3), name
+        np.testing.assert_allclose(prob.sum(axis=1), 1.0, atol=1e-9, err_msg=name)
+        assert np.mean(prob.argmax(axis=1) == y) >= 0.6, name
+    np.testing.assert_allclose(found[LATE_FUSION][0], (found[PRETRAINED_AUDIO][0] + found[PRETRAINED_LYRICS][0]) / 2)
+    assert np.shape(found[STACKING][1]["weights"]) == (3, 6), "each class weighs both models' 3 log-probabilities"
 
-    monkeypatch.setattr(splits, "load_classes", lambda layout: ("negative", "positive"))
-    assert beyond.skip_rest_unless_binary(layout)
-    monkeypatch.setattr(splits, "load_classes", lambda layout: ("Q1", "Q2", "Q3", "Q4"))
-    assert not beyond.skip_rest_unless_binary(layout)  # outside IPython: only a note
+
+def test_more_than_two_classes_are_written_and_summarised_like_notebook_07s(layout, toy3):
+    scores = beyond.evaluate_pretrained(layout, toy3.sources, seed=3, **FAST)
+    assert "macro_f1" in scores and "f1" not in scores, "no class is positive"
+    columns = [f"prob_{name}" for name in toy3.classes]
+    for name, key in ((PRETRAINED_AUDIO, "musicnn"), (PRETRAINED_LYRICS, "lyrics_features")):
+        folder = layout.model_dir(name, 1)
+        predictions = outputs.read_predictions(folder / outputs.PREDICTIONS_CSV)
+        model = LinearModel.load(folder / LINEAR_MODEL_FILE)
+        assert model.n_classes == 3
+        np.testing.assert_allclose(model.probabilities(toy3.sources[key].loc[toy3.splits[1]["val"]]),
+                                   predictions[columns].to_numpy(), atol=1e-9)
+    summary = beyond.extended_summary(results.collect_metrics(layout, models=None), n_classes=3)
+    assert set(summary["metric"]) == set(results.MULTICLASS_SCORES)
+    assert set(summary["model"]) == {PRETRAINED_AUDIO, PRETRAINED_LYRICS, EARLY_FUSION, LATE_FUSION, STACKING}
+
+
+def test_repeated_folds_take_more_than_two_classes(layout, toy3, monkeypatch):
+    from mer_utils import baselines
+
+    audio = toy3.sources["musicnn"]
+    monkeypatch.setattr(beyond, "_baseline_inputs", lambda layout, ids: {
+        AUDIO_BASELINE: (lambda batch: audio.loc[batch].to_numpy(), baselines.make_audio_melstats)})
+    metrics = beyond.repeated_evaluation(layout, toy3.sources, seed=0, n_repeats=1, n_folds=3, **FAST)
+    balanced = metrics[metrics["metric"] == "balanced_accuracy"].groupby("model")["value"].mean()
+    assert set(balanced.index) == {PRETRAINED_AUDIO, PRETRAINED_LYRICS, EARLY_FUSION, LATE_FUSION, STACKING,
+                                   AUDIO_BASELINE}
+    assert (balanced > 0.5).all(), "well above the 1/3 of chance"
 
 
 @pytest.mark.slow
