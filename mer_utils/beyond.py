@@ -336,6 +336,23 @@ def _fusions(train_ids, test_ids, y_train, tables, found, oof, *, cv, seed, c_gr
 
 # --- every outer split -------------------------------------------------------------------
 
+def usable_sources(sources):
+    """The feature tables of ``sources`` that hold a track; an empty one is left out, with a warning.
+
+    A table is empty when its stage rejected every track (clips all shorter
+    than a musicnn patch, say): a row fit on imputed values alone would only
+    echo the class frequencies.
+    """
+    usable = {}
+    for key, table in sources.items():
+        if table is not None and (table.empty or not len(table.columns)):
+            logger.warning("No track has %s features (data/feature_account.csv says why): their rows are left out",
+                           key)
+        elif table is not None:
+            usable[key] = table
+    return usable
+
+
 def evaluate_pretrained(layout, sources, *, seed, c_grid=C_GRID, n_inner=INNER_FOLDS):
     """The pretrained rows on every outer split of the run; outputs in ``models/<name>/split_<i>/``.
 
@@ -355,8 +372,10 @@ def evaluate_pretrained(layout, sources, *, seed, c_grid=C_GRID, n_inner=INNER_F
         One row per model and split: ``model, split``, the scores of
         :func:`mer_utils.metrics.evaluate`, ``C`` (where one was chosen), ``wall_s``.
     """
-    if not any(sources.get(key) is not None for key in ("musicnn", "lyrics_features")):
-        raise ValueError("no pretrained features to evaluate: give musicnn or lyrics features (or both)")
+    sources = usable_sources(sources)
+    if not sources:
+        raise ValueError("no pretrained features to evaluate: give musicnn or lyrics features (or both) of at least "
+                         "one track")
     splits, labels, groups = load_splits(layout), label_map(layout), artist_groups(layout)
     classes = load_classes(layout)
     catalogue.validate_splits("pretrained rows", splits, labels, available={})
@@ -406,7 +425,7 @@ def repeated_evaluation(layout, sources, *, seed, n_repeats=5, n_folds=REPEATED_
     """
     from .splits import make_splits
 
-    labels, groups = label_map(layout), artist_groups(layout)
+    labels, groups, sources = label_map(layout), artist_groups(layout), usable_sources(sources)
     ids = sorted({t for split in load_splits(layout) for part in ("train", "val") for t in split[part]})
     baseline_inputs = _baseline_inputs(layout, ids)
     rows = []

@@ -107,6 +107,15 @@ def test_zero_shot_scores_mood_tags_and_fits_only_a_threshold(toy):
     assert details["slope"] > 0 and np.mean((prob >= 0.5) == y[[toy.ids.index(t) for t in split["val"]]]) > 0.8
 
 
+def test_a_feature_source_without_tracks_gives_no_row(layout, toy, caplog):
+    sources = {"musicnn": pd.DataFrame(), "lyrics_features": toy.sources["lyrics_features"]}
+    scores = beyond.evaluate_pretrained(layout, sources, seed=3, **FAST)
+    assert set(scores["model"]) == {PRETRAINED_LYRICS}
+    assert "No track has musicnn features" in caplog.text
+    with pytest.raises(ValueError, match="no pretrained features to evaluate"):
+        beyond.evaluate_pretrained(layout, {"musicnn": pd.DataFrame(), "lyrics_features": None}, seed=3)
+
+
 def test_one_modality_gives_its_row_only(toy):
     split = toy.splits[1]
     found = beyond.fold_probabilities(split["train"], split["val"], toy.labels,
