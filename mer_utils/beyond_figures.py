@@ -12,7 +12,7 @@ PROTOCOL_COLORS = {"paper": "tab:red", "never-tuned": "tab:blue"}
 FAMILY_MARKERS = {"paper": "o", "baseline": "s", "pretrained": "D"}
 
 
-def plot_extended_table(summary, *, metric="balanced_accuracy", reference=None):
+def plot_extended_table(summary, *, metric="balanced_accuracy", reference=None, chance=0.5):
     """Mean ``metric`` per model over the outer folds, with its 95 % interval, one line per model.
 
     Parameters
@@ -24,12 +24,14 @@ def plot_extended_table(summary, *, metric="balanced_accuracy", reference=None):
         A score of :func:`mer_utils.metrics.evaluate`.
     reference : str, optional
         A model whose mean is drawn as a vertical line (e.g. ``"fused"``).
+    chance : float
+        The score of guessing, drawn dotted: ``1 / n_classes`` for (balanced) accuracy.
 
     Returns
     -------
     matplotlib.figure.Figure
         Models grouped by modality (audio, lyrics, both), in the summary's
-        order; colour = protocol, marker = family; chance level dotted.
+        order; colour = protocol, marker = family; ``chance`` dotted.
     """
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
@@ -47,14 +49,14 @@ def plot_extended_table(summary, *, metric="balanced_accuracy", reference=None):
         ax.plot([low, high], [position, position], color=color, linewidth=2, alpha=0.6)
         ax.plot(row.mean, position, FAMILY_MARKERS.get(row.family, "o"), color=color, markersize=7)
     ax.set_yticks(y, [f"{row.modality}: {row.label}" for row in rows.itertuples(index=False)], fontsize="small")
-    ax.axvline(0.5, color="grey", linestyle=":", linewidth=1)
+    ax.axvline(chance, color="grey", linestyle=":", linewidth=1)
     reference = reference if reference in set(rows["model"]) else None
     if reference is not None:
         ax.axvline(rows.loc[rows["model"] == reference, "mean"].iloc[0], color=PROTOCOL_COLORS["paper"],
                    linestyle="--", linewidth=1, alpha=0.6)
     runs = sorted(set(rows["runs"]))
     ax.set(xlabel=f"{metric.replace('_', ' ')} on the outer folds (mean, 95 % interval; {'/'.join(map(str, runs))} "
-                  "folds)", xlim=(min(0.4, rows["ci_low"].min() - 0.02), min(1.0, rows["ci_high"].max() + 0.02)))
+                  "folds)", xlim=(min(chance - 0.1, rows["ci_low"].min() - 0.02), min(1.0, rows["ci_high"].max() + 0.02)))
     handles = [Line2D([], [], color=c, marker="o", linestyle="-", label=f"protocol: {p}")
                for p, c in PROTOCOL_COLORS.items() if p in set(rows["protocol"])]
     handles += [Line2D([], [], color="black", marker=m, linestyle="", label=f"family: {f}")

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mer_utils import beyond, catalogue, outputs, results
+from mer_utils import beyond, beyond_figures, catalogue, outputs, results
 from mer_utils.linear_model import LINEAR_MODEL_FILE, LinearModel
 from mer_utils.catalogue import (
     AUDIO_BASELINE, EARLY_FUSION, LATE_FUSION, LYRICS_BASELINE, PRETRAINED_AUDIO, PRETRAINED_LYRICS, STACKING,
@@ -301,6 +301,10 @@ def test_more_than_two_classes_are_written_and_summarised_like_notebook_07s(layo
     summary = beyond.extended_summary(results.collect_metrics(layout, models=None), n_classes=3)
     assert set(summary["metric"]) == set(results.MULTICLASS_SCORES)
     assert set(summary["model"]) == {PRETRAINED_AUDIO, PRETRAINED_LYRICS, EARLY_FUSION, LATE_FUSION, STACKING}
+    (ax,) = beyond_figures.plot_extended_table(summary, chance=1 / 3).axes
+    dotted = [line for line in ax.lines if line.get_linestyle() == ":"]
+    assert [line.get_xdata()[0] for line in dotted] == [pytest.approx(1 / 3)], "chance is one in three"
+    assert ax.get_xlim()[0] <= 1 / 3 - 0.1
 
 
 def test_repeated_folds_take_more_than_two_classes(layout, toy3, monkeypatch):
