@@ -234,6 +234,10 @@ class FeatureModel:
         features = self.features(song)
         return np.mean([split.probabilities(features)[0] for split in self.splits], axis=0)
 
+    def default_target(self, song):
+        """The class :meth:`explain` shows pushes towards: the positive one of two, else the one chosen for ``song``."""
+        return 1 if self.n_classes == 2 else int(np.argmax(self.probabilities(song)))
+
     def explain(self, song, *, top=10, prefix="", target=None):
         """The features that pushed the song most, either way, averaged over the split models.
 
@@ -244,9 +248,8 @@ class FeatureModel:
         prefix : str
             Only the features whose names start with it (``"tag_"``: musicnn's named tags).
         target : int, optional
-            The class whose pushes are shown. Default: the positive class for
-            two classes (a push below 0 is towards negative), else the class
-            the model chose for the song.
+            The class whose pushes are shown (default :meth:`default_target`;
+            with two classes a push below 0 is towards negative).
 
         Returns
         -------
@@ -256,8 +259,7 @@ class FeatureModel:
             largest in magnitude, largest first).
         """
         features = self.features(song)
-        if target is None:
-            target = 1 if self.splits[0].n_classes == 2 else int(np.argmax(self.probabilities(song)))
+        target = self.default_target(song) if target is None else target
         contribution = np.mean([split.contributions(features, target=target)[0] for split in self.splits], axis=0)
         columns = list(self.splits[0].columns)
         chosen = np.array([c.startswith(prefix) for c in columns])
@@ -592,14 +594,18 @@ class Predictor:
             for model, tokens, others, vocabulary in parts])
 
     def explain_features(self, song, model_name, *, top=10, prefix="", target=None):
-        """:meth:`FeatureModel.explain`: which pretrained features pushed a notebook 08 row, and which way."""
+        """:meth:`FeatureModel.explain`: which pretrained features pushed a notebook 08 row, and which way.
+
+        The table's last column, ``towards``, names the class the pushes are towards.
+        """
         model = self._loaded(model_name)
         if not isinstance(model, FeatureModel):
             raise ValueError(f"{model_name} does not read pretrained features: explain it with explain_audio or "
                              "explain_lyrics")
         if not song.has(model.inputs[0]):
             raise MissingInputError(f"{model_name} reads {INPUT_MODALITIES[model.inputs[0]]}, and {song.name} has none")
-        return model.explain(song, top=top, prefix=prefix, target=target)
+        target = model.default_target(song) if target is None else target
+        return model.explain(song, top=top, prefix=prefix, target=target).assign(towards=self.labels[target])
 
     def _loaded(self, model_name):
         if model_name not in self.models:

@@ -171,7 +171,8 @@ def test_pretrained_rows_say_which_features_pushed_them(pretrained_predictor, le
     track = ledger.iloc[21]
     song = pretrained_predictor.prepare(track["audio_path"], track["lyrics_path"])
     why = pretrained_predictor.explain_features(song, PRETRAINED_AUDIO, top=5)
-    assert list(why.columns) == ["feature", "value", "contribution"] and len(why) == 5
+    assert list(why.columns) == ["feature", "value", "contribution", "towards"] and len(why) == 5
+    assert set(why["towards"]) == {"positive"}, "two classes: pushes towards positive, below 0 towards negative"
     assert list(np.abs(why["contribution"])) == sorted(np.abs(why["contribution"]), reverse=True)
     assert set(why["feature"]) <= set(song.features["musicnn"].columns)
     assert why.set_index("feature")["value"].to_dict() == pytest.approx(
