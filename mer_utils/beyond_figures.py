@@ -55,8 +55,9 @@ def plot_extended_table(summary, *, metric="balanced_accuracy", reference=None, 
         ax.axvline(rows.loc[rows["model"] == reference, "mean"].iloc[0], color=PROTOCOL_COLORS["paper"],
                    linestyle="--", linewidth=1, alpha=0.6)
     runs = sorted(set(rows["runs"]))
+    low, high = min(chance - 0.1, rows["ci_low"].min() - 0.02), min(1.0, rows["ci_high"].max() + 0.02)
     ax.set(xlabel=f"{metric.replace('_', ' ')} on the outer folds (mean, 95 % interval; {'/'.join(map(str, runs))} "
-                  "folds)", xlim=(min(chance - 0.1, rows["ci_low"].min() - 0.02), min(1.0, rows["ci_high"].max() + 0.02)))
+                  "folds)", xlim=(low, high))
     handles = [Line2D([], [], color=c, marker="o", linestyle="-", label=f"protocol: {p}")
                for p, c in PROTOCOL_COLORS.items() if p in set(rows["protocol"])]
     handles += [Line2D([], [], color="black", marker=m, linestyle="", label=f"family: {f}")

@@ -338,26 +338,27 @@ def assert_skipped(path, lacking):
                                         for text in outputs[set_up + 1:])
 
 
-BEYOND_CHEAP = {"nested_models": [], "repeats": 0}
+#: Notebook 08 kept to its pretrained rows: no network retrained, no repeated folds; 3.5 s clips hold one musicnn patch.
+BEYOND_CHEAP = {"nested_models": [], "repeats": 0, "clip_seconds": 3.5}
 #: Shape -> (make_shape_corpus options, profile parameters, the modality it lacks, classes, parts of a split).
 #: Together they cover every shape of issue 12: audio only, lyrics only, the corpus's own splits (fold numbers,
 #: train / val / test) and four classes (on one modality and on both: the fused model's four-way softmax).
 #: Each trains one model per modality (the CNNs), and the fused model where both modalities are.
 RUN_SHAPES = {
     "audio_only_four_classes_given_folds": (
-        {"classes": QUADRANTS, "n_per_class": 4, "split": "folds", "n_folds": 2},
-        {"label_map": quadrant_map(), "split_scheme": "given"}, "lyrics", QUADRANTS, ["train", "val"]),
+        {"classes": QUADRANTS, "n_per_class": 4, "split": "folds", "n_folds": 2, "seconds": 3.5},
+        {"label_map": quadrant_map(), "split_scheme": "given", **BEYOND_CHEAP}, "lyrics", QUADRANTS, ["train", "val"]),
     "lyrics_only_two_classes": ({"n_per_class": 6}, {}, "audio", config.LABELS, ["train", "val"]),
     "both_four_classes_given_parts": (
         {"classes": QUADRANTS, "n_per_class": 4, "split": "parts", "seconds": 3.5},
-        {"label_map": quadrant_map(), "split_scheme": "given", "clip_seconds": 3.5, **BEYOND_CHEAP},
+        {"label_map": quadrant_map(), "split_scheme": "given", **BEYOND_CHEAP},
         None, QUADRANTS, ["train", "val", "test"]),
 }
-#: The shape that also runs notebook 08 (its rows on four classes; 3.5 s clips hold one musicnn patch), and the
-#: parameters that keep it to its pretrained rows: no network retrained, no repeated folds.
-BEYOND_SHAPE = "both_four_classes_given_parts"
-#: Notebook 08's rows on a run of both modalities and more than two classes: all but the zero-shot one.
-BEYOND_ROWS = [PRETRAINED_AUDIO, PRETRAINED_LYRICS, EARLY_FUSION, LATE_FUSION, STACKING]
+#: The shapes that also run notebook 08 on four classes (with BEYOND_CHEAP), and the rows it gives them: all but
+#: the zero-shot one (two classes only); with one modality, that modality's row alone.
+BEYOND_ROWS = {"audio_only_four_classes_given_folds": [PRETRAINED_AUDIO],
+               "both_four_classes_given_parts": [PRETRAINED_AUDIO, PRETRAINED_LYRICS, EARLY_FUSION, LATE_FUSION,
+                                                 STACKING]}
 #: The models a shape run trains (the profile's audio_models and lyrics_models), by modality.
 SHAPE_MODELS = {"audio": ["audio_cnn"], "lyrics": ["lyrics_cnn"]}
 
@@ -367,7 +368,7 @@ SHAPE_MODELS = {"audio": ["audio_cnn"], "lyrics": ["lyrics_cnn"]}
 def test_each_corpus_shape_runs_notebooks_01_to_07(tmp_path, monkeypatch, shape):
     """Every stage and model that applies runs; the others finish at once with their note; 07 reports what ran.
 
-    The four-class shape of both modalities runs notebook 08's pretrained rows too.
+    The four-class shapes run notebook 08's pretrained rows too.
 
     Smoke-sized (16 or 12 tracks, one epoch, the CNNs): 35-70 s a shape on 2 cores, most of it starting kernels
     and tracing TensorFlow graphs.
@@ -377,7 +378,7 @@ def test_each_corpus_shape_runs_notebooks_01_to_07(tmp_path, monkeypatch, shape)
     csv_path = make_shape_corpus(tmp_path / "c", audio=lacking != "audio", lyrics=lacking != "lyrics", **corpus_options)
     profile = shape_profile(csv_path, audio_models=["cnn"], lyrics_models=["cnn"], **parameters)
     run_dir = runner.execute(profile, run_id="t", runs_dir=tmp_path / "runs",
-                             only={"01", "02", "03", "04", "05", "06", "07", *(["08"] if shape == BEYOND_SHAPE else [])},
+                             only={"01", "02", "03", "04", "05", "06", "07", *(["08"] if shape in BEYOND_ROWS else [])},
                              log=lambda *_: None)
     layout = RunLayout(run_dir)
     assert splits.load_classes(layout) == classes
@@ -394,8 +395,8 @@ def test_each_corpus_shape_runs_notebooks_01_to_07(tmp_path, monkeypatch, shape)
     assert (layout.figures_dir / "03_class_words.png").is_file() == (lacking != "lyrics")
     trained = [m for kind, names in SHAPE_MODELS.items() if kind != lacking for m in names] + ([] if lacking else ["fused"])
     baselines = [b for b, kind in ((AUDIO_BASELINE, "audio"), (LYRICS_BASELINE, "lyrics")) if kind != lacking]
-    beyond_rows = BEYOND_ROWS if shape == BEYOND_SHAPE else []
-    assert sorted(p.name for p in layout.models_dir.iterdir()) == sorted(trained + baselines + beyond_rows)
+    every_model = trained + baselines + BEYOND_ROWS.get(shape, [])
+    assert sorted(p.name for p in layout.models_dir.iterdir()) == sorted(every_model)
 
     # every model's outputs follow the classes: one probability column per class (or prob_positive)
     for name in trained + baselines:
@@ -420,20 +421,20 @@ def test_each_corpus_shape_runs_notebooks_01_to_07(tmp_path, monkeypatch, shape)
             in shown
     for figure in ("figure2", "07_accuracy_summary", "07_confusion_matrices", "07_roc_curves"):
         assert (layout.figures_dir / f"{figure}.png").stat().st_size > 1000, figure
-    if shape == BEYOND_SHAPE:
-        assert_beyond_rows_follow_the_classes(layout, classes)
+    if shape in BEYOND_ROWS:
+        assert_beyond_rows_follow_the_classes(layout, classes, BEYOND_ROWS[shape])
 
 
-def assert_beyond_rows_follow_the_classes(layout, classes):
-    """08 on more than two classes: every row but the zero-shot one, one probability per class, in its table."""
-    for name in BEYOND_ROWS:
+def assert_beyond_rows_follow_the_classes(layout, classes, rows):
+    """08 on more than two classes: its ``rows``, one probability per class, in its table."""
+    for name in rows:
         predictions = pd.read_csv(layout.model_dir(name, 0) / "predictions.csv")
         assert list(predictions.columns) == list(outputs.prediction_columns(classes)), name
     assert not layout.model_dir(ZERO_SHOT, 0).exists()
     account = pd.read_csv(layout.feature_account_csv)
     assert (account["status"] == "computed").all(), "3.5 s clips hold a musicnn patch"
     extended = pd.read_csv(layout.results_dir / "table1_extended.csv")
-    assert set(BEYOND_ROWS) <= set(extended["name"]) and "macro_f1" in extended.columns
+    assert set(rows) <= set(extended["name"]) and "macro_f1" in extended.columns
 
 
 def test_the_readmes_example_corpora_pass_notebook_01(tmp_path):
