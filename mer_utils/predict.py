@@ -118,12 +118,23 @@ def run_parameters(run_dir):
     return params
 
 
+def rerun_command(run_dir, notebook):
+    """The runner's command line that runs ``notebook`` (e.g. ``"08"``) again in the run folder ``run_dir``."""
+    try:
+        profile = json.loads((Path(run_dir) / RUN_JSON).read_text(encoding="utf-8")).get("profile") or "PROFILE"
+    except (OSError, ValueError, AttributeError):  # no run.json, or not one
+        profile = "PROFILE"
+    return f"python -m mer_utils.run --profile {profile} --run-id {Path(run_dir).name} --only {notebook}"
+
+
 def trained_models(run_dir):
     """The models of a run that can score new songs: ``{name: [split folders]}``, catalogue order.
 
     The deep models (split folders holding ``model.keras``), then notebook
     08's unimodal pretrained rows (holding ``linear_model.npz``), then their
-    late fusion when the run made it.
+    late fusion when the run made it. A pretrained row scored by a notebook 08
+    older than its saved fits is left out with a warning that says how to
+    save them.
 
     Raises
     ------
@@ -133,13 +144,18 @@ def trained_models(run_dir):
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise ValueError(f"run folder {run_dir} does not exist")
-    found = {}
+    found, unsaved = {}, set()
     for name, _, folder in split_folders(RunLayout(run_dir)):  # sorted by model, then split
         if ((name in MODEL_INPUTS and (folder / MODEL_FILE).is_file())
                 or (name in PRETRAINED_ROWS and (folder / LINEAR_MODEL_FILE).is_file())):
             found.setdefault(name, []).append(folder)
         elif name == LATE_FUSION:
             found.setdefault(name, []).append(folder)
+        elif name in PRETRAINED_ROWS:
+            unsaved.add(name)
+    for name in sorted(unsaved):
+        logger.warning("%s was scored by a notebook 08 that did not save its fits (%s): to ask it about new songs, "
+                       "run that notebook again (%s)", name, LINEAR_MODEL_FILE, rerun_command(run_dir, "08"))
     parts = [found.get(part, []) for part in PRETRAINED_ROWS]
     if LATE_FUSION in found and not all([f.name for f in p] == [f.name for f in found[LATE_FUSION]] for p in parts):
         del found[LATE_FUSION]  # its parts' fits are not all there

@@ -167,6 +167,18 @@ def test_late_fusion_needs_both_rows_and_answers_alone(pretrained_run, ledger, t
     assert PRETRAINED_AUDIO in trained and LATE_FUSION not in trained, "a fusion without its lyrics half is left out"
 
 
+def test_pretrained_rows_without_saved_fits_are_left_out_saying_how_to_save_them(pretrained_run, tmp_path, caplog):
+    copy = tmp_path / "older_run"
+    shutil.copytree(pretrained_run.run_dir, copy)
+    for fit in (copy / "models" / PRETRAINED_AUDIO).glob(f"split_*/{predict.LINEAR_MODEL_FILE}"):
+        fit.unlink()  # as a notebook 08 older than the saved fits left it
+    trained = predict.trained_models(copy)
+    assert PRETRAINED_AUDIO not in trained and LATE_FUSION not in trained and PRETRAINED_LYRICS in trained
+    assert f"{PRETRAINED_AUDIO} was scored by a notebook 08 that did not save its fits" in caplog.text
+    profile = json.loads((copy / "run.json").read_text())["profile"]
+    assert f"python -m mer_utils.run --profile {profile} --run-id older_run --only 08" in caplog.text
+
+
 def test_pretrained_rows_say_which_features_pushed_them(pretrained_predictor, ledger):
     track = ledger.iloc[21]
     song = pretrained_predictor.prepare(track["audio_path"], track["lyrics_path"])
