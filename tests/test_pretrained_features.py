@@ -125,6 +125,23 @@ def test_lyrics_encoder_loads_offline_and_scores_sentiment(no_network):
     assert values.loc[0, "textblob_polarity"] > values.loc[1, "textblob_polarity"]
 
 
+def test_cached_lyrics_load_no_encoder(tmp_path, monkeypatch, no_network):
+    monkeypatch.setenv("MER_DATA_DIR", str(tmp_path))
+    (tmp_path / "happy.txt").write_text(HAPPY, encoding="utf-8")
+    real, loads = lyrics_features.LyricsEncoder.load, []
+
+    def load():
+        loads.append(1)
+        return real()
+
+    monkeypatch.setattr(lyrics_features.LyricsEncoder, "load", staticmethod(load))
+    first = song_features.SongFeatures().lyrics("happy", tmp_path / "happy.txt")
+    assert loads == [1], "the first lyrics are computed with the loaded encoder"
+    again = song_features.SongFeatures().lyrics("happy", tmp_path / "happy.txt")  # a new predictor
+    assert loads == [1], "cached lyrics need no encoder"
+    pd.testing.assert_frame_equal(first, again)
+
+
 def test_lyrics_features_are_cached_and_name_rejections(tmp_path, no_network):
     rows = pd.DataFrame([
         {"track_id": "happy", "lyrics_text": HAPPY, "status": "kept"},

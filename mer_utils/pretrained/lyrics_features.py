@@ -275,8 +275,10 @@ def extract_all(tracks, *, cache_dir=None, encoder=None):
         only ``kept`` rows are used when a ``status`` column is present.
     cache_dir : str or Path, optional
         Root of the cache; default ``paths.cache_dir("lyrics_features")``.
-    encoder : LyricsEncoder, optional
-        Already loaded parts (else loaded when a text needs computing).
+    encoder : LyricsEncoder or callable, optional
+        Already loaded parts, or a function that returns them; either way
+        only used (the function only called) when a text needs computing.
+        Default: load them then.
 
     Returns
     -------
@@ -305,7 +307,7 @@ def extract_all(tracks, *, cache_dir=None, encoder=None):
             values[track_id], report.cache_hits = cached["values"], report.cache_hits + 1
     todo = [t for t in texts if t not in values]
     if todo:
-        encoder = encoder or LyricsEncoder.load()
+        encoder = encoder() if callable(encoder) else encoder or LyricsEncoder.load()
         for track_id, row in zip(todo, encoder.features([texts[t] for t in todo])):
             cache.put(text_key(texts[track_id]), values=row)
             values[track_id] = row

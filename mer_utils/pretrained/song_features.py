@@ -32,7 +32,7 @@ class SongFeatures:
     musicnn_model: str = musicnn.DEFAULT_MODEL
     max_seconds: float = config.CLIP_SECONDS
     _network: object = field(default=None, init=False, repr=False)  # loaded at the first uncached song
-    _encoder: object = field(default=None, init=False, repr=False)
+    _encoder: object = field(default=None, init=False, repr=False)  # loaded at the first uncached lyrics
 
     def musicnn(self, name, audio_path):
         """The song's musicnn features (named tags, pooled penultimate layer).
@@ -62,6 +62,12 @@ class SongFeatures:
             self._network = musicnn.Musicnn(self.musicnn_model)
         return self._network
 
+    def _loaded_encoder(self):
+        # as _loaded_network: lyrics already in the feature cache load nothing
+        if self._encoder is None:
+            self._encoder = lyrics_features.LyricsEncoder.load()
+        return self._encoder
+
     def lyrics(self, name, lyrics_path):
         """The song's lyrics features (WordLlama, VADER, TextBlob).
 
@@ -74,10 +80,8 @@ class SongFeatures:
         mer_utils.accounting.Rejected
             Lyrics that cannot be read, with notebook 03's reason.
         """
-        if self._encoder is None:
-            self._encoder = lyrics_features.LyricsEncoder.load()
         report = lyrics_features.extract_all([{"track_id": name, "lyrics_path": str(lyrics_path)}],
-                                             encoder=self._encoder)
+                                             encoder=self._loaded_encoder)
         if report.rejections:
             raise report.rejections[0]
         return report.features
