@@ -68,7 +68,7 @@ from .catalogue import (
 )
 from .fileio import write_text
 from .linear_model import LINEAR_MODEL_FILE, LinearModel
-from .metrics import evaluate
+from .metrics import evaluate, positive_column
 from .provenance import environment
 from .splits import label_map, load_classes, load_splits, read_splits
 
@@ -188,8 +188,7 @@ def class_probabilities(model, X, n_classes):
     """
     from .baselines import class_probabilities as all_columns
 
-    prob = all_columns(model, X, n_classes)
-    return prob[:, 1] if n_classes == 2 else prob
+    return positive_column(all_columns(model, X, n_classes))
 
 
 def stacking_features(*probabilities):
@@ -262,9 +261,8 @@ def _fold_probabilities(train_ids, test_ids, labels, sources, *, seed, groups, c
         search = make_classifier(cv, seed=seed, c_grid=c_grid).fit(X_train, y_train)
         chosen = search.best_params_["logisticregression__C"]
         # out-of-fold probabilities of the training part (the stacker's input), with the C chosen on it
-        oof[name] = cross_val_predict(make_logistic(seed=seed, C=chosen), X_train, y_train, cv=cv,
-                                      method="predict_proba")
-        oof[name] = oof[name][:, 1] if n_classes == 2 else oof[name]
+        oof[name] = positive_column(cross_val_predict(make_logistic(seed=seed, C=chosen), X_train, y_train, cv=cv,
+                                                      method="predict_proba"))
         found[name] = (class_probabilities(search, X_test, n_classes), {
             "C": chosen, "inner_log_loss": -search.best_score_, "n_features": X_train.shape[1],
             "imputed_train": int(X_train.isna().all(axis=1).sum()),

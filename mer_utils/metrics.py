@@ -52,7 +52,7 @@ def n_classes_of(probabilities):
     return 2 if len(shape) == 1 else shape[1]
 
 
-def _positive_column(prob):
+def positive_column(prob):
     """A two-class probability array as the probability of class 1, shape (n,); others unchanged."""
     return prob[:, 1] if prob.ndim == 2 and prob.shape[1] == 2 else prob
 
@@ -71,7 +71,7 @@ def predicted_labels(probabilities, *, threshold=THRESHOLD):
     -------
     np.ndarray, shape (n,), int
     """
-    prob = _positive_column(np.asarray(probabilities))
+    prob = positive_column(np.asarray(probabilities))
     if prob.ndim == 1:
         return (prob >= threshold).astype(int)
     return prob.argmax(axis=1).astype(int)
@@ -125,7 +125,7 @@ def validate_predictions(y_true, probabilities, *, threshold=THRESHOLD):
                              f"{[round(float(s), 4) for s in sums[off[:5]]]}")
     if not 0 < threshold < 1:
         raise ValueError(f"threshold must lie strictly between 0 and 1, got {threshold}")
-    return y.astype(int), _positive_column(prob).astype(float)
+    return y.astype(int), positive_column(prob).astype(float)
 
 
 def evaluate(y_true, probabilities, *, threshold=THRESHOLD):
