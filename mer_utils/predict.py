@@ -147,9 +147,7 @@ def trained_models(run_dir):
     found, unsaved = {}, set()
     for name, _, folder in split_folders(RunLayout(run_dir)):  # sorted by model, then split
         if ((name in MODEL_INPUTS and (folder / MODEL_FILE).is_file())
-                or (name in PRETRAINED_ROWS and (folder / LINEAR_MODEL_FILE).is_file())):
-            found.setdefault(name, []).append(folder)
-        elif name == LATE_FUSION:
+                or (name in PRETRAINED_ROWS and (folder / LINEAR_MODEL_FILE).is_file()) or name == LATE_FUSION):
             found.setdefault(name, []).append(folder)
         elif name in PRETRAINED_ROWS:
             unsaved.add(name)
