@@ -14,6 +14,14 @@ over frequency needs, whatever the sign of the batch norm after it). The
 printed ratio says how much of the 2.6x fewer multiply-adds survives as
 time: the products in the Fourier basis have inner dimensions of 14 and 98,
 which run far slower per multiply-add than the direct convolution.
+
+Two more exact ways are bounded from below without building them: the
+same rewrite with its inverse transform done as real FFTs (scipy's
+``irfft``, one per frame and filter) instead of a product, and a whole 2-D
+FFT convolution (one inverse 2-D FFT per patch and filter, 200 frames x 96
+mels, enough for the 'same' time padding). The script times those inverse
+FFTs alone, on random spectra of the right shapes: each is a floor for its
+way, before any product.
 """
 
 import argparse
@@ -96,6 +104,29 @@ def best_time(function, args, repeat):
     return min(times), outputs
 
 
+def inverse_fft_floors(filters, repeat):
+    """Least seconds of the inverse FFTs alone, for one convolution of a clip: {way: seconds}."""
+    import scipy.fft
+
+    rng = np.random.default_rng(0)
+    bins = N_MELS // 2 + 1
+    spectra = {
+        "1-D along mels": ((PATCHES * FRAMES * filters, bins), lambda z: scipy.fft.irfft(z, N_MELS, workers=CORES)),
+        "2-D": ((PATCHES * filters, 200, bins), lambda z: scipy.fft.irfft2(z, (200, N_MELS), workers=CORES)),
+    }
+    floors = {}
+    for way, (shape, inverse) in spectra.items():
+        z = (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(np.complex64)
+        floors[way] = min(_wall_time(inverse, z) for _ in range(max(3, repeat // 2)))
+    return floors
+
+
+def _wall_time(function, argument):
+    start = time.perf_counter()
+    function(argument)
+    return time.perf_counter() - start
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=10)
@@ -120,6 +151,10 @@ def main():
         totals += direct_s, fourier_s
     print(f"  both: conv2d {totals[0] * 1000:.1f} ms, Fourier basis {totals[1] * 1000:.1f} ms: "
           f"{totals[0] / totals[1]:.2f}x for 2.6x fewer multiply-adds")
+    filters = network.get_layer("timbral_7x38").kernel.shape[-1]
+    for way, seconds in inverse_fft_floors(filters, args.repeat).items():
+        print(f"  inverse FFTs alone, {way}: {seconds * 1000:.1f} ms per convolution ({2 * seconds * 1000:.1f} ms for "
+              f"the two; conv2d does both whole in {totals[0] * 1000:.1f} ms)")
 
 
 if __name__ == "__main__":

@@ -74,6 +74,12 @@ from .splits import label_map, load_classes, load_splits, read_splits
 
 logger = logging.getLogger(__name__)
 
+#: p value under which :func:`recommended_verdicts` calls a difference significant.
+SIGNIFICANCE = 0.05
+#: Columns of :func:`recommended_verdicts`.
+VERDICT_COLUMNS = ("modality", "model", "baseline", "n_pairs", "mean_model", "mean_baseline", "difference",
+                   "p_value", "verdict")
+
 #: Regularisation strengths the inner cross-validation chooses from (inverse L2 penalty). Not in the paper.
 C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 #: Folds of the inner cross-validation inside each outer training part. Not in the paper.
@@ -666,15 +672,80 @@ def comparison_pairs(summary):
     and fine-tuned musicnn against its frozen features.
     """
     ran = set(summary.loc[summary["runs"] > 0, "model"])
-    baseline = {"audio": [AUDIO_BASELINE], "lyrics": [LYRICS_BASELINE], "both": [AUDIO_BASELINE, LYRICS_BASELINE]}
     pairs = []
     for info in catalogue.BEYOND_MODELS:
         if info.name not in ran:
             continue
-        others = ["fused"] + baseline[info.modality] + ([info.architecture] if info.architecture else []) + (
+        others = ["fused", *catalogue.BASELINES[info.modality]] + ([info.architecture] if info.architecture else []) + (
             [PRETRAINED_AUDIO] if info.name == FINETUNED_AUDIO else [])
         pairs += [(info.name, other) for other in dict.fromkeys(others) if other in ran and other != info.name]
     return pairs
+
+
+def recommended_verdicts(paired, *, metric="balanced_accuracy", alpha=SIGNIFICANCE):
+    """How each modality's recommended model fares against its classical baseline(s) on these folds, in words.
+
+    The recommended models (:data:`mer_utils.catalogue.RECOMMENDED`) are named
+    in advance, so a run that finds one behind its baseline says so instead of
+    quietly recommending another.
+
+    Parameters
+    ----------
+    paired : pandas.DataFrame
+        Paired tests of :func:`comparison_pairs`: :func:`mer_utils.results.paired_tests` (the run's folds; its
+        ``t_p_value`` is used) or :func:`corrected_paired_tests` (repeated folds; ``corrected_p_value``).
+    metric : str
+    alpha : float
+        A difference with a p value below ``alpha`` is called significant.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (recommended model, baseline) pair that ran: ``modality, model, baseline, n_pairs,
+        mean_model, mean_baseline, difference, p_value, verdict``, the verdict ``"ahead"``, ``"behind"``
+        (both with p < ``alpha``), ``"ahead, within the noise"``, ``"behind, within the noise"`` or ``"level"``.
+    """
+    p_column = "corrected_p_value" if "corrected_p_value" in paired else "t_p_value"
+    rows = []
+    for modality, model in catalogue.RECOMMENDED.items():
+        for baseline in catalogue.BASELINES[modality]:
+            found = paired[(paired["model_a"] == model) & (paired["model_b"] == baseline)
+                           & (paired["metric"] == metric)]
+            if found.empty:
+                continue
+            row = found.iloc[0]
+            difference, p_value = row["mean_difference"], row[p_column]
+            rows.append({"modality": modality, "model": model, "baseline": baseline, "n_pairs": row["n_pairs"],
+                         "mean_model": row["mean_a"], "mean_baseline": row["mean_b"], "difference": difference,
+                         "p_value": p_value, "verdict": _verdict(difference, p_value, alpha)})
+    return pd.DataFrame(rows, columns=list(VERDICT_COLUMNS))
+
+
+_PREPOSITIONS = {"ahead": "ahead of", "behind": "behind", "level": "level with"}
+
+
+def _verdict(difference, p_value, alpha):
+    if difference == 0:
+        return "level"
+    side = "ahead" if difference > 0 else "behind"
+    return side if p_value < alpha else f"{side}, within the noise"
+
+
+def verdicts_markdown(verdicts, *, metric="balanced_accuracy"):
+    """:func:`recommended_verdicts` as one sentence per row, for the notebook and ``results/``."""
+    lines = []
+    for row in verdicts.itertuples():
+        label, base = model_info(row.model).label, model_info(row.baseline).label
+        side, _, noise = row.verdict.partition(", ")
+        qualifier = f" ({noise})" if noise else ""
+        line = (f"- **{row.modality}**: {label} is **{_PREPOSITIONS[side]}** {base}{qualifier}: {row.mean_model:.3f} "
+                f"against {row.mean_baseline:.3f} {metric.replace('_', ' ')} ({row.difference:+.3f}, "
+                f"p = {row.p_value:.2g}, {row.n_pairs} folds).")
+        if side == "behind":
+            line += (" On this corpus the recommended model does not beat its classical baseline"
+                     + ("; prefer the baseline." if not noise else ", though the difference is within the noise."))
+        lines.append(line)
+    return "\n".join(lines or ["- no recommended model ran beside its baseline"]) + "\n"
 
 
 def best_per_modality(summary, *, protocol="never-tuned", metric="balanced_accuracy"):
@@ -683,21 +754,26 @@ def best_per_modality(summary, *, protocol="never-tuned", metric="balanced_accur
     return {modality: group.loc[group["mean"].idxmax(), "model"] for modality, group in rows.groupby("modality")}
 
 
-def save_extended(layout, *, table, paired, repeated_table=None, corrected=None):
+def save_extended(layout, *, table, paired, repeated_table=None, corrected=None, verdicts=None,
+                  repeated_verdicts=None):
     """Write notebook 08's tables into ``results/``; return ``{kind: path}``.
 
     ``table1_extended.csv`` / ``.md`` and ``paired_tests_extended.csv`` (the
     run's outer folds); with repeated folds also ``repeated_folds.csv`` /
     ``.md`` (:func:`extended_table` of :func:`repeated_evaluation`) and
-    ``repeated_paired_tests.csv`` (:func:`corrected_paired_tests`).
+    ``repeated_paired_tests.csv`` (:func:`corrected_paired_tests`); with
+    ``verdicts`` (:func:`recommended_verdicts`) ``recommended_vs_baselines.csv``
+    / ``.md``, and ``repeated_recommended_vs_baselines.*`` for the repeated folds'.
     """
-    tables = {"table1_extended": table, "repeated_folds": repeated_table}
     written = {}
-    for stem, frame in tables.items():
+    markdown = {"table1_extended": (table, extended_markdown), "repeated_folds": (repeated_table, extended_markdown),
+                "recommended_vs_baselines": (verdicts, verdicts_markdown),
+                "repeated_recommended_vs_baselines": (repeated_verdicts, verdicts_markdown)}
+    for stem, (frame, as_markdown) in markdown.items():
         if frame is not None:
             written[stem] = layout.results_dir / f"{stem}.csv"
             outputs.write_csv(written[stem], frame)
-            written[f"{stem}_md"] = write_text(layout.results_dir / f"{stem}.md", extended_markdown(frame))
+            written[f"{stem}_md"] = write_text(layout.results_dir / f"{stem}.md", as_markdown(frame))
     for stem, frame in {"paired_tests_extended": paired, "repeated_paired_tests": corrected}.items():
         if frame is not None:
             written[stem] = layout.results_dir / f"{stem}.csv"

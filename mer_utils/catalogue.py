@@ -130,6 +130,11 @@ BEYOND_MODELS = (
       for info in MODELS if info.builder),
 )
 BEYOND_INFO = {info.name: info for info in BEYOND_MODELS}
+#: Each modality's classical baselines (notebook 07), which every new row of that modality is compared with.
+BASELINES = {"audio": (AUDIO_BASELINE,), "lyrics": (LYRICS_BASELINE,), "both": (AUDIO_BASELINE, LYRICS_BASELINE)}
+#: The model notebook 08 recommends for each modality, named before any run rather than picked by its scores; every
+#: run says how it fares against that modality's baselines (:func:`mer_utils.beyond.recommended_verdicts`).
+RECOMMENDED = {"audio": PRETRAINED_AUDIO, "lyrics": PRETRAINED_LYRICS, "both": LATE_FUSION}
 #: Notebook 08's two rows that fit a logistic regression on one source of pretrained features -> that source
 #: (the features' key: :data:`INPUTS`). Each split saves its fit, which :mod:`mer_utils.predict` applies.
 PRETRAINED_ROWS = {name: BEYOND_INFO[name].inputs[0] for name in (PRETRAINED_AUDIO, PRETRAINED_LYRICS)}

@@ -177,6 +177,42 @@ def test_comparison_pairs_set_each_row_against_fused_baselines_and_its_paper_sel
     assert not any(PRETRAINED_LYRICS in pair for pair in pairs), "a model that did not run"
 
 
+def _paired(model_a, model_b, mean_a, mean_b, p_value, *, metric="balanced_accuracy", p_column="t_p_value"):
+    return {"model_a": model_a, "model_b": model_b, "metric": metric, "n_pairs": 5, "mean_a": mean_a,
+            "mean_b": mean_b, "mean_difference": mean_a - mean_b, p_column: p_value}
+
+
+def test_recommended_verdicts_say_when_a_recommended_model_loses_to_its_baseline():
+    paired = pd.DataFrame([
+        _paired(PRETRAINED_AUDIO, AUDIO_BASELINE, 0.79, 0.60, 0.001),
+        _paired(PRETRAINED_LYRICS, LYRICS_BASELINE, 0.72, 0.73, 0.74),
+        _paired(PRETRAINED_LYRICS, LYRICS_BASELINE, 0.90, 0.10, 0.001, metric="accuracy"),  # another metric
+        _paired(STACKING, LYRICS_BASELINE, 0.90, 0.10, 0.001),  # not a recommended model
+        _paired(LATE_FUSION, AUDIO_BASELINE, 0.79, 0.60, 0.02),
+        _paired(LATE_FUSION, LYRICS_BASELINE, 0.70, 0.75, 0.01),
+    ])
+    verdicts = beyond.recommended_verdicts(paired)
+    assert verdicts[["modality", "model", "baseline", "verdict"]].values.tolist() == [
+        ["audio", PRETRAINED_AUDIO, AUDIO_BASELINE, "ahead"],
+        ["lyrics", PRETRAINED_LYRICS, LYRICS_BASELINE, "behind, within the noise"],
+        ["both", LATE_FUSION, AUDIO_BASELINE, "ahead"],
+        ["both", LATE_FUSION, LYRICS_BASELINE, "behind"]]
+    assert verdicts["difference"].iloc[1] == pytest.approx(-0.01)
+    text = beyond.verdicts_markdown(verdicts)
+    assert len(text.splitlines()) == 4 and text.count("does not beat its classical baseline") == 2
+    assert "0.720 against 0.730 balanced accuracy (-0.010, p = 0.74, 5 folds)" in text
+
+
+def test_recommended_verdicts_read_the_corrected_p_value_of_repeated_folds():
+    repeated = _paired(PRETRAINED_AUDIO, AUDIO_BASELINE, 0.70, 0.60, 0.2, p_column="corrected_p_value")
+    corrected = pd.DataFrame([repeated | {"plain_p_value": 0.001}])
+    assert beyond.recommended_verdicts(corrected)["verdict"].tolist() == ["ahead, within the noise"]
+    level = pd.DataFrame([_paired(PRETRAINED_AUDIO, AUDIO_BASELINE, 0.6, 0.6, float("nan"))])
+    assert beyond.recommended_verdicts(level)["verdict"].tolist() == ["level"]
+    assert beyond.recommended_verdicts(level.iloc[:0]).empty
+    assert "no recommended model" in beyond.verdicts_markdown(beyond.recommended_verdicts(level.iloc[:0]))
+
+
 def test_catalogue_rows_are_labelled_by_protocol():
     assert {info.protocol for info in catalogue.BEYOND_MODELS} == {"never-tuned"}
     assert {info.protocol for info in catalogue.MODELS if info.builder} == {"paper"}
@@ -333,3 +369,10 @@ def test_notebook_08_extends_table_1_in_the_smoke_run(smoke_run):
     assert ((paired["model_a"] == "lyrics_cnn_nested") & (paired["model_b"] == "lyrics_cnn")).any()
     assert (layout.figures_dir / "08_beyond_the_paper.png").stat().st_size > 1000
     assert len(pd.read_csv(layout.results_dir / "repeated_folds.csv")) >= 2
+    verdicts = pd.read_csv(layout.results_dir / "recommended_vs_baselines.csv")
+    assert set(zip(verdicts["model"], verdicts["baseline"])) == {
+        (PRETRAINED_AUDIO, AUDIO_BASELINE), (PRETRAINED_LYRICS, LYRICS_BASELINE), (LATE_FUSION, AUDIO_BASELINE),
+        (LATE_FUSION, LYRICS_BASELINE)}
+    written = (layout.results_dir / "recommended_vs_baselines.md").read_text()
+    assert written.count("- **") == 4
+    assert written.count("(within the noise)") == verdicts["verdict"].str.endswith("within the noise").sum()
