@@ -50,12 +50,14 @@ provenance counts such tracks.
 import dataclasses
 import logging
 import math
+import shutil
 import time
 
 import numpy as np
 import pandas as pd
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import log_loss
 from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold, StratifiedKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -76,6 +78,11 @@ logger = logging.getLogger(__name__)
 
 #: p value under which :func:`recommended_verdicts` calls a difference significant.
 SIGNIFICANCE = 0.05
+#: The rows :func:`evaluate_pretrained` writes, as the features and the classes allow.
+EVALUATED_ROWS = (PRETRAINED_AUDIO, ZERO_SHOT, PRETRAINED_LYRICS, EARLY_FUSION, LATE_FUSION, STACKING)
+#: Columns of :func:`corrected_paired_tests`.
+CORRECTED_COLUMNS = ("model_a", "model_b", "metric", "n_pairs", "mean_a", "mean_b", "mean_difference", "t_statistic",
+                     "corrected_p_value", "plain_p_value")
 #: Columns of :func:`recommended_verdicts`.
 VERDICT_COLUMNS = ("modality", "model", "baseline", "n_pairs", "mean_model", "mean_baseline", "difference",
                    "p_value", "verdict")
@@ -165,7 +172,7 @@ def make_logistic(*, seed, C=1.0):
                          LogisticRegression(C=C, max_iter=MAX_ITER, class_weight="balanced", random_state=seed))
 
 
-def make_classifier(cv, *, seed, c_grid=C_GRID):
+def make_classifier(cv, *, seed, n_classes, c_grid=C_GRID):
     """:func:`make_logistic` whose ``C`` an inner cross-validation chooses (log-loss), then refit on all of it.
 
     Parameters
@@ -173,6 +180,8 @@ def make_classifier(cv, *, seed, c_grid=C_GRID):
     cv : list of (train_index, val_index)
         The inner folds (:func:`inner_folds`) of the data it will be fit on.
     seed : int
+    n_classes : int
+        The run's classes: the log-loss is taken over all of them (:func:`inner_log_loss`).
     c_grid : sequence of float
 
     Returns
@@ -181,7 +190,26 @@ def make_classifier(cv, *, seed, c_grid=C_GRID):
         Unfitted; ``best_params_`` says which ``C`` it chose.
     """
     return GridSearchCV(make_logistic(seed=seed), {"logisticregression__C": list(c_grid)}, cv=cv,
-                        scoring="neg_log_loss", refit=True, n_jobs=1)
+                        scoring=inner_log_loss(n_classes), refit=True, n_jobs=1, error_score="raise")
+
+
+def inner_log_loss(n_classes):
+    """The inner cross-validation's score: minus the log-loss over all ``n_classes`` classes.
+
+    scikit-learn's ``"neg_log_loss"`` fails on an inner fold whose training or
+    validation part lacks a class (artist-grouped folds of a small class make
+    such folds), and the search then records NaN for every ``C`` and keeps
+    the first. Here a class the fold's model never saw gets probability 0,
+    and the loss covers every class.
+    """
+    from .baselines import class_probabilities as all_columns
+
+    classes = list(range(n_classes))
+
+    def score(estimator, X, y):
+        return -log_loss(y, all_columns(estimator, X, n_classes), labels=classes)
+
+    return score
 
 
 def class_probabilities(model, X, n_classes):
@@ -264,7 +292,7 @@ def _fold_probabilities(train_ids, test_ids, labels, sources, *, seed, groups, c
             continue
         tables[key] = sources[key]
         X_train, X_test = tables[key].reindex(train_ids), tables[key].reindex(test_ids)
-        search = make_classifier(cv, seed=seed, c_grid=c_grid).fit(X_train, y_train)
+        search = make_classifier(cv, seed=seed, n_classes=n_classes, c_grid=c_grid).fit(X_train, y_train)
         chosen = search.best_params_["logisticregression__C"]
         # out-of-fold probabilities of the training part (the stacker's input), with the C chosen on it
         oof[name] = positive_column(cross_val_predict(make_logistic(seed=seed, C=chosen), X_train, y_train, cv=cv,
@@ -321,7 +349,7 @@ def _zero_shot(train_ids, test_ids, y_train, table):
 def _fusions(train_ids, test_ids, y_train, tables, found, oof, *, cv, seed, c_grid, n_classes):
     """Early fusion, late fusion and stacking of the two unimodal rows of one outer split."""
     both = pd.concat([tables["musicnn"], tables["lyrics_features"]], axis=1)
-    search = make_classifier(cv, seed=seed, c_grid=c_grid).fit(both.reindex(train_ids), y_train)
+    search = make_classifier(cv, seed=seed, n_classes=n_classes, c_grid=c_grid).fit(both.reindex(train_ids), y_train)
     audio, lyrics = found[PRETRAINED_AUDIO][0], found[PRETRAINED_LYRICS][0]
     stacker = LogisticRegression(max_iter=MAX_ITER, random_state=seed)
     stacker.fit(stacking_features(oof[PRETRAINED_AUDIO], oof[PRETRAINED_LYRICS]), y_train)
@@ -383,6 +411,8 @@ def evaluate_pretrained(layout, sources, *, seed, c_grid=C_GRID, n_inner=INNER_F
     splits, labels, groups = load_splits(layout), label_map(layout), artist_groups(layout)
     classes = load_classes(layout)
     catalogue.validate_splits("pretrained rows", splits, labels, available={})
+    for name in EVALUATED_ROWS:  # a rerun that no longer makes a row (or has fewer splits) leaves none of its old
+        shutil.rmtree(layout.models_dir / name, ignore_errors=True)
     rows, software = [], environment()
     for index, split in enumerate(splits):
         clock = time.perf_counter()
@@ -449,7 +479,7 @@ def repeated_evaluation(layout, sources, *, seed, n_repeats=5, n_folds=REPEATED_
 
 
 def _baseline_inputs(layout, ids):
-    """The classical baselines' inputs for ``ids``: ``{name: (features(ids) callable, make_model)}``, as the run has them."""
+    """The classical baselines' inputs for ``ids``, as the run has them: ``{name: (features(ids), make_model)}``."""
     from . import baselines
     from .modality import load
 
@@ -520,7 +550,7 @@ def corrected_paired_tests(metrics, pairs, *, test_fraction, metric="accuracy"):
                      "corrected_p_value": 2 * stats.t.sf(abs(t), n - 1) if scale > 0 else math.nan,
                      "plain_p_value": stats.ttest_rel(values[a][common], values[b][common]).pvalue
                      if scale > 0 else math.nan})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=list(CORRECTED_COLUMNS))
 
 
 # --- the paper's deep models, never tuned ------------------------------------------------

@@ -135,6 +135,20 @@ def test_inner_folds_keep_artists_together_and_stay_stratified():
     assert sum(labels[t] for t in inner_val) == 5
 
 
+def test_the_inner_search_scores_every_c_when_an_inner_fold_lacks_a_class():
+    """Artist-grouped inner folds of a class sung by two artists: one validation part has none of that class."""
+    ids, labels, sources, splits = toy_sources(n_classes=3)
+    groups = {t: (f"sad{int(t[1:]) % 2}" if labels[t] == 2 else f"artist_{t}") for t in ids}
+    split = splits[0]
+    cv = beyond.inner_folds(split["train"], labels, seed=1, groups=groups, n_folds=3)
+    assert any(2 not in {labels[split["train"][i]] for i in val} for _, val in cv), "the case under test"
+    found = beyond.fold_probabilities(split["train"], split["val"], labels, {"musicnn": sources["musicnn"]}, seed=1,
+                                      groups=groups, c_grid=(0.01, 0.1, 1.0), n_inner=3)
+    details = found[PRETRAINED_AUDIO][1]
+    assert np.isfinite(details["inner_log_loss"]), "scikit-learn's neg_log_loss gave NaN for every C"
+    assert details["C"] > 0.01, "NaN everywhere kept the first, most regularised C"
+
+
 def test_outputs_are_read_by_results_with_protocols(layout, toy):
     scores = beyond.evaluate_pretrained(layout, toy.sources, seed=3, **FAST)
     assert len(scores) == 5 * len(toy.splits)
@@ -151,6 +165,15 @@ def test_outputs_are_read_by_results_with_protocols(layout, toy):
     table = beyond.extended_table(summary)
     assert table["name"].tolist() == [i.name for i in catalogue.BEYOND_MODELS if i.name in rows], "catalogue order"
     assert "[never-tuned]" in beyond.extended_markdown(table)
+
+
+def test_a_rerun_without_lyrics_features_leaves_no_old_lyrics_or_fusion_rows(layout, toy):
+    beyond.evaluate_pretrained(layout, toy.sources, seed=3, **FAST)
+    fewer_tracks = toy.sources["lyrics_features"].iloc[:0]  # the stage rejected every track this time
+    beyond.evaluate_pretrained(layout, {"musicnn": toy.sources["musicnn"], "lyrics_features": fewer_tracks}, seed=3,
+                               **FAST)
+    assert set(results.collect_metrics(layout, models=None)["model"]) == {PRETRAINED_AUDIO}
+    assert sorted(path.name for path in layout.models_dir.iterdir()) == [PRETRAINED_AUDIO]
 
 
 def test_saved_linear_models_give_back_each_splits_probabilities(layout, toy):
@@ -211,6 +234,13 @@ def test_recommended_verdicts_read_the_corrected_p_value_of_repeated_folds():
     assert beyond.recommended_verdicts(level)["verdict"].tolist() == ["level"]
     assert beyond.recommended_verdicts(level.iloc[:0]).empty
     assert "no recommended model" in beyond.verdicts_markdown(beyond.recommended_verdicts(level.iloc[:0]))
+
+
+def test_no_comparable_pair_gives_empty_tables_with_their_columns():
+    metrics = pd.DataFrame({"model": [PRETRAINED_AUDIO], "split": [0], "metric": ["accuracy"], "value": [0.7]})
+    corrected = beyond.corrected_paired_tests(metrics, [(PRETRAINED_AUDIO, AUDIO_BASELINE)], test_fraction=0.2)
+    assert corrected.empty and list(corrected.columns) == list(beyond.CORRECTED_COLUMNS)
+    assert beyond.recommended_verdicts(corrected).empty
 
 
 def test_catalogue_rows_are_labelled_by_protocol():

@@ -329,7 +329,7 @@ def probe_head(network, clips, labels, *, seed, batch_size=BATCH_SIZE):
     encoder = keras.Model(network.input, network.get_layer("penultimate_bn").output)
     features = clip_means(encoder, clips, batch_size=batch_size)
     cv = inner_folds(list(range(len(labels))), dict(enumerate(labels.tolist())), seed=seed)
-    probe = make_classifier(cv, seed=seed).fit(features, labels)
+    probe = make_classifier(cv, seed=seed, n_classes=n_classes).fit(features, labels)
     scaler, logistic = probe.best_estimator_[-2], probe.best_estimator_[-1]
     coef = logistic.coef_ / scaler.scale_                          # w.(x - mean) / scale = (w / scale).x - ...
     intercept = logistic.intercept_ - coef @ scaler.mean_
