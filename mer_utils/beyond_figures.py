@@ -55,7 +55,8 @@ def plot_extended_table(summary, *, metric="balanced_accuracy", reference=None, 
         ax.axvline(rows.loc[rows["model"] == reference, "mean"].iloc[0], color=PROTOCOL_COLORS["paper"],
                    linestyle="--", linewidth=1, alpha=0.6)
     runs = sorted(set(rows["runs"]))
-    low, high = min(chance - 0.1, rows["ci_low"].min() - 0.02), min(1.0, rows["ci_high"].max() + 0.02)
+    extent = rows[["ci_low", "ci_high", "mean"]].to_numpy(dtype=float)  # a one-fold row has no interval
+    low, high = min(chance - 0.1, np.nanmin(extent) - 0.02), min(1.0, np.nanmax(extent) + 0.02)
     ax.set(xlabel=f"{metric.replace('_', ' ')} on the outer folds (mean, 95 % interval; {'/'.join(map(str, runs))} "
                   "folds)", xlim=(low, high))
     handles = [Line2D([], [], color=c, marker="o", linestyle="-", label=f"protocol: {p}")

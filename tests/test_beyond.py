@@ -373,6 +373,14 @@ def test_more_than_two_classes_are_written_and_summarised_like_notebook_07s(layo
     assert ax.get_xlim()[0] <= 1 / 3 - 0.1
 
 
+def test_the_figure_shows_rows_of_one_fold_which_have_no_interval():
+    metrics = pd.DataFrame({"model": [PRETRAINED_AUDIO, AUDIO_BASELINE], "split": 0, "metric": "balanced_accuracy",
+                            "value": [0.2, 0.9]})
+    (ax,) = beyond_figures.plot_extended_table(beyond.extended_summary(metrics)).axes
+    low, high = ax.get_xlim()
+    assert low < 0.2 and high > 0.9
+
+
 def test_repeated_folds_take_more_than_two_classes(layout, toy3, monkeypatch):
     from mer_utils import baselines
 
