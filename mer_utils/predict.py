@@ -55,7 +55,7 @@ import pandas as pd
 from . import config, explain
 from .accounting import Rejected
 from .catalogue import INPUT_MODALITIES, INPUTS, LATE_FUSION, MODEL_INPUTS, PRETRAINED_ROWS, model_info
-from .corpus import AUDIO_EXTENSIONS
+from .corpus import AUDIO_EXTENSIONS, _read_table
 from .linear_model import LINEAR_MODEL_FILE, LinearModel
 from .outputs import split_folders
 from .paths import RunLayout
@@ -740,7 +740,8 @@ def song_list(path, *, lyrics_path=None):
     - a folder: every audio file in it, each with ``<stem>.txt`` beside it or in
       ``lyrics/`` if present;
     - a ``.csv`` table: columns ``audio_path`` and / or ``lyrics_path`` (relative
-      to the table's folder), optionally ``song`` (a name).
+      to the table's folder), optionally ``song`` (a name); separated by ``,``,
+      ``;`` or tabs, in any encoding :func:`mer_utils.textio.read_text` reads.
 
     Returns
     -------
@@ -771,13 +772,10 @@ def _lyrics_beside(audio):
 
 
 def _rows_of_table(path):
-    if not path.is_file():
-        raise ValueError(f"songs table {path} does not exist")
-    try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False, sep=None, engine="python")
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        raise ValueError(f"songs table {path} is not a readable CSV file ({err})") from None
-    table.columns = [str(c).strip().lower() for c in table.columns]
+    try:  # the corpus tables' reader: any encoding, and "," ";" or tab (sniffed among those only)
+        table = _read_table(path, what="songs table")
+    except OSError as err:
+        raise ValueError(f"songs table {path} cannot be read ({err.strerror or err})") from None
     if not {"audio_path", "lyrics_path"} & set(table.columns):
         raise ValueError(f"songs table {path} needs an audio_path or a lyrics_path column "
                          f"(found: {', '.join(table.columns) or 'none'})")

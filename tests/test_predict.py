@@ -326,6 +326,24 @@ def test_cli_reads_a_songs_table(run, ledger, tmp_path, capsys):
     assert status == 0 and {r["song"] for r in json.loads(out)} == {"first"}
 
 
+@pytest.mark.parametrize("sep", [",", ";", "\t"])
+def test_a_songs_table_of_one_column_or_any_separator_is_read(tmp_path, sep):
+    """The separator is sniffed among ",", ";" and tab only: a one-column table is not split at a letter."""
+    one = tmp_path / "one.csv"
+    one.write_text("audio_path\nsongs/a.mp3\n", encoding="utf-8")
+    songs = predict.song_list(one)
+    assert songs.to_dict("records") == [{"song": "a.mp3", "audio_path": tmp_path / "songs" / "a.mp3",
+                                         "lyrics_path": None}]
+    table = tmp_path / "songs.csv"
+    table.write_text(sep.join(["song", "audio_path", "lyrics_path"]) + "\n"
+                     + sep.join(["first", "a.mp3", "lyrics/a.txt"]) + "\n" + sep.join(["", "", "b.txt"]) + "\n",
+                     encoding="utf-8")
+    songs = predict.song_list(table)
+    assert list(songs["song"]) == ["first", "b.txt"]
+    assert list(songs["lyrics_path"]) == [tmp_path / "lyrics" / "a.txt", tmp_path / "b.txt"]
+    assert songs["audio_path"].iloc[1] is None
+
+
 def test_cli_bad_invocations_exit_2(run, tmp_path, capsys):
     with pytest.raises(SystemExit) as caught:
         predict.main([str(tmp_path / "song.mp3")])  # no --run
