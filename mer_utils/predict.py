@@ -309,6 +309,12 @@ class LateFusion:
     def probabilities(self, song):
         return np.mean([part.probabilities(song) for part in self.parts], axis=0)
 
+    def no_explanation(self):
+        """The error the explainers raise for it: a mean of probabilities has no pushes of its own; its rows do."""
+        return ValueError(f"{self.name} fits nothing of its own (the mean of the probabilities of "
+                          f"{' and '.join(part.name for part in self.parts)}): explain each of them with "
+                          "explain_features")
+
 
 def load_model(name, split_dirs):
     """The model ``name`` of a run from its split folders: a :class:`TrainedModel`, :class:`FeatureModel`
@@ -610,9 +616,12 @@ class Predictor:
     def explain_features(self, song, model_name, *, top=10, prefix="", target=None):
         """:meth:`FeatureModel.explain`: which pretrained features pushed a notebook 08 row, and which way.
 
-        The table's last column, ``towards``, names the class the pushes are towards.
+        The table's last column, ``towards``, names the class the pushes are towards. The late fusion,
+        a mean of its two rows' probabilities, has no pushes of its own: it is refused, naming the rows to explain.
         """
         model = self._loaded(model_name)
+        if isinstance(model, LateFusion):
+            raise model.no_explanation()
         if not isinstance(model, FeatureModel):
             raise ValueError(f"{model_name} does not read pretrained features: explain it with explain_audio or "
                              "explain_lyrics")
@@ -629,6 +638,8 @@ class Predictor:
     def _split_parts(self, song, model_name, key, target):
         """``(target, [(split model, its input key, its other inputs or None, its vocabulary), ...])``."""
         trained = self._loaded(model_name)
+        if isinstance(trained, LateFusion):
+            raise trained.no_explanation()
         if not isinstance(trained, TrainedModel):
             raise ValueError(f"{model_name} is not a deep model: explain it with explain_features")
         if key not in trained.inputs:

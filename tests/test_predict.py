@@ -197,6 +197,17 @@ def test_pretrained_rows_say_which_features_pushed_them(pretrained_predictor, le
         pretrained_predictor.explain_features(song, "audio_cnn")
 
 
+def test_the_late_fusion_sends_to_its_two_rows_for_an_explanation(pretrained_predictor, ledger):
+    """Nothing fitted of its own: both explainers name its parts, instead of sending the reader to each other."""
+    track = ledger.iloc[21]
+    song = pretrained_predictor.prepare(track["audio_path"], track["lyrics_path"])
+    for explainer in (pretrained_predictor.explain_features, pretrained_predictor.explain_audio,
+                      pretrained_predictor.explain_lyrics):
+        with pytest.raises(ValueError, match="explain each of them with explain_features") as caught:
+            explainer(song, LATE_FUSION)
+        assert PRETRAINED_AUDIO in str(caught.value) and PRETRAINED_LYRICS in str(caught.value), explainer.__name__
+
+
 def test_cli_names_the_missing_package_of_the_pretrained_rows(pretrained_run, ledger, capsys, monkeypatch):
     from mer_utils.pretrained import musicnn, song_features
 
