@@ -59,6 +59,8 @@ from .corpus import AUDIO_EXTENSIONS, _read_table
 from .linear_model import LINEAR_MODEL_FILE, LinearModel
 from .outputs import split_folders
 from .paths import RunLayout
+from .pos import resolve_language
+from .textio import text_cell
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +79,8 @@ PREPROCESSING = {
 }
 #: Lyrics found beside a song of a folder: ``<stem>.txt`` or ``lyrics/<stem>.txt``.
 LYRICS_SUFFIX = ".txt"
+#: Names of the languages of lyrics, for sentences.
+LANGUAGE_NAMES = {"en": "English", "ko": "Korean"}
 EXIT_UNUSABLE = 1
 EXIT_USAGE = 2
 
@@ -353,8 +357,10 @@ class Song:
     Attributes
     ----------
     name : str
-        For tables and messages (the audio file's name, else the lyrics file's).
+        For tables and messages (default: the audio file's name, else the lyrics file's).
     audio_path, lyrics_path : Path or None
+    lyrics_text : str
+        Inline lyrics (a ledger's ``lyrics_text``), read instead of ``lyrics_path``; ``""`` when none.
     clip : np.ndarray [shape=(n_samples,)] or None
         The decoded clip the mel-spectrogram is computed from (mono, the run's sample rate).
     mel : np.ndarray [shape=(n_mels, n_frames), dtype=float32] or None
@@ -368,6 +374,7 @@ class Song:
     name: str
     audio_path: Path = None
     lyrics_path: Path = None
+    lyrics_text: str = field(default="", repr=False)
     clip: np.ndarray = field(default=None, repr=False)
     mel: np.ndarray = field(default=None, repr=False)
     words: list = field(default=None, repr=False)
@@ -380,7 +387,12 @@ class Song:
         return key in self.features
 
 
-def prepare_song(params, audio_path=None, lyrics_path=None, *, language=""):
+def _optional_path(value):
+    """``Path(value)``, or ``None`` for a missing or empty path (``Path("")`` would be the current folder)."""
+    return Path(value) if value is not None and str(value) != "" else None
+
+
+def prepare_song(params, audio_path=None, lyrics_path=None, *, lyrics_text="", language="", name=""):
     """Decode and featurize a song with a run's preprocessing (see the module docstring).
 
     Parameters
@@ -388,9 +400,15 @@ def prepare_song(params, audio_path=None, lyrics_path=None, *, language=""):
     params : dict
         :func:`run_parameters` of the run.
     audio_path, lyrics_path : str or Path, optional
-        At least one.
+        ``None`` or ``""`` when absent.
+    lyrics_text : str
+        Inline lyrics, read instead of ``lyrics_path`` (as stage 03 reads a ledger's ``lyrics_text``).
+        At least one of ``audio_path``, ``lyrics_path`` and ``lyrics_text``.
     language : str
         ``"ko"`` or ``"en"``; empty: detected from the lyrics, as stage 03 does.
+    name : str
+        The song's name in tables and messages; default the audio file's name, else the lyrics file's,
+        else ``"lyrics"``.
 
     Returns
     -------
@@ -406,19 +424,20 @@ def prepare_song(params, audio_path=None, lyrics_path=None, *, language=""):
     """
     from . import lyrics, melspec
 
-    if audio_path is None and lyrics_path is None:
-        raise ValueError("a song needs an audio file, a lyrics file or both")
-    audio_path = Path(audio_path) if audio_path is not None else None
-    lyrics_path = Path(lyrics_path) if lyrics_path is not None else None
-    song = Song(name=(audio_path or lyrics_path).name, audio_path=audio_path, lyrics_path=lyrics_path)
+    audio_path, lyrics_path = _optional_path(audio_path), _optional_path(lyrics_path)
+    if audio_path is None and lyrics_path is None and not lyrics_text.strip():
+        raise ValueError("a song needs an audio file, lyrics (a file or inline text) or both")
+    song = Song(name=name or (audio_path or lyrics_path or Path("lyrics")).name, audio_path=audio_path,
+                lyrics_path=lyrics_path, lyrics_text=lyrics_text)
     if audio_path is not None:
         song.clip = melspec.load_clip(audio_path, sample_rate=params["sample_rate"],
                                       clip_seconds=params["clip_seconds"])
         mel = melspec.mel_spectrogram(song.clip, sample_rate=params["sample_rate"], n_mels=params["n_mels"],
                                       n_frames=params["n_frames"], n_fft=params["n_fft"])
         song.mel = mel.astype(melspec.STORE_DTYPE).astype(np.float32)   # what the models were trained on
-    if lyrics_path is not None:
-        row = {"track_id": song.name, "lyrics_path": str(lyrics_path), "language": language}
+    if lyrics_path is not None or lyrics_text.strip():
+        row = {"track_id": song.name, "lyrics_path": str(lyrics_path or ""), "lyrics_text": lyrics_text,
+               "language": language}
         song.words = lyrics.track_words(row, korean_tagger=params["korean_tagger"])
     return song
 
@@ -502,9 +521,15 @@ class Predictor:
             classes = None
         return explain.label_names(n_classes, classes)
 
-    def prepare(self, audio_path=None, lyrics_path=None, *, language=""):
-        """:func:`prepare_song` with this run's parameters, plus the pretrained features its models read."""
-        song = prepare_song(self.params, audio_path, lyrics_path, language=language)
+    def prepare(self, audio_path=None, lyrics_path=None, *, lyrics_text="", language="", name=""):
+        """:func:`prepare_song` with this run's parameters, plus the pretrained features its models read.
+
+        Notebook 08's lyrics features of a new song are read from a lyrics file
+        (:meth:`mer_utils.pretrained.song_features.SongFeatures.lyrics`): with inline lyrics only,
+        the row that reads them sits out, with a warning.
+        """
+        song = prepare_song(self.params, audio_path, lyrics_path, lyrics_text=lyrics_text, language=language,
+                            name=name)
         needed = {key for model in self.models.values() for key in model.inputs}
         if needed & {"musicnn", "lyrics_features"} and self._song_features is None:
             from .pretrained.song_features import SongFeatures
@@ -516,6 +541,10 @@ class Predictor:
             song.features["musicnn"] = self._song_features.musicnn(song.name, song.audio_path)
         if "lyrics_features" in needed and song.lyrics_path is not None:
             song.features["lyrics_features"] = self._song_features.lyrics(song.name, song.lyrics_path)
+        elif "lyrics_features" in needed and song.words is not None:
+            readers = [reader for reader, model in self.models.items() if "lyrics_features" in model.inputs]
+            logger.warning("%s: its lyrics are inline text, and the pretrained lyrics features of a new song are read "
+                           "from a lyrics file: %s sit out", song.name, ", ".join(readers))
         return song
 
     def usable(self, song):
@@ -693,9 +722,10 @@ def demo_song(run_dir, *, seed=config.SEED):
     """A song of the run's own corpus to try the models on: its ledger row.
 
     A kept track of split 0's validation part (split 0's models never trained
-    on it), with a lyrics file, English if there is one (no Java VM to start
-    for the Korean tagger), drawn with ``seed``; each preference is dropped
-    when no track meets it.
+    on it), with lyrics, in a file if there is one (notebook 08's lyrics
+    features of a new song read a file), English if there is one (no Java VM
+    to start for the Korean tagger), drawn with ``seed``; each preference is
+    dropped when no track meets it.
 
     Returns
     -------
@@ -713,33 +743,54 @@ def demo_song(run_dir, *, seed=config.SEED):
     if pool.empty:
         raise ValueError(f"{layout.tracks_csv} keeps no track to draw a song from; give a song_path")
     held_out = set(read_splits(layout)[0][0]["val"]) if layout.splits_json.is_file() else set()
-    for preferred in (lambda t: t["track_id"].isin(held_out), lambda t: t["lyrics_path"] != "",
-                      lambda t: t["language"] == "en"):
+    for preferred in (lambda t: t["track_id"].isin(held_out),
+                      lambda t: (t["lyrics_path"] != "") | (t["lyrics_text"].str.strip() != ""),
+                      lambda t: t["lyrics_path"] != "", lambda t: t["language"] == "en"):
         if preferred(pool).any():
             pool = pool[preferred(pool)]
     return pool.iloc[int(np.random.default_rng(seed).integers(len(pool)))]
 
 
 def song_to_try(run_dir, song_path="", lyrics_path="", *, seed=config.SEED):
-    """The song of notebook 09: the reader's ``song_path`` (with ``lyrics_path``), else :func:`demo_song`.
+    """The song of notebook 09: the reader's ``song_path`` and / or ``lyrics_path``, else :func:`demo_song`.
+
+    A ``lyrics_path`` alone is a song of lyrics only (as ``predict_song(run, None, lyrics)``):
+    the models that read audio sit out, or, in a run without lyrics models, :meth:`Predictor.usable`
+    refuses it.
 
     Returns
     -------
     dict
-        ``audio_path``, ``lyrics_path`` (``None`` when there is none) and ``about``, a sentence saying which song.
+        The arguments of :meth:`Predictor.prepare`: ``audio_path``, ``lyrics_path`` (``None`` when
+        there is none), ``lyrics_text`` (a demo track's inline lyrics, else ``""``), ``language``
+        (the ledger's, else ``""``: detected) and ``name``; and ``about``, a sentence saying which
+        song, and which of its audio and lyrics the models read.
     """
-    if song_path:
-        return {"audio_path": Path(song_path), "lyrics_path": Path(lyrics_path) if lyrics_path else None,
-                "about": f"your song {Path(song_path).name}" + (f" with the lyrics {Path(lyrics_path).name}"
-                                                                 if lyrics_path else ", without lyrics")}
-    row = demo_song(run_dir, seed=seed)
-    title = f" \"{row['title']}\"" if row.get("title") else ""
-    artist = f" by {row['artist']}" if row.get("artist") else ""
-    language = {"en": "English", "ko": "Korean"}.get(row["language"], "")
-    return {"audio_path": Path(row["audio_path"]),
-            "lyrics_path": Path(row["lyrics_path"]) if row["lyrics_path"] else None,
-            "about": f"track {row['track_id']}{title}{artist} of the run's corpus, labelled {row['label']} "
-                     f"in the ledger" + (f", {language} lyrics" if language else "")}
+    if song_path or lyrics_path:
+        audio, lyrics_file = _optional_path(song_path), _optional_path(lyrics_path)
+        lyrics_part = f" with the lyrics {lyrics_file.name}" if lyrics_file else ", without lyrics"
+        about = f"your song {audio.name}{lyrics_part}" if audio else f"your lyrics {lyrics_file.name}, without audio"
+        return {"audio_path": audio, "lyrics_path": lyrics_file, "lyrics_text": "", "language": "", "name": "",
+                "about": about}
+    return _demo_choice(demo_song(run_dir, seed=seed))
+
+
+def _demo_choice(row):
+    """:func:`song_to_try`'s answer for a ledger row."""
+    audio, lyrics_file = _optional_path(text_cell(row, "audio_path")), _optional_path(text_cell(row, "lyrics_path"))
+    inline = text_cell(row, "lyrics_text") if text_cell(row, "lyrics_text").strip() else ""
+    if inline or lyrics_file:  # inline text wins over the file, as in stage 03
+        language = LANGUAGE_NAMES.get(resolve_language(text_cell(row, "language")), "")
+        where = "inline in the ledger" if inline else lyrics_file.name
+        lyrics_part = " ".join(filter(None, ("its", language, "lyrics"))) + f" ({where})"
+    else:
+        lyrics_part = "no lyrics"
+    title = f" \"{row['title']}\"" if text_cell(row, "title") else ""
+    artist = f" by {row['artist']}" if text_cell(row, "artist") else ""
+    return {"audio_path": audio, "lyrics_path": lyrics_file, "lyrics_text": inline,
+            "language": text_cell(row, "language"), "name": str(row["track_id"]),
+            "about": f"track {row['track_id']}{title}{artist} of the run's corpus, labelled {row['label']} in the "
+                     f"ledger: {'its audio' if audio else 'no audio'} and {lyrics_part}"}
 
 
 # --- many songs --------------------------------------------------------------------

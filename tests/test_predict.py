@@ -250,9 +250,53 @@ def test_the_demo_song_is_a_held_out_kept_track_with_lyrics(run):
     assert row["track_id"] in val and row["status"] == "kept" and row["lyrics_path"]
     assert predict.demo_song(run.run_dir, seed=3)["track_id"] == row["track_id"]
     song = predict.song_to_try(run.run_dir, seed=3)
-    assert str(song["audio_path"]) == row["audio_path"] and row["track_id"] in song["about"]
+    assert str(song["audio_path"]) == row["audio_path"] and str(song["lyrics_path"]) == row["lyrics_path"]
+    assert f"track {row['track_id']} " in song["about"] and "its audio and its English lyrics" in song["about"]
     mine = predict.song_to_try(run.run_dir, "/music/mine.mp3")
     assert mine["lyrics_path"] is None and "mine.mp3, without lyrics" in mine["about"]
+
+
+def test_a_demo_track_without_audio_and_with_inline_lyrics_is_read_as_such(predictor, ledger, monkeypatch):
+    """A lyrics-only run's ledger row: no audio (not the current folder), its inline lyrics, their language."""
+    track = ledger.iloc[0]
+    text = open(track["lyrics_path"], encoding="utf-8").read()
+    row = pd.Series({"track_id": "t1", "audio_path": "", "lyrics_path": "", "lyrics_text": text, "language": "en",
+                     "title": "", "artist": "", "label": "positive"})
+    monkeypatch.setattr(predict, "demo_song", lambda run_dir, seed=0: row)
+    choice = predict.song_to_try("/nowhere")
+    assert choice["audio_path"] is None and choice["lyrics_path"] is None and choice["lyrics_text"] == text
+    assert choice["about"].endswith("ledger: no audio and its English lyrics (inline in the ledger)")
+    song = predictor.prepare(choice["audio_path"], choice["lyrics_path"], lyrics_text=choice["lyrics_text"],
+                             language=choice["language"], name=choice["name"])
+    from_file = predictor.prepare("", track["lyrics_path"])
+    assert song.name == "t1" and song.mel is None and from_file.mel is None
+    assert song.words == from_file.words
+    table, expected = predictor.predict(song), predictor.predict(from_file)
+    assert list(table["model"]) == ["lyrics_cnn", predict.ENSEMBLE]
+    np.testing.assert_allclose(table["prob_positive"], expected["prob_positive"])
+    monkeypatch.setattr(predict, "demo_song", lambda run_dir, seed=0: row.replace({"en": "kor"}))
+    assert "its Korean lyrics (inline" in predict.song_to_try("/nowhere")["about"], "the row's language"
+    no_lyrics = row.replace({text: ""})
+    monkeypatch.setattr(predict, "demo_song", lambda run_dir, seed=0: no_lyrics)
+    assert predict.song_to_try("/nowhere")["about"].endswith("no audio and no lyrics")
+
+
+def test_lyrics_given_without_a_song_are_a_song_of_lyrics_only(monkeypatch):
+    def no_demo(run_dir, seed=0):
+        raise AssertionError("the reader's lyrics were dropped for the demo song")
+
+    monkeypatch.setattr(predict, "demo_song", no_demo)
+    choice = predict.song_to_try("/nowhere", "", "/tmp/mine.txt")
+    assert choice["audio_path"] is None and choice["lyrics_path"] == predict.Path("/tmp/mine.txt")
+    assert choice["about"] == "your lyrics mine.txt, without audio"
+
+
+def test_inline_lyrics_say_the_pretrained_lyrics_row_sits_out(pretrained_predictor, ledger, caplog):
+    text = open(ledger["lyrics_path"].iloc[0], encoding="utf-8").read()
+    song = pretrained_predictor.prepare(lyrics_text=text, name="t1")
+    assert song.words and not song.has("lyrics_features")
+    assert "t1: its lyrics are inline text" in caplog.text and PRETRAINED_LYRICS in caplog.text
+    assert PRETRAINED_LYRICS in pretrained_predictor.predict(song).attrs["skipped"]
 
 
 @pytest.mark.slow
