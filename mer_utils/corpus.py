@@ -131,7 +131,7 @@ def join_tags(tags):
 
 # --- user tables: csv and folder --------------------------------------------------------
 
-def _read_table(path, *, what):
+def read_table(path, *, what):
     """Read a small CSV of unknown encoding and delimiter (``,``, ``;`` or tab) as strings.
 
     Column names are stripped and lower-cased; cells are stripped.
@@ -209,7 +209,7 @@ def from_csv(path):
         has a row without a track id; the message names the file.
     """
     path = Path(path).resolve()
-    table = _read_table(path, what="corpus CSV")
+    table = read_table(path, what="corpus CSV")
     _require_columns(table, path, required=("track_id", "tags"), any_of=("audio_path", "lyrics_path", "lyrics"))
     if table.empty:
         raise ValueError(f"corpus CSV {path} has a header but no tracks")
@@ -267,7 +267,7 @@ def from_folder(folder):
     tags_path = folder / "tags.csv"
     if not tags_path.is_file():
         raise ValueError(f"corpus folder {folder} has no tags.csv (columns track_id, tags) to label its tracks")
-    tags = _read_table(tags_path, what="tags file")
+    tags = read_table(tags_path, what="tags file")
     _require_columns(tags, tags_path, required=("track_id", "tags"))
     _rows_without_ids(tags, tags_path)
     info = {r["track_id"]: r for r in tags.to_dict("records")}  # duplicates: last row wins, as in a dict

@@ -55,7 +55,7 @@ import pandas as pd
 from . import config, explain
 from .accounting import Rejected
 from .catalogue import INPUT_MODALITIES, INPUTS, LATE_FUSION, MODEL_INPUTS, PRETRAINED_ROWS, model_info
-from .corpus import AUDIO_EXTENSIONS, _read_table
+from .corpus import AUDIO_EXTENSIONS, read_table
 from .linear_model import LINEAR_MODEL_FILE, LinearModel
 from .outputs import split_folders
 from .paths import RunLayout
@@ -522,12 +522,7 @@ class Predictor:
         return explain.label_names(n_classes, classes)
 
     def prepare(self, audio_path=None, lyrics_path=None, *, lyrics_text="", language="", name=""):
-        """:func:`prepare_song` with this run's parameters, plus the pretrained features its models read.
-
-        Notebook 08's lyrics features of a new song are read from a lyrics file
-        (:meth:`mer_utils.pretrained.song_features.SongFeatures.lyrics`): with inline lyrics only,
-        the row that reads them sits out, with a warning.
-        """
+        """:func:`prepare_song` with this run's parameters, plus the pretrained features its models read."""
         song = prepare_song(self.params, audio_path, lyrics_path, lyrics_text=lyrics_text, language=language,
                             name=name)
         needed = {key for model in self.models.values() for key in model.inputs}
@@ -539,12 +534,9 @@ class Predictor:
                 max_seconds=min(self.params["clip_seconds"], self.params["musicnn_seconds"]))
         if "musicnn" in needed and song.audio_path is not None:
             song.features["musicnn"] = self._song_features.musicnn(song.name, song.audio_path)
-        if "lyrics_features" in needed and song.lyrics_path is not None:
-            song.features["lyrics_features"] = self._song_features.lyrics(song.name, song.lyrics_path)
-        elif "lyrics_features" in needed and song.words is not None:
-            readers = [reader for reader, model in self.models.items() if "lyrics_features" in model.inputs]
-            logger.warning("%s: its lyrics are inline text, and the pretrained lyrics features of a new song are read "
-                           "from a lyrics file: %s sit out", song.name, ", ".join(readers))
+        if "lyrics_features" in needed and (song.lyrics_path is not None or song.lyrics_text.strip()):
+            song.features["lyrics_features"] = self._song_features.lyrics(song.name, song.lyrics_path,
+                                                                          lyrics_text=song.lyrics_text)
         return song
 
     def usable(self, song):
@@ -835,7 +827,7 @@ def _lyrics_beside(audio):
 
 def _rows_of_table(path):
     try:  # the corpus tables' reader: any encoding, and "," ";" or tab (sniffed among those only)
-        table = _read_table(path, what="songs table")
+        table = read_table(path, what="songs table")
     except OSError as err:
         raise ValueError(f"songs table {path} cannot be read ({err.strerror or err})") from None
     if not {"audio_path", "lyrics_path"} & set(table.columns):

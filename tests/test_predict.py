@@ -291,12 +291,15 @@ def test_lyrics_given_without_a_song_are_a_song_of_lyrics_only(monkeypatch):
     assert choice["about"] == "your lyrics mine.txt, without audio"
 
 
-def test_inline_lyrics_say_the_pretrained_lyrics_row_sits_out(pretrained_predictor, ledger, caplog):
-    text = open(ledger["lyrics_path"].iloc[0], encoding="utf-8").read()
-    song = pretrained_predictor.prepare(lyrics_text=text, name="t1")
-    assert song.words and not song.has("lyrics_features")
-    assert "t1: its lyrics are inline text" in caplog.text and PRETRAINED_LYRICS in caplog.text
-    assert PRETRAINED_LYRICS in pretrained_predictor.predict(song).attrs["skipped"]
+def test_inline_lyrics_reach_the_pretrained_lyrics_row_as_their_file_does(pretrained_predictor, ledger):
+    path = ledger["lyrics_path"].iloc[0]
+    inline = pretrained_predictor.prepare(lyrics_text=open(path, encoding="utf-8").read(), name="inline")
+    from_file = pretrained_predictor.prepare(lyrics_path=path, name="from_file")
+    np.testing.assert_allclose(inline.features["lyrics_features"].to_numpy(),
+                               from_file.features["lyrics_features"].to_numpy())
+    table, expected = pretrained_predictor.predict(inline), pretrained_predictor.predict(from_file)
+    assert PRETRAINED_LYRICS not in table.attrs["skipped"]
+    np.testing.assert_allclose(table["prob_positive"], expected["prob_positive"])
 
 
 @pytest.mark.slow

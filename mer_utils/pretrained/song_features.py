@@ -68,8 +68,15 @@ class SongFeatures:
             self._encoder = lyrics_features.LyricsEncoder.load()
         return self._encoder
 
-    def lyrics(self, name, lyrics_path):
-        """The song's lyrics features (WordLlama, VADER, TextBlob).
+    def lyrics(self, name, lyrics_path=None, *, lyrics_text=""):
+        """The song's lyrics features (WordLlama, VADER, TextBlob), from its lyrics file or inline text.
+
+        Parameters
+        ----------
+        name : str
+        lyrics_path : str or Path, optional
+        lyrics_text : str
+            Inline lyrics, read instead of ``lyrics_path`` (as notebook 03 reads a ledger's ``lyrics_text``).
 
         Returns
         -------
@@ -80,8 +87,8 @@ class SongFeatures:
         mer_utils.accounting.Rejected
             Lyrics that cannot be read, with notebook 03's reason.
         """
-        report = lyrics_features.extract_all([{"track_id": name, "lyrics_path": str(lyrics_path)}],
-                                             encoder=self._loaded_encoder)
+        row = {"track_id": name, "lyrics_path": str(lyrics_path or ""), "lyrics_text": lyrics_text}
+        report = lyrics_features.extract_all([row], encoder=self._loaded_encoder)
         if report.rejections:
             raise report.rejections[0]
         return report.features
