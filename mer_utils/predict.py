@@ -714,10 +714,9 @@ def demo_song(run_dir, *, seed=config.SEED):
     """A song of the run's own corpus to try the models on: its ledger row.
 
     A kept track of split 0's validation part (split 0's models never trained
-    on it), with lyrics, in a file if there is one (notebook 08's lyrics
-    features of a new song read a file), English if there is one (no Java VM
-    to start for the Korean tagger), drawn with ``seed``; each preference is
-    dropped when no track meets it.
+    on it), with lyrics (a file or inline text), English if there is one (no
+    Java VM to start for the Korean tagger), drawn with ``seed``; each
+    preference is dropped when no track meets it.
 
     Returns
     -------
@@ -737,7 +736,7 @@ def demo_song(run_dir, *, seed=config.SEED):
     held_out = set(read_splits(layout)[0][0]["val"]) if layout.splits_json.is_file() else set()
     for preferred in (lambda t: t["track_id"].isin(held_out),
                       lambda t: (t["lyrics_path"] != "") | (t["lyrics_text"].str.strip() != ""),
-                      lambda t: t["lyrics_path"] != "", lambda t: t["language"] == "en"):
+                      lambda t: t["language"] == "en"):
         if preferred(pool).any():
             pool = pool[preferred(pool)]
     return pool.iloc[int(np.random.default_rng(seed).integers(len(pool)))]
