@@ -351,7 +351,8 @@ def _fusions(train_ids, test_ids, y_train, tables, found, oof, *, cv, seed, c_gr
     both = pd.concat([tables["musicnn"], tables["lyrics_features"]], axis=1)
     search = make_classifier(cv, seed=seed, n_classes=n_classes, c_grid=c_grid).fit(both.reindex(train_ids), y_train)
     audio, lyrics = found[PRETRAINED_AUDIO][0], found[PRETRAINED_LYRICS][0]
-    stacker = LogisticRegression(max_iter=MAX_ITER, random_state=seed)
+    # balanced like every other row: unweighted, its intercept would pull towards the larger class
+    stacker = LogisticRegression(max_iter=MAX_ITER, class_weight="balanced", random_state=seed)
     stacker.fit(stacking_features(oof[PRETRAINED_AUDIO], oof[PRETRAINED_LYRICS]), y_train)
     stacked = class_probabilities(stacker, stacking_features(audio, lyrics), n_classes)
     binary = n_classes == 2  # one row of weights (class 1's), else one per class

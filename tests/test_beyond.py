@@ -123,6 +123,18 @@ def test_one_modality_gives_its_row_only(toy):
     assert set(found) == {PRETRAINED_AUDIO}
 
 
+def test_the_stacker_weighs_the_classes_as_the_other_rows_do():
+    """Three negative songs to one positive and features without any cue: no row leans to the larger class."""
+    rng = np.random.default_rng(0)
+    ids = [f"t{i:02d}" for i in range(80)]
+    labels = {t: int(i % 4 == 0) for i, t in enumerate(ids)}
+    sources = {"musicnn": pd.DataFrame(rng.normal(size=(80, 6)), index=ids).add_prefix("a"),
+               "lyrics_features": pd.DataFrame(rng.normal(size=(80, 6)), index=ids).add_prefix("l")}
+    found = beyond.fold_probabilities(ids[:60], ids[60:], labels, sources, seed=0, **FAST)
+    for name in (PRETRAINED_AUDIO, LATE_FUSION, STACKING):
+        assert abs(found[name][0].mean() - 0.5) < 0.15, (name, found[name][0].mean())
+
+
 def test_inner_folds_keep_artists_together_and_stay_stratified():
     ids = [f"t{i}" for i in range(40)]
     labels = {t: i % 2 for i, t in enumerate(ids)}
