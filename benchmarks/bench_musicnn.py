@@ -108,12 +108,22 @@ def bench_stage(n_clips, *, model, seconds, cores):
     print(f"  warm {times['warm']:7.2f} s  ({100 * times['warm'] / times['cold']:.2f} % of cold; target <= 2 %)")
 
 
+def xla_network(network, patches):
+    """A call of the network on ``patches`` compiled by XLA (``jit_compile``), outputs fetched as arrays."""
+    import tensorflow as tf
+
+    compiled = tf.function(lambda x: network.network(x, training=False), jit_compile=True)
+    batch = tf.constant(patches)
+    return lambda: [output.numpy() for output in tf.nest.flatten(compiled(batch))]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="MSD_musicnn")
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--stage", type=int, default=0, metavar="N", help="measure the cached stage on N clips")
+    parser.add_argument("--xla", action="store_true", help="also time the network compiled by XLA (jit_compile)")
     args = parser.parse_args()
     cores = pin_to_cores(CORES)
     if args.stage:
@@ -131,6 +141,8 @@ def main():
             "network": lambda: network.clip_features(patches),
             "whole": lambda: network.clip_features(musicnn_input.load_patches(path, max_seconds=args.seconds)),
         }
+        if args.xla:
+            parts["network, XLA"] = xla_network(network, patches)
         results = timed(parts, args.repeat)
 
     macs = multiply_adds_per_patch(musicnn_input.PATCH_FRAMES) * len(patches)
