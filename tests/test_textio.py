@@ -73,6 +73,7 @@ WESTERN = {
     "portuguese": "Saudade do coração, não há ninguém como você\n",
     "german": "Ich möchte dich küssen, Liebe über alles\nÄrger und Schmerz, süße Träume\n",
     "english": "I can’t stop, don’t you know I’m yours\nIt’s a “beautiful” day\n",
+    "table": "track_id,audio_path,tags,title\nt1,déjà vu.mp3,sad,Déjà vu\n",  # a corpus CSV: little text to go on
 }
 
 
