@@ -134,7 +134,22 @@ def join_tags(tags):
 def read_table(path, *, what):
     """Read a small CSV of unknown encoding and delimiter (``,``, ``;`` or tab) as strings.
 
-    Column names are stripped and lower-cased; cells are stripped.
+    Column names are stripped and lower-cased (an empty one is named
+    ``unnamed: <n>``); cells are stripped; blank lines are skipped and a short
+    row is padded with empty cells. A row with more fields than the header
+    raises: read leniently (as pandas does), a trailing delimiter on the first
+    row turns the first column into the index and shifts every other one.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per record.
+
+    Raises
+    ------
+    ValueError
+        Naming the file (and the line) when it is missing, empty, undecodable,
+        not a CSV table, has a column twice or a row longer than its header.
     """
     path = Path(path)
     if not path.is_file():
@@ -142,17 +157,44 @@ def read_table(path, *, what):
     text = read_text(path)  # TextDecodeError (a ValueError) names the file
     if not text.strip():
         raise ValueError(f"{what} {path} is empty")
-    header = text.lstrip("\n").split("\n", 1)[0]
+    header = text.lstrip("\r\n").splitlines()[0]
     try:
         delimiter = csv.Sniffer().sniff(header, delimiters=",;\t").delimiter
     except csv.Error:
         delimiter = ","
+    (_, names), *body = _records(text, delimiter=delimiter, path=path, what=what)
+    columns = _column_names(names, path)
+    for line, cells in body:
+        if len(cells) > len(columns):
+            raise ValueError(
+                f"{what} {path}: line {line} has {len(cells)} fields but the header has {len(columns)} "
+                f"(a trailing {delimiter!r}, or a {delimiter!r} inside a cell that should be quoted?)"
+            )
+    cells = [cells + [""] * (len(columns) - len(cells)) for _, cells in body]
+    return pd.DataFrame(cells, columns=columns, dtype=str)
+
+
+def _records(text, *, delimiter, path, what):
+    """``(first line, stripped cells)`` of every non-blank record of a CSV text (lines are 1-based)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    records, start = [], 1
     try:
-        table = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, csv.Error) as err:
-        raise ValueError(f"{what} {path} is not a readable CSV table: {err}") from None
-    table.columns = [str(c).strip().lower() for c in table.columns]
-    return table.apply(lambda column: column.str.strip())
+        for cells in reader:
+            if len(cells) > 1 or (cells and cells[0].strip()):  # a blank line reads as [] or ['  ']
+                records.append((start, [cell.strip() for cell in cells]))
+            start = reader.line_num + 1
+    except csv.Error as err:
+        raise ValueError(f"{what} {path} is not a readable CSV table: line {start}: {err}") from None
+    return records
+
+
+def _column_names(names, path):
+    """Stripped, lower-cased header names; raise ``ValueError`` on a name given twice."""
+    columns = [name.lower() or f"unnamed: {i + 1}" for i, name in enumerate(names)]
+    twice = sorted({c for c in columns if columns.count(c) > 1})
+    if twice:
+        raise ValueError(f"{path}: column {twice[0]!r} appears twice in the header (names ignore case)")
+    return columns
 
 
 def _require_columns(table, path, *, required, any_of=()):

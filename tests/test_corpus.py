@@ -95,6 +95,34 @@ def test_from_csv_bad_tables(tmp_path, content, message):
     assert "m.csv" in str(info.value)
 
 
+@pytest.mark.parametrize("content, line", [
+    ("track_id,audio_path,tags\nt1,a.wav,happy,\nt2,b.wav,sad,\n", 2),  # pandas took track_id as the index
+    ("track_id,audio_path,tags\nt1,a.wav,happy\nt2,b.wav,sad,extra\n", 3),
+    ("track_id;audio_path;tags\n\nt1;a.wav;happy\n\nt2;b.wav;sad;\n", 5),
+])
+def test_a_row_longer_than_the_header_names_its_line(tmp_path, content, line):
+    path = write_csv(tmp_path / "m.csv", content)
+    with pytest.raises(ValueError, match=rf"m.csv: line {line} has 4 fields but the header has 3"):
+        corpus.from_csv(path)
+
+
+def test_a_trailing_delimiter_everywhere_is_an_unnamed_empty_column(tmp_path):
+    path = write_csv(tmp_path / "m.csv", "track_id,audio_path,tags,\nt1,a.wav,happy,\nt2,b.wav,sad\n")
+    assert corpus.from_csv(path)[["track_id", "tags"]].values.tolist() == [["t1", "happy"], ["t2", "sad"]]
+
+
+def test_columns_that_differ_only_in_case_are_refused(tmp_path):
+    path = write_csv(tmp_path / "m.csv", "track_id,Track_ID,audio_path,tags\nt1,t1,a.wav,happy\n")
+    with pytest.raises(ValueError, match="m.csv: column 'track_id' appears twice"):
+        corpus.from_csv(path)
+
+
+def test_an_unterminated_quote_is_a_clear_error(tmp_path):
+    path = write_csv(tmp_path / "m.csv", 'track_id,lyrics,tags\nt1,"la la,happy\n')
+    with pytest.raises(ValueError, match="m.csv is not a readable CSV table"):
+        corpus.from_csv(path)
+
+
 def test_from_csv_keeps_every_language_as_a_code(tmp_path):
     """A language without a tagger does not stop the load: an audio-only run never needs it."""
     path = write_csv(tmp_path / "m.csv", "track_id,audio_path,lyrics,tags,language\n"
