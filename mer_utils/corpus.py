@@ -286,8 +286,9 @@ def from_folder(folder):
     The track id is the audio file's stem. Every id of ``tags.csv`` or of an
     audio file becomes a row: a tagged id without audio gets an empty
     ``audio_path``, an audio file without a ``tags.csv`` row empty tags, so
-    filtering rejects them with a reason. Two audio files with the same stem
-    make two rows with the same id (the second is rejected as a duplicate).
+    filtering rejects them with a reason. Two audio files with the same stem,
+    or two ``tags.csv`` rows with the same id, make two rows with the same id
+    (the later is rejected as ``duplicate_id``).
 
     Raises
     ------
@@ -312,10 +313,11 @@ def from_folder(folder):
     tags = read_table(tags_path, what="tags file")
     _require_columns(tags, tags_path, required=("track_id", "tags"))
     _rows_without_ids(tags, tags_path)
-    info = {r["track_id"]: r for r in tags.to_dict("records")}  # duplicates: last row wins, as in a dict
+    records = {}  # every row of an id, in file order: filtering rejects a repeated id as duplicate_id
+    for record in tags.to_dict("records"):
+        records.setdefault(record["track_id"], []).append(record)
 
-    def row(track_id, audio_path):
-        record = info.get(track_id, {})
+    def row(track_id, audio_path, record):
         lyrics = folder / "lyrics" / f"{track_id}.txt"
         return {
             "track_id": track_id,
@@ -328,9 +330,13 @@ def from_folder(folder):
             "split": record.get("split", ""),
         }
 
-    rows = [row(f.stem, f) for f in audio_files]
-    stems = {f.stem for f in audio_files}
-    rows += [row(track_id, "") for track_id in info if track_id not in stems]
+    rows = [row(f.stem, f, records.get(f.stem, [{}])[0]) for f in audio_files]
+    first_audio = {}
+    for f in audio_files:
+        first_audio.setdefault(f.stem, f)
+    for track_id, its_records in records.items():
+        audio = first_audio.get(track_id, "")
+        rows += [row(track_id, audio, record) for record in (its_records[1:] if audio else its_records)]
     return _manifest(rows, source="folder")
 
 

@@ -8,7 +8,7 @@ import pytest
 from conftest import needs_mirex
 from messy_corpus import MESSY, english_lyrics, make_messy_csv_corpus, make_mirex_like, write_audio
 
-from mer_utils import corpus
+from mer_utils import corpus, filtering
 from mer_utils.accounting import MANIFEST_COLUMNS
 from mer_utils.paths import MIREX_DIR
 
@@ -166,6 +166,18 @@ def test_from_folder_same_stem_twice_makes_two_rows(tmp_path):
     write_audio(tmp_path / "x.flac", 1.0)
     (tmp_path / "tags.csv").write_text("track_id,tags\nx,happy\n")
     assert corpus.from_folder(tmp_path)["track_id"].tolist() == ["x", "x"]
+
+
+def test_a_repeated_id_in_tags_csv_keeps_every_row_for_filtering_to_reject(tmp_path):
+    write_audio(tmp_path / "t1.wav", 2.0)
+    write_audio(tmp_path / "t2.wav", 2.0)
+    (tmp_path / "tags.csv").write_text("track_id,tags\nt1,happy\nt2,sad\nt1,sad\n")
+    manifest = corpus.from_folder(tmp_path)
+    assert manifest[["track_id", "tags"]].values.tolist() == [["t1", "happy"], ["t2", "sad"], ["t1", "sad"]]
+    assert manifest["audio_path"].tolist()[2] == str(tmp_path / "t1.wav")
+    ledger = filtering.filter_tracks(manifest, positive_tags=("happy",), negative_tags=("sad",),
+                                     modalities=("audio",), min_duration_s=1, balance=False)
+    assert ledger.set_index("track_id").at["t1#2", "reason"] == "duplicate_id"
 
 
 def test_from_folder_errors(tmp_path):
