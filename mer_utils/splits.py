@@ -114,8 +114,47 @@ def validate_split_request(track_ids, labels, *, scheme, n_splits, val_fraction,
             f"{' and '.join(short)}; each class needs at least {needed}"
         )
     codes = _group_codes(groups, len(track_ids))
-    if codes is not None and len(set(codes)) < needed:
+    if codes is None:
+        return
+    if len(set(codes)) < needed:
         raise ValueError(f"only {len(set(codes))} distinct groups (artists); grouped splits need at least {needed}")
+    # an artist's songs all fall on one side, so a class of fewer artists than parts misses a part
+    few = [f"class {name!r} has {per_class[k]} tracks by {n} artist{'s' * (n != 1)}"
+           for k, name in enumerate(classes) if (n := len(set(codes[y == k]))) < needed]
+    if few:
+        raise ValueError(f"{'; '.join(few)}; grouped {scheme} splits need at least {needed} artists per class "
+                         f"(n_splits={n_splits}, val_fraction={val_fraction}): {_grouping_remedy(scheme)}")
+
+
+def _grouping_remedy(scheme):
+    """What a profile can change when grouped splits cannot put every class in every part."""
+    fewer_parts = "lower n_splits" if scheme == "kfold" else "raise val_fraction"
+    return f"add tracks of the class by other artists, {fewer_parts}, or set group_by_artist: false"
+
+
+def _missing_classes(counts, classes):
+    """``"class 'c' has no track in val (train: 10, val: 0)"`` for each class absent from a part.
+
+    ``counts`` maps each part to its tracks per class, shape (n_classes,).
+    """
+    return [f"class {name!r} has no track in {part} (" + ", ".join(f"{p}: {c[k]}" for p, c in counts.items()) + ")"
+            for k, name in enumerate(classes) for part, c in counts.items() if c[k] == 0]
+
+
+def _check_every_class_in_every_part(splits, y, *, scheme, classes):
+    """Raise ``ValueError`` naming each class a grouped split left out of its train or val part.
+
+    Stratification is approximate with groups: a class with enough artists
+    may still have all of them put on one side.
+    """
+    classes = LABELS if classes is None else tuple(classes)
+    for i, (train, val) in enumerate(splits):
+        counts = {"train": np.bincount(y[train], minlength=len(classes)),
+                  "val": np.bincount(y[val], minlength=len(classes))}
+        missing = _missing_classes(counts, classes)
+        if missing:
+            raise ValueError(f"grouped {scheme} split {i}: {'; '.join(missing)}; the class's artists do not "
+                             f"spread over both parts: {_grouping_remedy(scheme)}")
 
 
 def _splitter(scheme, *, n_splits, val_fraction, seed, grouped):
@@ -173,8 +212,10 @@ def make_splits(track_ids, labels, *, scheme=SPLIT_SCHEME, n_splits=N_SPLITS, va
     ------
     ValueError
         On an unknown scheme, mismatched lengths, duplicate ids, labels
-        outside the classes, too few tracks (or groups) of a class (naming
-        the class and its count), or given parts that cannot be used.
+        outside the classes, too few tracks (or artists) of a class (naming
+        the class and its count), grouped splits that leave a class out of a
+        part (naming the split, the class and the part), or given parts that
+        cannot be used.
     """
     track_ids = list(track_ids)
     validate_split_request(track_ids, labels, scheme=scheme, n_splits=n_splits, val_fraction=val_fraction,
@@ -185,13 +226,14 @@ def make_splits(track_ids, labels, *, scheme=SPLIT_SCHEME, n_splits=N_SPLITS, va
     codes = _group_codes(groups, len(track_ids))
     splitters, per_splitter = _splitter(scheme, n_splits=n_splits, val_fraction=val_fraction, seed=seed,
                                         grouped=codes is not None)
-    ids = np.array(track_ids, dtype=object)
-    splits = []
+    indices = []
     for splitter in splitters:
         parts = splitter.split(np.zeros(len(y)), y, codes) if codes is not None else splitter.split(np.zeros(len(y)), y)
-        for _, (train, val) in zip(range(per_splitter), parts):
-            splits.append({"train": ids[np.sort(train)].tolist(), "val": ids[np.sort(val)].tolist()})
-    return splits
+        indices += [(np.sort(train), np.sort(val)) for _, (train, val) in zip(range(per_splitter), parts)]
+    if codes is not None:
+        _check_every_class_in_every_part(indices, y, scheme=scheme, classes=classes)
+    ids = np.array(track_ids, dtype=object)
+    return [{"train": ids[train].tolist(), "val": ids[val].tolist()} for train, val in indices]
 
 
 # --- the corpus's own splits (split_scheme "given") ---------------------------------------
@@ -307,9 +349,7 @@ def given_splits(track_ids, labels, given, *, classes=None, groups=None):
         splits = [{"train": [t for t, q in zip(track_ids, parts) if q != f],
                    "val": [t for t, q in zip(track_ids, parts) if q == f]} for f in folds]
     counts = {part: np.bincount(y[idx], minlength=len(classes)) for part, idx in members.items()}
-    empty = [f"class {name!r} has no track in {part} ("
-             + ", ".join(f"{p}: {c[k]}" for p, c in counts.items()) + ")"
-             for k, name in enumerate(classes) for part, c in counts.items() if c[k] == 0]
+    empty = _missing_classes(counts, classes)
     if empty:
         raise ValueError("the corpus's own splits need every class in every part: " + "; ".join(empty))
     return splits

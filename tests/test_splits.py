@@ -169,3 +169,39 @@ def test_load_splits_errors(layout):
     save_splits(layout, [{"train": ["t001"], "val": ["t002"]}], params={})
     with pytest.raises(ValueError, match="no val track left"):
         load_splits(layout)
+
+
+# --- grouped splits: every class on both sides ------------------------------------------------
+
+def one_artist_class():
+    """Classes a and b with 30 artists each; class c: 10 tracks by one artist."""
+    ids = [f"{c}{i}" for c, n in (("a", 30), ("b", 30), ("c", 10)) for i in range(n)]
+    labels = [t[0] for t in ids]
+    groups = [f"{t}-artist" if t[0] != "c" else "solo" for t in ids]
+    return ids, labels, groups
+
+
+@pytest.mark.parametrize("scheme, needed, remedy", [
+    ("kfold", 5, "lower n_splits"),
+    ("shuffle", 10, "raise val_fraction"),
+])
+def test_grouped_splits_need_enough_artists_per_class(scheme, needed, remedy):
+    ids, labels, groups = one_artist_class()
+    with pytest.raises(ValueError) as info:
+        make_splits(ids, labels, scheme=scheme, n_splits=5, val_fraction=0.1, seed=0, groups=groups,
+                    classes=("a", "b", "c"))
+    message = str(info.value)
+    assert f"class 'c' has 10 tracks by 1 artist; grouped {scheme} splits need at least {needed}" in message
+    assert remedy in message and "group_by_artist: false" in message
+    assert "class 'a'" not in message
+
+
+def test_grouped_splits_that_leave_a_class_out_of_a_part_raise():
+    """Class c has 5 artists for 5 folds, but they also sing class-a songs and the group k-fold puts two together."""
+    labels = ["a"] * 40 + ["b"] * 40 + ["c"] * 10
+    ids = [f"t{i}" for i in range(len(labels))]
+    # artist of each track (hex digit), found by a seeded search: seed 0 leaves class c out of split 2's val
+    groups = list("4d86925473a8c35b4e8a1d5ab12eac3e1d744aebba2eb13320243955198611eaa364d77adb66c36d2401000403")
+    with pytest.raises(ValueError, match=r"grouped kfold split 2: class 'c' has no track in val "
+                                         r"\(train: 10, val: 0\).*lower n_splits.*group_by_artist: false"):
+        make_splits(ids, labels, scheme="kfold", n_splits=5, seed=0, groups=groups, classes=("a", "b", "c"))
