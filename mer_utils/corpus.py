@@ -38,6 +38,7 @@ Supported corpora (:func:`build_manifest`):
 import csv
 import io
 import re
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
@@ -209,9 +210,27 @@ def _require_columns(table, path, *, required, any_of=()):
         )
 
 
+def _nfc(text):
+    """``text`` in Unicode NFC: macOS writes file names in NFD, tables are typed in NFC."""
+    return unicodedata.normalize("NFC", text)
+
+
+def _on_disk(path):
+    """``path`` with each name in the Unicode form (as given, NFC or NFD) it has on disk; as given if absent."""
+    if path.exists():
+        return path
+    found = Path(path.anchor)
+    for name in path.parts[1:]:
+        forms = (name, _nfc(name), unicodedata.normalize("NFD", name))
+        found = next((found / form for form in forms if (found / form).exists()), None)
+        if found is None:
+            return path
+    return found
+
+
 def _resolve(path_cell, base):
-    """An absolute path for a cell relative to ``base``; ``''`` stays ``''``."""
-    return str((base / path_cell).resolve()) if path_cell else ""
+    """An absolute path for a cell relative to ``base``, as the file is named on disk; ``''`` stays ``''``."""
+    return str(_on_disk((base / path_cell).resolve())) if path_cell else ""
 
 
 def _rows_without_ids(table, path):
@@ -261,7 +280,7 @@ def from_csv(path):
     for record in table.to_dict("records"):
         lyrics_path = record.get("lyrics_path", "")
         rows.append({
-            "track_id": record["track_id"],
+            "track_id": _nfc(record["track_id"]),
             "audio_path": _resolve(record.get("audio_path", ""), base),
             "lyrics_path": _resolve(lyrics_path, base),
             "lyrics_text": "" if lyrics_path else record.get("lyrics", ""),
@@ -283,7 +302,10 @@ def from_folder(folder):
         folder/lyrics/<id>.txt                            lyrics, any supported encoding
         folder/tags.csv                                   track_id, tags[, language, artist, title, split]
 
-    The track id is the audio file's stem. Every id of ``tags.csv`` or of an
+    The track id is the audio file's stem. Ids and file names match in
+    either Unicode form (NFC or NFD, as macOS names files) and whatever the
+    case of the extension; an id in ``tags.csv`` may carry its audio file's
+    extension (``t1.wav``). Every id of ``tags.csv`` or of an
     audio file becomes a row: a tagged id without audio gets an empty
     ``audio_path``, an audio file without a ``tags.csv`` row empty tags, so
     filtering rejects them with a reason. Two audio files with the same stem,
@@ -298,10 +320,7 @@ def from_folder(folder):
     folder = Path(folder).resolve()
     if not folder.is_dir():
         raise ValueError(f"corpus folder {folder} does not exist")
-    audio_files = sorted(
-        f for d in (folder, folder / "audio") if d.is_dir()
-        for f in d.iterdir() if f.is_file() and f.suffix.lower() in AUDIO_EXTENSIONS
-    )
+    audio_files = _files_in((folder, folder / "audio"), AUDIO_EXTENSIONS)
     if not audio_files:
         raise ValueError(
             f"corpus folder {folder} holds no audio files "
@@ -315,14 +334,15 @@ def from_folder(folder):
     _rows_without_ids(tags, tags_path)
     records = {}  # every row of an id, in file order: filtering rejects a repeated id as duplicate_id
     for record in tags.to_dict("records"):
-        records.setdefault(record["track_id"], []).append(record)
+        records.setdefault(_tags_id(record["track_id"]), []).append(record)
+    lyrics_files = _first_by_stem(_files_in((folder / "lyrics",), (".txt",)))
 
     def row(track_id, audio_path, record):
-        lyrics = folder / "lyrics" / f"{track_id}.txt"
+        lyrics = lyrics_files.get(track_id, "")
         return {
             "track_id": track_id,
             "audio_path": str(audio_path) if audio_path else "",
-            "lyrics_path": str(lyrics) if lyrics.is_file() else "",
+            "lyrics_path": str(lyrics),
             "language": resolve_language(record.get("language", "")),
             "tags": join_tags(split_tags(record.get("tags", ""))),
             "artist": record.get("artist", ""),
@@ -330,14 +350,32 @@ def from_folder(folder):
             "split": record.get("split", ""),
         }
 
-    rows = [row(f.stem, f, records.get(f.stem, [{}])[0]) for f in audio_files]
-    first_audio = {}
-    for f in audio_files:
-        first_audio.setdefault(f.stem, f)
+    rows = [row(_nfc(f.stem), f, records.get(_nfc(f.stem), [{}])[0]) for f in audio_files]
+    first_audio = _first_by_stem(audio_files)
     for track_id, its_records in records.items():
         audio = first_audio.get(track_id, "")
         rows += [row(track_id, audio, record) for record in (its_records[1:] if audio else its_records)]
     return _manifest(rows, source="folder")
+
+
+def _files_in(folders, suffixes):
+    """The files of ``folders`` (those that exist) whose extension, in any case, is one of ``suffixes``; sorted."""
+    return sorted(f for d in folders if d.is_dir() for f in d.iterdir() if f.is_file() and f.suffix.lower() in suffixes)
+
+
+def _first_by_stem(files):
+    """``{NFC stem: the first file with it}``: a file name matches its id in either Unicode form."""
+    first = {}
+    for f in files:
+        first.setdefault(_nfc(f.stem), f)
+    return first
+
+
+def _tags_id(cell):
+    """A ``tags.csv`` id as a track id: NFC, without an audio file's extension (``t1.wav`` names track ``t1``)."""
+    cell = _nfc(cell)
+    suffix = Path(cell).suffix
+    return cell[:-len(suffix)] if suffix.lower() in AUDIO_EXTENSIONS and len(cell) > len(suffix) else cell
 
 
 # --- the MIREX-like multimodal dataset -----------------------------------------------------

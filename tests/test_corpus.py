@@ -1,6 +1,7 @@
 """Corpus adapters: user CSV, folder, the MIREX-like dataset as distributed, the demo corpus."""
 
 import codecs
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
@@ -178,6 +179,43 @@ def test_a_repeated_id_in_tags_csv_keeps_every_row_for_filtering_to_reject(tmp_p
     ledger = filtering.filter_tracks(manifest, positive_tags=("happy",), negative_tags=("sad",),
                                      modalities=("audio",), min_duration_s=1, balance=False)
     assert ledger.set_index("track_id").at["t1#2", "reason"] == "duplicate_id"
+
+
+NFC, NFD = unicodedata.normalize("NFC", "노래 café"), unicodedata.normalize("NFD", "노래 café")
+
+
+def test_from_folder_matches_ids_whatever_their_unicode_form_or_extension(tmp_path):
+    """macOS writes file names in NFD; an editor writes tags.csv in NFC, sometimes with the file's extension."""
+    assert NFC != NFD
+    write_audio(tmp_path / f"{NFD}.wav", 1.0)
+    write_audio(tmp_path / "t1.wav", 1.0)
+    (tmp_path / "lyrics").mkdir()
+    (tmp_path / "lyrics" / f"{NFD}.txt").write_text(english_lyrics(5))
+    (tmp_path / "tags.csv").write_text(f"track_id,tags\n{NFC},happy\nt1.WAV,sad\n")
+    manifest = corpus.from_folder(tmp_path).set_index("track_id")
+    assert sorted(manifest.index) == sorted([NFC, "t1"])
+    assert manifest["tags"].to_dict() == {NFC: "happy", "t1": "sad"}
+    assert manifest.at[NFC, "audio_path"] == str(tmp_path / f"{NFD}.wav")
+    assert manifest.at["t1", "audio_path"] == str(tmp_path / "t1.wav")
+    assert manifest.at[NFC, "lyrics_path"] == str(tmp_path / "lyrics" / f"{NFD}.txt")
+
+
+def test_from_folder_finds_lyrics_whatever_the_case_of_txt(tmp_path):
+    write_audio(tmp_path / "t1.wav", 1.0)
+    (tmp_path / "lyrics").mkdir()
+    (tmp_path / "lyrics" / "t1.TXT").write_text(english_lyrics(5))
+    (tmp_path / "tags.csv").write_text("track_id,tags\nt1,happy\n")
+    assert corpus.from_folder(tmp_path).at[0, "lyrics_path"] == str(tmp_path / "lyrics" / "t1.TXT")
+
+
+def test_from_csv_finds_a_file_named_in_the_other_unicode_form(tmp_path):
+    write_audio(tmp_path / "audio" / f"{NFD}.wav", 1.0)
+    path = write_csv(tmp_path / "m.csv", f"track_id,audio_path,tags\n{NFD},audio/{NFC}.wav,happy\n"
+                                         f"x,audio/{NFC}-absent.wav,sad\n")
+    manifest = corpus.from_csv(path)
+    assert manifest["track_id"].tolist() == [NFC, "x"]
+    assert manifest["audio_path"].tolist() == [str(tmp_path / "audio" / f"{NFD}.wav"),
+                                               str(tmp_path / "audio" / f"{NFC}-absent.wav")]
 
 
 def test_from_folder_errors(tmp_path):
