@@ -24,6 +24,7 @@ audio file of a track that is out anyway is opened):
 5. ``too_few_words``: fewer than ``min_lyrics_words`` words (:func:`mer_utils.textio.count_words`)
 6. ``unreadable_audio``, ``too_short``: the audio header (:func:`mer_utils.audio_io.probe_duration`)
 7. ``balanced_out``: seeded undersampling of every class to the size of the smallest
+   (with the corpus's own splits, within each of its parts)
 
 Steps 3 and 6 apply when the run uses audio, 4 and 5 when it uses lyrics.
 
@@ -43,9 +44,11 @@ import pandas as pd
 from . import accounting
 from .accounting import Rejected
 from .audio_io import AudioReadError, missing_file, probe_duration
-from .config import BALANCE_CLASSES, LABELS, MIN_DURATION_S, MIN_LYRICS_WORDS, NEGATIVE_TAGS, POSITIVE_TAGS, SEED
+from .config import (BALANCE_CLASSES, LABELS, MIN_DURATION_S, MIN_LYRICS_WORDS, NEGATIVE_TAGS, POSITIVE_TAGS, SEED,
+                     SPLIT_SCHEME)
 from .corpus import split_tags, validate_manifest
 from .modality import KINDS
+from .splits import parse_given, part_order, validate_scheme
 from .textio import count_words, read_track_lyrics
 
 logger = logging.getLogger(__name__)
@@ -309,9 +312,10 @@ def _check_files(row, *, min_duration_s, min_lyrics_words, modalities):
                        f"audio file {row['audio_path']} lasts {duration:.1f} s, under the minimum of {min_duration_s:g} s")
 
 
-def _passing(outcomes, classes):
-    """Class -> positions of the tracks of that class that passed every per-track rule."""
-    return {label: [i for i, (lab, rej) in enumerate(outcomes) if rej is None and lab == label] for label in classes}
+def _passing(outcomes, classes, positions=None):
+    """Class -> positions (among ``positions``, default all) of its tracks that passed every per-track rule."""
+    positions = range(len(outcomes)) if positions is None else positions
+    return {label: [i for i in positions if outcomes[i][1] is None and outcomes[i][0] == label] for label in classes}
 
 
 def _warn_unreached(outcomes, scheme):
@@ -326,22 +330,42 @@ def _warn_unreached(outcomes, scheme):
     return tuple(label for label in scheme.classes if passing[label])
 
 
-def _balance(outcomes, track_ids, *, seed, classes):
-    """Undersample every class of the passing tracks to the smallest; return the outcomes with ``balanced_out`` added."""
-    passing = _passing(outcomes, classes)
-    n_keep = min(len(ids) for ids in passing.values())
+def _balance(outcomes, track_ids, *, seed, classes, parts=None):
+    """Undersample the passing tracks; return the outcomes with ``balanced_out`` added.
+
+    Without ``parts`` every class is undersampled to the smallest. With
+    ``parts`` (each track's part of the corpus's own splits, length n) each
+    part is balanced on its own, in :func:`mer_utils.splits.part_order`, so
+    no part loses its tracks to another's: every class present in a part is
+    undersampled to the smallest present there, and none is emptied.
+    """
     rng = np.random.default_rng(seed)
+    if parts is None:
+        return _undersample(outcomes, range(len(outcomes)), track_ids, rng=rng, seed=seed, classes=classes)
+    for part in part_order(parts):
+        members = [i for i, p in enumerate(parts) if p == part]
+        outcomes = _undersample(outcomes, members, track_ids, rng=rng, seed=seed, classes=classes,
+                                where=f" in the corpus's {part} part")
+    return outcomes
+
+
+def _undersample(outcomes, positions, track_ids, *, rng, seed, classes, where=""):
+    """Undersample the passing tracks at ``positions`` to the smallest class among them that has any."""
+    passing = {label: members for label, members in _passing(outcomes, classes, positions).items() if members}
+    if not passing:
+        return outcomes
+    n_keep = min(len(ids) for ids in passing.values())
     outcomes = list(outcomes)
     for label, members in passing.items():
         if len(members) <= n_keep:
             continue
         kept = set(rng.choice(members, size=n_keep, replace=False).tolist())
-        counts = ", ".join(f"{len(passing[name])} {name}" for name in classes)
+        counts = ", ".join(f"{len(passing[name])} {name}" for name in passing)
         for i in members:
             if i not in kept:
                 outcomes[i] = (label, Rejected("balanced_out",
                                                f"track {track_ids[i]!r} ({label}) removed by undersampling "
-                                               f"with seed {seed}: {counts} passed, {n_keep} of each kept"))
+                                               f"with seed {seed}: {counts} passed{where}, {n_keep} of each kept"))
     return outcomes
 
 
@@ -353,7 +377,7 @@ def _validate_modalities(modalities):
 
 def filter_tracks(manifest, *, scheme=None, positive_tags=POSITIVE_TAGS, negative_tags=NEGATIVE_TAGS,
                   modalities=KINDS, min_duration_s=MIN_DURATION_S, min_lyrics_words=MIN_LYRICS_WORDS,
-                  balance=BALANCE_CLASSES, seed=SEED):
+                  balance=BALANCE_CLASSES, seed=SEED, split_scheme=SPLIT_SCHEME):
     """Apply the paper's filtering to a manifest; return the ledger.
 
     Parameters
@@ -378,6 +402,11 @@ def filter_tracks(manifest, *, scheme=None, positive_tags=POSITIVE_TAGS, negativ
         class no track reaches is named in a warning and left out.
     seed : int
         Seed of the undersampling.
+    split_scheme : {"shuffle", "kfold", "given"}
+        The run's split scheme (:func:`mer_utils.splits.make_splits`). With
+        ``"given"`` the corpus's own parts (its ``split`` column) are balanced
+        each on its own, so undersampling never moves tracks between parts
+        nor empties a class of a part; otherwise the whole corpus is balanced at once.
 
     Returns
     -------
@@ -391,6 +420,7 @@ def filter_tracks(manifest, *, scheme=None, positive_tags=POSITIVE_TAGS, negativ
     validate_manifest(manifest)
     scheme = scheme if scheme is not None else polarity_scheme(positive_tags, negative_tags)
     _validate_modalities(modalities)
+    validate_scheme(split_scheme)
     if min_duration_s < 0 or min_lyrics_words < 0:
         raise ValueError(f"minimums must be >= 0, got min_duration_s={min_duration_s}, "
                          f"min_lyrics_words={min_lyrics_words}")
@@ -411,7 +441,8 @@ def filter_tracks(manifest, *, scheme=None, positive_tags=POSITIVE_TAGS, negativ
         outcomes.append(check_track(row, **rules))
     reached = _warn_unreached(outcomes, scheme)
     if balance and reached:
-        outcomes = _balance(outcomes, ids, seed=seed, classes=reached)
+        parts = parse_given(ids, manifest["split"].tolist())[1] if split_scheme == "given" else None
+        outcomes = _balance(outcomes, ids, seed=seed, classes=reached, parts=parts)
     ledger = _ledger(manifest, outcomes, ids)
     logger.info("filtered %d tracks in %.2f s: %d kept", len(ledger), time.perf_counter() - start,
                 (ledger["status"] == "kept").sum())

@@ -66,6 +66,12 @@ def _group_codes(groups, n):
     return np.array(codes)
 
 
+def validate_scheme(scheme):
+    """Raise ``ValueError`` unless ``scheme`` is one of :data:`SCHEMES`."""
+    if scheme not in SCHEMES:
+        raise ValueError(f"unknown split scheme {scheme!r}; choose one of {', '.join(SCHEMES)}")
+
+
 def validate_split_request(track_ids, labels, *, scheme, n_splits, val_fraction, groups=None, classes=None,
                            given=None):
     """Raise ``ValueError`` unless the tracks can be split as asked.
@@ -85,8 +91,7 @@ def validate_split_request(track_ids, labels, *, scheme, n_splits, val_fraction,
     given : sequence of str, optional
         Each track's part (``given`` only), see :func:`given_splits`.
     """
-    if scheme not in SCHEMES:
-        raise ValueError(f"unknown split scheme {scheme!r}; choose one of {', '.join(SCHEMES)}")
+    validate_scheme(scheme)
     if len(track_ids) != len(labels):
         raise ValueError(f"{len(track_ids)} track ids but {len(labels)} labels")
     duplicated = [t for t, n in Counter(track_ids).items() if n > 1]
@@ -255,8 +260,22 @@ def _name_values(pairs, limit=10):
     return named + (f" (and {len(pairs) - limit} more)" if len(pairs) > limit else "")
 
 
-def _parse_given(track_ids, values):
-    """``(kind, parts)``: kind ``"part"`` or ``"fold"``, one normalised part per track; raises naming bad cells."""
+def parse_given(track_ids, values):
+    """The corpus's own part of every track, normalised; raises naming bad cells.
+
+    Parameters
+    ----------
+    track_ids : sequence of str, length n
+        How messages name the tracks.
+    values : sequence of str, length n
+        The ``split`` cells.
+
+    Returns
+    -------
+    kind : {"part", "fold"}
+    parts : list, length n
+        ``"train"`` / ``"val"`` / ``"test"``, or fold numbers as int.
+    """
     parsed = [_given_part(v) for v in values]
     unknown = [(t, cell) for t, (kind, cell) in zip(track_ids, parsed) if kind is None]
     if unknown and len(unknown) == len(parsed) and all(cell == "" for _, cell in unknown):
@@ -270,6 +289,12 @@ def _parse_given(track_ids, values):
         raise ValueError("the 'split' column mixes fold numbers and train / val / test: "
                          f"{_name_values(examples.values())}; use one form")
     return kinds.pop(), [part for _, part in parsed]
+
+
+def part_order(parts):
+    """The distinct values of ``parts`` (from :func:`parse_given`) in order: train, val, test; or by fold number."""
+    present = set(parts)
+    return [p for p in PARTS if p in present] + sorted(p for p in present if p not in PARTS)
 
 
 def validate_given_parts(manifest):
@@ -286,7 +311,7 @@ def validate_given_parts(manifest):
         The corpus manifest (its ``split`` column).
     """
     track_ids = manifest["track_id"].tolist()
-    _, parts = _parse_given(track_ids, manifest["split"].tolist())
+    _, parts = parse_given(track_ids, manifest["split"].tolist())
     seen = {}
     for track_id, part in zip(track_ids, parts):
         seen.setdefault(track_id, [])
@@ -331,17 +356,17 @@ def given_splits(track_ids, labels, given, *, classes=None, groups=None):
                          f"for {len(track_ids)} tracks")
     if groups is not None:
         raise ValueError("group_by_artist does not apply to given splits: the corpus's own parts are used as they are")
-    kind, parts = _parse_given(list(track_ids), list(given))
+    kind, parts = parse_given(list(track_ids), list(given))
     y = np.asarray(labels)
     if kind == "part":
         missing = [p for p in ("train", "val") if p not in parts]
         if missing:
             raise ValueError(f"the corpus's own splits have no {' and no '.join(missing)} track among the "
                              f"{len(parts)} kept tracks; given splits need train and val (test is optional)")
-        members = {p: [i for i, q in enumerate(parts) if q == p] for p in PARTS if p in parts}
+        members = {p: [i for i, q in enumerate(parts) if q == p] for p in part_order(parts)}
         splits = [{p: [track_ids[i] for i in idx] for p, idx in members.items()}]
     else:
-        folds = sorted(set(parts))
+        folds = part_order(parts)
         if len(folds) < 2:
             raise ValueError(f"the corpus's own splits have one fold ({folds[0]}) among the kept tracks; "
                              f"fold numbers need at least two folds")

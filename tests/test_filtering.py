@@ -9,6 +9,7 @@ from conftest import needs_mirex
 from messy_corpus import english_lyrics, make_messy_csv_corpus, make_mirex_like, write_audio, write_corrupt_mp3
 
 from mer_utils import accounting, corpus, filtering
+from mer_utils.splits import make_splits
 from mer_utils.paths import MIREX_DIR
 
 #: The MIREX profile's dictionaries: MIREX cluster 2 tags positive, cluster 3 tags negative.
@@ -168,6 +169,7 @@ def test_inline_lyrics_are_counted(tmp_path):
     (dict(negative_tags="sad"), "must be a list"),
     (dict(positive_tags=["happy", "Sad"]), "in both"),
     (dict(min_duration_s=-1), "must be >= 0"),
+    (dict(split_scheme="own"), "unknown split scheme 'own'"),
 ])
 def test_bad_rules_raise(tmp_path, kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -252,3 +254,50 @@ def test_demo_corpus_defects_match_the_truth():
     kept = balanced.loc[balanced["status"] == "kept"].merge(truth.drop_duplicates("track_id"), on="track_id")
     assert (kept["label"] == kept["true_label"]).all()
     assert kept["label"].value_counts().nunique() == 1
+
+
+def parts_manifest(tmp_path, counts):
+    """Lyrics-only rows, ``counts[(part, tag)]`` of each, with the corpus's own ``split`` column."""
+    rows = []
+    for (part, tags), n in counts.items():
+        for i in range(n):
+            rows.append(row(tmp_path, f"{tags}-{part}-{i}", tags=tags, audio=False) | {"split": part})
+    return manifest_of(rows)
+
+
+def kept_per_part(ledger):
+    kept = ledger[ledger["status"] == "kept"]
+    return kept.groupby(["split", "label"]).size().to_dict()
+
+
+def test_balancing_with_given_parts_stays_within_each_part(tmp_path):
+    """The review's case: global undersampling dropped both positive val tracks (seed 2017) and the test part's."""
+    manifest = parts_manifest(tmp_path, {("train", "happy"): 20, ("val", "happy"): 2, ("test", "happy"): 3,
+                                         ("train", "sad"): 10, ("val", "sad"): 2, ("test", "sad"): 1})
+    ledger = filtering.filter_tracks(manifest, modalities=("lyrics",), seed=2017, split_scheme="given")
+    assert kept_per_part(ledger) == {("train", "positive"): 10, ("train", "negative"): 10,
+                                     ("val", "positive"): 2, ("val", "negative"): 2,
+                                     ("test", "positive"): 1, ("test", "negative"): 1}
+    out = ledger[ledger["reason"] == "balanced_out"]
+    assert out["split"].value_counts().to_dict() == {"train": 10, "test": 2}
+    assert out["detail"].str.contains("in the corpus's train part|in the corpus's test part").all()
+    assert "10 of each kept" in out.iloc[0]["detail"]
+    kept = accounting.kept(ledger)
+    given = make_splits(kept["track_id"], kept["label"], scheme="given", classes=filtering.LABELS,
+                        given=kept["split"].tolist())
+    assert [len(given[0][p]) for p in ("train", "val", "test")] == [20, 4, 2]
+
+
+def test_balancing_with_given_parts_never_empties_a_class_of_a_part(tmp_path):
+    """A part without negative tracks keeps its positive ones (the split check then names the corpus's gap)."""
+    manifest = parts_manifest(tmp_path, {("1", "happy"): 4, ("1", "sad"): 2, ("2", "happy"): 3})
+    ledger = filtering.filter_tracks(manifest, modalities=("lyrics",), seed=0, split_scheme="given")
+    assert kept_per_part(ledger) == {("1", "positive"): 2, ("1", "negative"): 2, ("2", "positive"): 3}
+
+
+def test_balancing_without_given_parts_ignores_the_split_column(tmp_path):
+    manifest = parts_manifest(tmp_path, {("train", "happy"): 20, ("val", "happy"): 2,
+                                         ("train", "sad"): 10, ("val", "sad"): 2})
+    ledger = filtering.filter_tracks(manifest, modalities=("lyrics",), seed=2017)
+    assert ledger.query("status == 'kept'")["label"].value_counts().to_dict() == {"positive": 12, "negative": 12}
+    assert ledger.equals(filtering.filter_tracks(manifest, modalities=("lyrics",), seed=2017, split_scheme="kfold"))
