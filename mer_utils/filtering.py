@@ -128,6 +128,10 @@ def _label_map_pairs(label_map):
     listed = [isinstance(v, (list, tuple)) for v in label_map.values()]
     if any(listed) and not all(listed):
         raise ValueError("label_map mixes tag: class entries and class: [tags] entries; use one form")
+    empty = [repr(cls) for cls, tags in label_map.items() if all(listed) and not tags]
+    if empty:
+        raise ValueError(f"label_map class{'es' * (len(empty) > 1)} {', '.join(empty)} "
+                         f"list{'s' * (len(empty) == 1)} no tags")
     pairs = ([(tag, cls) for cls, tags in label_map.items() for tag in tags] if all(listed)
              else list(label_map.items()))
     bad = [pair for pair in pairs if not all(isinstance(x, str) and x.strip() for x in pair)]

@@ -301,3 +301,11 @@ def test_balancing_without_given_parts_ignores_the_split_column(tmp_path):
     ledger = filtering.filter_tracks(manifest, modalities=("lyrics",), seed=2017)
     assert ledger.query("status == 'kept'")["label"].value_counts().to_dict() == {"positive": 12, "negative": 12}
     assert ledger.equals(filtering.filter_tracks(manifest, modalities=("lyrics",), seed=2017, split_scheme="kfold"))
+
+
+def test_a_label_map_class_without_tags_is_named():
+    """Two classes named, one with no tags: the message names it, not 'names 1 class'."""
+    with pytest.raises(ValueError, match=r"^label_map class 'sad' lists no tags$"):
+        filtering.label_scheme(label_map={"happy": ["Cheerful"], "sad": []})
+    with pytest.raises(ValueError, match=r"^label_map classes 'a', 'b' list no tags$"):
+        filtering.label_scheme(label_map={"a": [], "b": (), "c": ["x"]})
