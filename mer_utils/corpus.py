@@ -29,7 +29,7 @@ the corpus itself (no such file, missing column, empty folder) raise
 Supported corpora (:func:`build_manifest`):
 
 - ``csv``: a user's table, see :func:`from_csv`.
-- ``folder``: audio files, ``lyrics/<stem>.txt`` and ``tags.csv``, see :func:`from_folder`.
+- ``folder``: audio files and / or ``lyrics/<stem>.txt``, with ``tags.csv``, see :func:`from_folder`.
 - ``mirex``: the MIREX-like multimodal dataset of Panda et al. (2013) as its
   authors distribute it, see :func:`from_mirex`.
 - ``demo``: the generated teaching corpus (:mod:`mer_utils.demo`).
@@ -37,6 +37,7 @@ Supported corpora (:func:`build_manifest`):
 
 import csv
 import io
+import logging
 import re
 import unicodedata
 from pathlib import Path
@@ -53,7 +54,12 @@ CORPORA = ("demo", "mirex", "csv", "folder")
 #: Tags are stored joined with this separator.
 TAG_SEPARATOR = "|"
 #: Extensions the folder adapter treats as audio (anything libsndfile reads).
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff")
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff")
+#: Audio formats libsndfile does not read: the folder adapter still makes them tracks, so that
+#: filtering rejects each as ``unreadable_audio`` by name (convert them first) instead of missing.
+UNREADABLE_AUDIO_EXTENSIONS = (".m4a", ".aac", ".mp4", ".wma", ".alac", ".ape", ".wv", ".webm", ".mka", ".amr")
+
+logger = logging.getLogger(__name__)
 
 
 # --- the manifest table -------------------------------------------------------------
@@ -294,37 +300,46 @@ def from_csv(path):
 
 
 def from_folder(folder):
-    """Manifest from a folder of audio files, ``lyrics/<stem>.txt`` and ``tags.csv``.
+    """Manifest from a folder of audio files and / or ``lyrics/<stem>.txt``, with a ``tags.csv``.
 
     Layout::
 
-        folder/<id>.<ext>  or  folder/audio/<id>.<ext>   audio (wav, flac, ogg, mp3, aiff)
+        folder/<id>.<ext>  or  folder/audio/<id>.<ext>   audio (wav, flac, ogg, opus, mp3, aiff)
         folder/lyrics/<id>.txt                            lyrics, any supported encoding
         folder/tags.csv                                   track_id, tags[, language, artist, title, split]
 
-    The track id is the audio file's stem. Ids and file names match in
-    either Unicode form (NFC or NFD, as macOS names files) and whatever the
-    case of the extension; an id in ``tags.csv`` may carry its audio file's
-    extension (``t1.wav``). Every id of ``tags.csv`` or of an
-    audio file becomes a row: a tagged id without audio gets an empty
-    ``audio_path``, an audio file without a ``tags.csv`` row empty tags, so
-    filtering rejects them with a reason. Two audio files with the same stem,
-    or two ``tags.csv`` rows with the same id, make two rows with the same id
-    (the later is rejected as ``duplicate_id``).
+    A corpus may give audio only or lyrics only. The track id is the file's
+    stem. Ids and file names match in either Unicode form (NFC or NFD, as
+    macOS names files) and whatever the case of the extension; an id in
+    ``tags.csv`` may carry its audio file's extension (``t1.wav``). Every id
+    of ``tags.csv``, of an audio file or of a lyrics file becomes a row: a
+    tagged id without audio gets an empty ``audio_path``, a file without a
+    ``tags.csv`` row empty tags, so filtering rejects them with a reason. An
+    audio file of a format libsndfile does not read
+    (:data:`UNREADABLE_AUDIO_EXTENSIONS`, e.g. M4A) is the track's audio only
+    when no readable file has its stem; filtering rejects it as
+    ``unreadable_audio``, naming it. Two audio files with the same stem, or
+    two ``tags.csv`` rows with the same id, make two rows with the same id
+    (the later is rejected as ``duplicate_id``). Other files are left out,
+    with a logged warning naming them.
 
     Raises
     ------
     ValueError
-        If the folder does not exist, holds no audio files, or has no usable ``tags.csv``.
+        If the folder does not exist, holds neither audio nor lyrics files,
+        or has no usable ``tags.csv``.
     """
     folder = Path(folder).resolve()
     if not folder.is_dir():
         raise ValueError(f"corpus folder {folder} does not exist")
-    audio_files = _files_in((folder, folder / "audio"), AUDIO_EXTENSIONS)
-    if not audio_files:
+    audio_folders = (folder, folder / "audio")
+    # readable formats first, so that a stem's first file (its audio) is one that can be decoded
+    audio_files = _files_in(audio_folders, AUDIO_EXTENSIONS) + _files_in(audio_folders, UNREADABLE_AUDIO_EXTENSIONS)
+    lyrics_files = _first_by_stem(_files_in((folder / "lyrics",), (".txt",)))
+    if not audio_files and not lyrics_files:
         raise ValueError(
             f"corpus folder {folder} holds no audio files "
-            f"(looked for {', '.join(AUDIO_EXTENSIONS)} in it and in its audio/ subfolder)"
+            f"(looked for {', '.join(AUDIO_EXTENSIONS)} in it and in its audio/ subfolder) and no lyrics/<id>.txt"
         )
     tags_path = folder / "tags.csv"
     if not tags_path.is_file():
@@ -332,17 +347,17 @@ def from_folder(folder):
     tags = read_table(tags_path, what="tags file")
     _require_columns(tags, tags_path, required=("track_id", "tags"))
     _rows_without_ids(tags, tags_path)
+    _warn_left_out(folder, (*audio_folders, folder / "lyrics"),
+                   used={tags_path, *audio_files, *lyrics_files.values()})
     records = {}  # every row of an id, in file order: filtering rejects a repeated id as duplicate_id
     for record in tags.to_dict("records"):
         records.setdefault(_tags_id(record["track_id"]), []).append(record)
-    lyrics_files = _first_by_stem(_files_in((folder / "lyrics",), (".txt",)))
 
     def row(track_id, audio_path, record):
-        lyrics = lyrics_files.get(track_id, "")
         return {
             "track_id": track_id,
-            "audio_path": str(audio_path) if audio_path else "",
-            "lyrics_path": str(lyrics),
+            "audio_path": str(audio_path),
+            "lyrics_path": str(lyrics_files.get(track_id, "")),
             "language": resolve_language(record.get("language", "")),
             "tags": join_tags(split_tags(record.get("tags", ""))),
             "artist": record.get("artist", ""),
@@ -355,12 +370,24 @@ def from_folder(folder):
     for track_id, its_records in records.items():
         audio = first_audio.get(track_id, "")
         rows += [row(track_id, audio, record) for record in (its_records[1:] if audio else its_records)]
+    known = first_audio.keys() | records.keys()
+    rows += [row(track_id, "", {}) for track_id in lyrics_files if track_id not in known]
     return _manifest(rows, source="folder")
 
 
 def _files_in(folders, suffixes):
     """The files of ``folders`` (those that exist) whose extension, in any case, is one of ``suffixes``; sorted."""
     return sorted(f for d in folders if d.is_dir() for f in d.iterdir() if f.is_file() and f.suffix.lower() in suffixes)
+
+
+def _warn_left_out(folder, folders, *, used):
+    """Log the files of ``folders`` that are not in ``used`` (hidden ones aside): a misnamed track must not vanish unseen."""
+    left = sorted(str(f.relative_to(folder)) for d in folders if d.is_dir() for f in d.iterdir()
+                  if f.is_file() and f not in used and not f.name.startswith("."))
+    if left:
+        logger.warning("corpus folder %s: left out %d file(s) that are neither audio (%s) nor lyrics/<id>.txt "
+                       "(or repeat a lyrics file's id): %s", folder, len(left), ", ".join(AUDIO_EXTENSIONS),
+                       ", ".join(left[:10]) + (", ..." if len(left) > 10 else ""))
 
 
 def _first_by_stem(files):
@@ -375,7 +402,8 @@ def _tags_id(cell):
     """A ``tags.csv`` id as a track id: NFC, without an audio file's extension (``t1.wav`` names track ``t1``)."""
     cell = _nfc(cell)
     suffix = Path(cell).suffix
-    return cell[:-len(suffix)] if suffix.lower() in AUDIO_EXTENSIONS and len(cell) > len(suffix) else cell
+    audio = suffix.lower() in AUDIO_EXTENSIONS + UNREADABLE_AUDIO_EXTENSIONS
+    return cell[:-len(suffix)] if audio and len(cell) > len(suffix) else cell
 
 
 # --- the MIREX-like multimodal dataset -----------------------------------------------------

@@ -1,6 +1,7 @@
 """Corpus adapters: user CSV, folder, the MIREX-like dataset as distributed, the demo corpus."""
 
 import codecs
+import logging
 import unicodedata
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 from conftest import needs_mirex
 from messy_corpus import MESSY, english_lyrics, make_messy_csv_corpus, make_mirex_like, write_audio
 
-from mer_utils import corpus, filtering
+from mer_utils import corpus, filtering, modality
 from mer_utils.accounting import MANIFEST_COLUMNS
 from mer_utils.paths import MIREX_DIR
 
@@ -218,8 +219,44 @@ def test_from_csv_finds_a_file_named_in_the_other_unicode_form(tmp_path):
                                                str(tmp_path / "audio" / f"{NFC}-absent.wav")]
 
 
+def test_a_folder_of_lyrics_alone_is_a_corpus(tmp_path):
+    (tmp_path / "lyrics").mkdir()
+    for track_id in ("t1", "t3"):
+        (tmp_path / "lyrics" / f"{track_id}.txt").write_text(english_lyrics(5))
+    (tmp_path / "tags.csv").write_text("track_id,tags\nt1,happy\nt2,sad\n")
+    manifest = corpus.from_folder(tmp_path).set_index("track_id")
+    assert manifest["tags"].to_dict() == {"t1": "happy", "t2": "sad", "t3": ""}  # t3: rejected as no_tags
+    assert manifest["lyrics_path"].to_dict() == {"t1": str(tmp_path / "lyrics" / "t1.txt"), "t2": "",
+                                                 "t3": str(tmp_path / "lyrics" / "t3.txt")}
+    assert set(manifest["audio_path"]) == {""}
+    assert modality.present(manifest) == ("lyrics",)
+
+
+def test_unsupported_audio_is_rejected_by_name_and_other_files_are_reported(tmp_path, caplog):
+    write_audio(tmp_path / "t1.wav", 2.0)
+    for name in ("t1.m4a", "t2.m4a", "audio/t3.WMA"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"\x00\x00\x00\x20ftypM4A " + bytes(64))
+    (tmp_path / "cover.jpg").write_bytes(b"\xff\xd8")
+    (tmp_path / ".DS_Store").write_bytes(b"")
+    (tmp_path / "tags.csv").write_text("track_id,tags\nt1,happy\nt2,sad\n")
+    with caplog.at_level(logging.WARNING, logger="mer_utils.corpus"):
+        manifest = corpus.from_folder(tmp_path)
+    assert sorted(manifest["track_id"]) == ["t1", "t1", "t2", "t3"]
+    assert manifest.at[0, "audio_path"] == str(tmp_path / "t1.wav")  # readable files first: the one kept for t1
+    assert "cover.jpg" in caplog.text and "tags.csv" not in caplog.text and ".DS_Store" not in caplog.text
+    ledger = filtering.filter_tracks(manifest, positive_tags=("happy",), negative_tags=("sad",),
+                                     modalities=("audio",), min_duration_s=1, balance=False).set_index("track_id")
+    assert ledger.at["t1", "status"] == "kept"
+    assert ledger.at["t1#2", "reason"] == "duplicate_id" and "t1.m4a" in ledger.at["t1#2", "detail"]
+    assert ledger.at["t2", "reason"] == "unreadable_audio"
+    assert "t2.m4a" in ledger.at["t2", "detail"] and "convert others, e.g. M4A/AAC, first" in ledger.at["t2", "detail"]
+    assert ledger.at["t3", "reason"] == "no_tags"
+
+
 def test_from_folder_errors(tmp_path):
-    with pytest.raises(ValueError, match="holds no audio files"):
+    (tmp_path / "notes.txt").write_text("not audio")
+    with pytest.raises(ValueError, match=r"holds no audio files \(.*\) and no lyrics/<id>.txt"):
         corpus.from_folder(tmp_path)
     with pytest.raises(ValueError, match="does not exist"):
         corpus.from_folder(tmp_path / "nope")
