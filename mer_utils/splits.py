@@ -20,6 +20,7 @@ data; :func:`label_map` gives each kept track's label index.
 
 import json
 import re
+import unicodedata
 from collections import Counter
 
 import numpy as np
@@ -53,6 +54,11 @@ def _parts(fraction):
     return int(np.ceil(1 / fraction - 1e-9))
 
 
+def _group_key(name):
+    """How an artist is compared: stripped, case-folded, NFC (so 'IU', ' iu ' and a decomposed spelling are one)."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", name.strip()).casefold())
+
+
 def _group_codes(groups, n):
     """One integer per track; an empty group (unknown artist) is a group of its own."""
     if groups is None:
@@ -61,7 +67,7 @@ def _group_codes(groups, n):
         raise ValueError(f"groups has {len(groups)} entries for {n} tracks")
     codes, unique = [], {}
     for i, group in enumerate(groups):
-        key = group if isinstance(group, str) and group.strip() else ("__ungrouped__", i)
+        key = _group_key(group) if isinstance(group, str) and group.strip() else ("__ungrouped__", i)
         codes.append(unique.setdefault(key, len(unique)))
     return np.array(codes)
 
@@ -196,7 +202,8 @@ def make_splits(track_ids, labels, *, scheme=SPLIT_SCHEME, n_splits=N_SPLITS, va
         Validation share for ``shuffle`` (paper: 0.1).
     seed : int
     groups : sequence of str, optional, length n
-        E.g. artists: all tracks of a group fall on the same side of every
+        E.g. artists (compared stripped, case-folded and NFC-normalised):
+        all tracks of a group fall on the same side of every
         split (``StratifiedGroupKFold``; for ``shuffle``, split ``i`` is one
         fold of a group k-fold seeded with ``seed + i``). Stratification is
         then approximate. Empty strings (unknown artist) are each a group of

@@ -1,6 +1,7 @@
 """Train / validation splits: stratified, disjoint, seeded, grouped; restricted to kept tracks on load."""
 
 import json
+import unicodedata
 
 import numpy as np
 import pandas as pd
@@ -205,3 +206,14 @@ def test_grouped_splits_that_leave_a_class_out_of_a_part_raise():
     with pytest.raises(ValueError, match=r"grouped kfold split 2: class 'c' has no track in val "
                                          r"\(train: 10, val: 0\).*lower n_splits.*group_by_artist: false"):
         make_splits(ids, labels, scheme="kfold", n_splits=5, seed=0, groups=groups, classes=("a", "b", "c"))
+
+
+def test_an_artist_spelled_two_ways_is_one_group():
+    """'IU', ' iu ' and a decomposed (NFD) Hangul name are the same artist: never on both sides of a split."""
+    names = [f"가수{i}" if i % 2 else f"Singer{i}" for i in range(50)]
+    spellings = (str, str.upper, lambda n: f" {n.lower()} ", lambda n: unicodedata.normalize("NFD", n))
+    artists = [spellings[i % 4](names[i // 4]) for i in range(200)]
+    for scheme in ("shuffle", "kfold"):
+        for split in make_splits(IDS, LABELS, scheme=scheme, n_splits=5, seed=1, groups=artists):
+            sides = [{names[IDS.index(t) // 4] for t in split[part]} for part in ("train", "val")]
+            assert not sides[0] & sides[1], scheme
