@@ -150,7 +150,7 @@ def read_table(path, *, what):
     Returns
     -------
     pandas.DataFrame
-        One row per record.
+        One row per record, indexed by the file's line (1-based) where the record starts.
 
     Raises
     ------
@@ -178,7 +178,7 @@ def read_table(path, *, what):
                 f"(a trailing {delimiter!r}, or a {delimiter!r} inside a cell that should be quoted?)"
             )
     cells = [cells + [""] * (len(columns) - len(cells)) for _, cells in body]
-    return pd.DataFrame(cells, columns=columns, dtype=str)
+    return pd.DataFrame(cells, columns=columns, index=[line for line, _ in body], dtype=str)
 
 
 def _records(text, *, delimiter, path, what):
@@ -240,10 +240,10 @@ def _resolve(path_cell, base):
 
 
 def _rows_without_ids(table, path):
+    """Raise ``ValueError`` naming the lines of a :func:`read_table` table whose track_id is empty."""
     empty = table.index[table["track_id"] == ""]
     if len(empty):
-        lines = [int(i) + 2 for i in empty[:10]]  # +1 for the header, +1 for 1-based lines
-        raise ValueError(f"{path}: rows without a track_id on lines {lines}")
+        raise ValueError(f"{path}: rows without a track_id on lines {[int(line) for line in empty[:10]]}")
 
 
 def from_csv(path):

@@ -89,6 +89,8 @@ def test_from_csv_missing_column_names_file_and_column(tmp_path, header, missing
     ("\n\n", "is empty"),
     ("track_id,audio_path,lyrics,tags\n", "no tracks"),
     ("track_id,audio_path,lyrics,tags\n1,a.wav,x,happy\n,b.wav,y,sad\n", r"without a track_id on lines \[3\]"),
+    ("\ntrack_id,audio_path,lyrics,tags\n\n1,a.wav,x,happy\n\n,b.wav,y,sad\n", r"without a track_id on lines \[6\]"),
+    ('track_id,lyrics,tags\r\n1,"line one\r\nline two",happy\r\n,x,sad\r\n', r"without a track_id on lines \[4\]"),
 ])
 def test_from_csv_bad_tables(tmp_path, content, message):
     path = write_csv(tmp_path / "m.csv", content)
