@@ -5,8 +5,9 @@
 
 What the pretrained-feature stage must reach: at most 0.1 s per 30 s clip
 on 2 cores for the whole feature extraction (the original package takes
-about 0.3 s: ``bench_musicnn_original.py`` measures it on the same clip). The clip is synthesized (tones and noise), written once as a
-44.1 kHz stereo WAV, and measured as the port reads it: :func:`~mer_utils.pretrained.musicnn_input.load_patches`
+about 0.3 s: ``bench_musicnn_original.py`` measures it on the same clip).
+The clip is synthesized (tones and noise), written once as a 44.1 kHz
+stereo WAV, and measured as the port reads it: :func:`~mer_utils.pretrained.musicnn_input.load_patches`
 (decode, mix down, resample to 16 kHz, mel patches), then
 :meth:`~mer_utils.pretrained.musicnn.Musicnn.clip_features` (the network on
 the clip's 10 patches, pooled). The process is pinned to 2 cores when more

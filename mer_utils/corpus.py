@@ -381,7 +381,7 @@ def _files_in(folders, suffixes):
 
 
 def _warn_left_out(folder, folders, *, used):
-    """Log the files of ``folders`` that are not in ``used`` (hidden ones aside): a misnamed track must not vanish unseen."""
+    """Log the files of ``folders`` not in ``used`` (hidden ones aside): a misnamed track must not vanish unseen."""
     left = sorted(str(f.relative_to(folder)) for d in folders if d.is_dir() for f in d.iterdir()
                   if f.is_file() and f not in used and not f.name.startswith("."))
     if left:
