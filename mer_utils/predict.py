@@ -105,14 +105,9 @@ def run_parameters(run_dir):
         ``sample_rate, clip_seconds, n_mels, n_frames, n_fft, korean_tagger, musicnn_model, musicnn_seconds``.
     """
     path = Path(run_dir) / RUN_JSON
-    record = {}
-    if path.is_file():
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise ValueError(f"{path}: not a readable run record ({err})") from None
-    else:
+    if not path.is_file():
         logger.warning("%s not found: assuming the notebooks' default preprocessing (mer_utils.config)", path)
+    record = _run_record(run_dir)
     entries = {str(e.get("notebook", "")).removesuffix(".ipynb"): e.get("parameters") or {}
                for e in record.get("notebooks", [])}
     params = {}
@@ -122,11 +117,22 @@ def run_parameters(run_dir):
     return params
 
 
+def _run_record(run_dir):
+    """The run's ``run.json`` as a dict; ``{}`` when there is none. Raises ``ValueError`` naming an unreadable one."""
+    path = Path(run_dir) / RUN_JSON
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path}: not a readable run record ({err})") from None
+
+
 def rerun_command(run_dir, notebook):
     """The runner's command line that runs ``notebook`` (e.g. ``"08"``) again in the run folder ``run_dir``."""
     try:
-        profile = json.loads((Path(run_dir) / RUN_JSON).read_text(encoding="utf-8")).get("profile") or "PROFILE"
-    except (OSError, ValueError, AttributeError):  # no run.json, or not one
+        profile = _run_record(run_dir).get("profile") or "PROFILE"
+    except (ValueError, AttributeError):  # not a run record (or not a JSON object)
         profile = "PROFILE"
     return f"python -m mer_utils.run --profile {profile} --run-id {Path(run_dir).name} --only {notebook}"
 
@@ -380,6 +386,11 @@ class Song:
     words: list = field(default=None, repr=False)
     features: dict = field(default_factory=dict, repr=False)
 
+    @property
+    def has_lyrics(self):
+        """Whether the song came with lyrics, a file or inline text."""
+        return self.lyrics_path is not None or bool(self.lyrics_text.strip())
+
     def has(self, key):
         """Whether the song has input ``key`` (a key of :data:`mer_utils.catalogue.INPUTS`)."""
         if key in ("mel", "tokens"):
@@ -435,7 +446,7 @@ def prepare_song(params, audio_path=None, lyrics_path=None, *, lyrics_text="", l
         mel = melspec.mel_spectrogram(song.clip, sample_rate=params["sample_rate"], n_mels=params["n_mels"],
                                       n_frames=params["n_frames"], n_fft=params["n_fft"])
         song.mel = mel.astype(melspec.STORE_DTYPE).astype(np.float32)   # what the models were trained on
-    if lyrics_path is not None or lyrics_text.strip():
+    if song.has_lyrics:
         row = {"track_id": song.name, "lyrics_path": str(lyrics_path or ""), "lyrics_text": lyrics_text,
                "language": language}
         song.words = lyrics.track_words(row, korean_tagger=params["korean_tagger"])
@@ -534,7 +545,7 @@ class Predictor:
                 max_seconds=min(self.params["clip_seconds"], self.params["musicnn_seconds"]))
         if "musicnn" in needed and song.audio_path is not None:
             song.features["musicnn"] = self._song_features.musicnn(song.name, song.audio_path)
-        if "lyrics_features" in needed and (song.lyrics_path is not None or song.lyrics_text.strip()):
+        if "lyrics_features" in needed and song.has_lyrics:
             song.features["lyrics_features"] = self._song_features.lyrics(song.name, song.lyrics_path,
                                                                           lyrics_text=song.lyrics_text)
         return song
@@ -769,7 +780,8 @@ def song_to_try(run_dir, song_path="", lyrics_path="", *, seed=config.SEED):
 def _demo_choice(row):
     """:func:`song_to_try`'s answer for a ledger row."""
     audio, lyrics_file = _optional_path(text_cell(row, "audio_path")), _optional_path(text_cell(row, "lyrics_path"))
-    inline = text_cell(row, "lyrics_text") if text_cell(row, "lyrics_text").strip() else ""
+    inline = text_cell(row, "lyrics_text")
+    inline = inline if inline.strip() else ""
     if inline or lyrics_file:  # inline text wins over the file, as in stage 03
         language = LANGUAGE_NAMES.get(resolve_language(text_cell(row, "language")), "")
         where = "inline in the ledger" if inline else lyrics_file.name
