@@ -35,6 +35,7 @@ after each step.
 
 import logging
 import time
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -61,8 +62,11 @@ NEGATIVE, POSITIVE = LABELS
 # --- the tag dictionary -------------------------------------------------------------
 
 def _normalize_tag(tag):
-    """Case-insensitive, whitespace-insensitive form of a tag for whole-tag matching."""
-    return " ".join(tag.split()).casefold()
+    """Case-, whitespace- and Unicode-form-insensitive form of a tag for whole-tag matching.
+
+    NFKC: a table saved on macOS may spell ``슬픈`` or ``café`` in NFD, while the dictionary is typed in NFC.
+    """
+    return " ".join(unicodedata.normalize("NFKC", tag).split()).casefold()
 
 
 def validate_tag_dictionary(positive_tags, negative_tags):

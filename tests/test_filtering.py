@@ -1,6 +1,7 @@
 """The paper's filtering rules: every track ends kept with a label or rejected with its first failing reason."""
 
 import re
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
@@ -111,6 +112,17 @@ def test_tag_polarity_gives_a_label_or_raises_the_rejection():
         with pytest.raises(accounting.Rejected) as info:
             filtering.tag_polarity(tags, name="track 'x'")
         assert info.value.reason == reason and info.value.detail.startswith("track 'x' has ")
+
+
+def test_tags_match_in_either_unicode_form():
+    """A tags.csv saved on macOS spells accents and Hangul decomposed (NFD); dictionaries are typed composed."""
+    positive, negative = ["café", "기쁜"], ["슬픈"]
+    for form in ("NFC", "NFD"):
+        assert filtering.tag_polarity(unicodedata.normalize(form, "Café|x"), positive_tags=positive,
+                                      negative_tags=negative) == "positive"
+        assert filtering.tag_polarity(unicodedata.normalize(form, "슬픈"), positive_tags=positive,
+                                      negative_tags=negative) == "negative"
+    assert unicodedata.normalize("NFD", "슬픈") != "슬픈"  # the test would prove nothing otherwise
 
 
 def test_cheap_checks_come_first_no_audio_is_opened_for_tag_rejections(tmp_path, monkeypatch):
