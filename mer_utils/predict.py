@@ -584,24 +584,34 @@ class Predictor:
             ensemble), ``prob_<class>`` per class, ``label`` (the most probable
             class). ``attrs["skipped"]``: ``{model: what the song lacks for it}`` (``"lyrics"``,
             ``"audio"``) for the models left out. The ensemble is the mean of
-            the rows, except the late fusion's when its two rows are in the
-            table: it is their mean already, and would count them twice.
+            the rows, each counted once: the late fusion stands for its two
+            rows, which it averages already (with one of them also chosen,
+            that one would otherwise count one and a half times).
         """
         usable, skipped = self.usable(song)
         rows = {name: self.models[name].probabilities(song) for name in usable}
-        voters = [name for name in usable if name != LATE_FUSION or not set(PRETRAINED_ROWS) <= set(usable)]
+        voters = self._voters(usable, song, rows)
         labels = self.labels
         table = pd.DataFrame([{"song": song.name, "model": name, "modality": self.models[name].modality,
                                "n_averaged": len(self.models[name].splits)} for name in usable]
                              + [{"song": song.name, "model": ENSEMBLE,
-                                 "modality": "+".join(dict.fromkeys(self.models[n].modality for n in voters)),
+                                 "modality": "+".join(dict.fromkeys(model.modality for model, _ in voters.values())),
                                  "n_averaged": len(voters)}])
-        probs = np.vstack([*rows.values(), np.mean([rows[name] for name in voters], axis=0)])
+        probs = np.vstack([*rows.values(), np.mean([prob for _, prob in voters.values()], axis=0)])
         for i, label in enumerate(labels):
             table[f"prob_{label}"] = probs[:, i]
         table["label"] = [labels[i] for i in probs.argmax(axis=1)]
         table.attrs["skipped"] = skipped
         return table
+
+    def _voters(self, usable, song, rows):
+        """The ensemble's members, each once: ``{name: (model, probabilities)}``, the late fusion as its two rows."""
+        voters = {}
+        for name in usable:
+            for model in getattr(self.models[name], "parts", [self.models[name]]):
+                if model.name not in voters:
+                    voters[model.name] = (model, rows[model.name] if model.name in rows else model.probabilities(song))
+        return voters
 
     def best_model(self, modality):
         """The deep model of ``modality`` (``audio``, ``lyrics``, ``both``) with the best mean validation accuracy.

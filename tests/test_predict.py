@@ -159,6 +159,11 @@ def test_late_fusion_needs_both_rows_and_answers_alone(pretrained_run, ledger, t
     alone = predict.predict_song(pretrained_run.run_dir, track["audio_path"], track["lyrics_path"],
                                  models=[LATE_FUSION])
     assert list(alone["model"]) == [LATE_FUSION, predict.ENSEMBLE]
+    assert alone["n_averaged"].iloc[-1] == 2, "the ensemble counts the late fusion as its two rows"
+    with_audio = predict.predict_song(pretrained_run.run_dir, track["audio_path"], track["lyrics_path"],
+                                      models=[LATE_FUSION, PRETRAINED_AUDIO]).set_index("model")
+    assert with_audio.loc[predict.ENSEMBLE, "prob_positive"] == pytest.approx(
+        with_audio.loc[LATE_FUSION, "prob_positive"]), "the audio row chosen beside its fusion still counts once"
     assert list(alone.columns[-3:]) == ["prob_negative", "prob_positive", "label"]
     copy = tmp_path / "audio_features_only"
     shutil.copytree(pretrained_run.run_dir, copy)
