@@ -93,7 +93,7 @@ def test_patch_count_drops_the_incomplete_tail():
 def test_clips_are_the_ones_the_reference_saw():
     for name, (samples, _) in CLIPS.items():
         np.testing.assert_allclose(REFERENCE_SCRIPT.clip_checksum(samples), REFERENCE[f"{name}/checksum"],
-                                   rtol=1e-12, err_msg=f"clip {name} is generated differently from the fixture's")
+                                   rtol=1e-7, err_msg=f"clip {name} is generated differently from the fixture's")
 
 
 @pytest.mark.parametrize("model", ["MSD_musicnn", "MTT_musicnn"])
