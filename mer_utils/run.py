@@ -48,6 +48,7 @@ import json
 import math
 import os
 import platform
+import secrets
 import signal
 import sys
 import threading
@@ -461,14 +462,19 @@ def _local_kernel_config():
     The kernel runs on this machine only; IPC needs no open port and spares
     every notebook ipykernel's warning about plain-text TCP. Sockets live in
     Jupyter's runtime folder and a socket path may not exceed ~100 bytes, so a
-    long runtime path falls back to TCP.
+    long runtime path falls back to TCP. Their names are this run's own:
+    jupyter_client's default (``kernel-ipc-1`` ... in the working folder) lets
+    two runs started from one folder take each other's sockets.
     """
     from jupyter_core.paths import jupyter_runtime_dir
     from traitlets.config import Config
 
     config = Config()
-    if len(jupyter_runtime_dir()) <= MAX_IPC_DIR_LENGTH:
+    runtime = Path(jupyter_runtime_dir())
+    if len(str(runtime)) <= MAX_IPC_DIR_LENGTH:
+        runtime.mkdir(parents=True, exist_ok=True, mode=0o700)
         config.KernelManager.transport = "ipc"
+        config.KernelManager.ip = str(runtime / f"mer-{os.getpid()}-{secrets.token_hex(3)}-ipc")
     return config
 
 

@@ -10,7 +10,9 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -177,8 +179,12 @@ def test_cli_lists_profiles_and_reports_errors_without_traceback(capsys):
 
 
 def test_kernel_talks_over_ipc_unless_the_socket_path_would_be_too_long(tmp_path, monkeypatch):
-    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", "/tmp/rt")
-    assert runner._local_kernel_config().KernelManager.transport == "ipc"
+    with tempfile.TemporaryDirectory() as short:  # tmp_path may be too long for a socket path
+        monkeypatch.setenv("JUPYTER_RUNTIME_DIR", f"{short}/rt")
+        first, second = runner._local_kernel_config().KernelManager, runner._local_kernel_config().KernelManager
+        assert first.transport == "ipc" and Path(short, "rt").is_dir()
+        # sockets in the runtime folder, named per run: not jupyter_client's kernel-ipc-N in the working folder
+        assert Path(first.ip).parent == Path(short, "rt") and first.ip != second.ip
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / ("x" * 80)))
     assert "transport" not in runner._local_kernel_config().KernelManager
 
