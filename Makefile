@@ -35,6 +35,9 @@ $(STAMP): pyproject.toml
 	@# musicnn's wheel only carries the pretrained weights (mer_utils/pretrained rebuilds the network in
 	@# Keras 3); --no-deps because its metadata pins numpy<1.17 (and its TF1 code is never imported)
 	$(PY) -m pip install --quiet --no-deps musicnn==0.1.0
+	@# librosa compiles its numba kernels on first import and caches them in its install: once here, not
+	@# as a 20 s stall at the first mel extraction of a notebook or test
+	$(PY) -c "import librosa.core.audio, librosa.util.utils"
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (mer)" >/dev/null
 	@rm -f $(VENV)/.installed-*
 	@touch $@
