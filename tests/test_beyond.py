@@ -405,24 +405,3 @@ def test_repeated_folds_take_more_than_two_classes(layout, toy3, monkeypatch):
                                    AUDIO_BASELINE}
     assert (balanced > 0.5).all(), "well above the 1/3 of chance"
 
-
-@pytest.mark.slow
-def test_notebook_08_extends_table_1_in_the_smoke_run(smoke_run):
-    from mer_utils.paths import RunLayout
-
-    layout = RunLayout(smoke_run)
-    table = pd.read_csv(layout.results_dir / "table1_extended.csv")
-    assert {"fused", PRETRAINED_AUDIO, PRETRAINED_LYRICS, LATE_FUSION, STACKING, "lyrics_cnn_nested"} <= set(table["name"])
-    assert set(table.loc[table["name"] == "fused", "protocol"]) == {"paper"}
-    assert set(table.loc[table["name"] == "lyrics_cnn_nested", "protocol"]) == {"never-tuned"}
-    paired = pd.read_csv(layout.results_dir / "paired_tests_extended.csv")
-    assert ((paired["model_a"] == "lyrics_cnn_nested") & (paired["model_b"] == "lyrics_cnn")).any()
-    assert (layout.figures_dir / "08_beyond_the_paper.png").stat().st_size > 1000
-    assert len(pd.read_csv(layout.results_dir / "repeated_folds.csv")) >= 2
-    verdicts = pd.read_csv(layout.results_dir / "recommended_vs_baselines.csv")
-    assert set(zip(verdicts["model"], verdicts["baseline"])) == {
-        (PRETRAINED_AUDIO, AUDIO_BASELINE), (PRETRAINED_LYRICS, LYRICS_BASELINE), (LATE_FUSION, AUDIO_BASELINE),
-        (LATE_FUSION, LYRICS_BASELINE)}
-    written = (layout.results_dir / "recommended_vs_baselines.md").read_text()
-    assert written.count("- **") == 4
-    assert written.count("(within the noise)") == verdicts["verdict"].str.endswith("within the noise").sum()

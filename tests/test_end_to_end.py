@@ -1,4 +1,8 @@
-"""The ``smoke`` profile, run through papermill once (fixture ``smoke_run``), end to end."""
+"""The ``smoke`` profile, run through papermill once (fixture ``smoke_run``), end to end.
+
+Every test that reads the smoke run lives here, so that one pytest-xdist worker runs it once
+(tests/conftest.py).
+"""
 
 import json
 
@@ -7,6 +11,10 @@ import pandas as pd
 import pytest
 
 from mer_utils import accounting
+from mer_utils import run as runner
+from mer_utils.catalogue import (
+    AUDIO_BASELINE, LATE_FUSION, LYRICS_BASELINE, PRETRAINED_AUDIO, PRETRAINED_LYRICS, STACKING,
+)
 from mer_utils.paths import RunLayout
 
 pytestmark = pytest.mark.slow
@@ -128,6 +136,49 @@ def test_results_table_and_figures(smoke_run):
     layout = RunLayout(smoke_run)
     table = pd.read_csv(layout.results_dir / "table1.csv")
     assert len(table) >= len(MODELS)
+    for name in ("table1.md", "paired_tests.csv", "summary.json"):
+        assert (layout.results_dir / name).stat().st_size > 0, name
+    record = json.loads((layout.results_dir / "summary.json").read_text())
+    assert set(record["best_per_modality"]) == {"audio", "lyrics", "both"}
+    assert record["models"][LYRICS_BASELINE]["runs"] >= 2
     figures = {p.name for p in layout.figures_dir.glob("*.png")}
-    assert "figure2.png" in figures
+    assert {"figure2.png", "07_accuracy_summary.png", "07_confusion_matrices.png", "07_roc_curves.png"} <= figures
     assert all((layout.figures_dir / f).stat().st_size > 1000 for f in figures)
+
+
+def test_notebook_08_extends_table_1_in_the_smoke_run(smoke_run):
+    layout = RunLayout(smoke_run)
+    table = pd.read_csv(layout.results_dir / "table1_extended.csv")
+    expected = {"fused", PRETRAINED_AUDIO, PRETRAINED_LYRICS, LATE_FUSION, STACKING, "lyrics_cnn_nested"}
+    assert expected <= set(table["name"])
+    assert set(table.loc[table["name"] == "fused", "protocol"]) == {"paper"}
+    assert set(table.loc[table["name"] == "lyrics_cnn_nested", "protocol"]) == {"never-tuned"}
+    paired = pd.read_csv(layout.results_dir / "paired_tests_extended.csv")
+    assert ((paired["model_a"] == "lyrics_cnn_nested") & (paired["model_b"] == "lyrics_cnn")).any()
+    assert (layout.figures_dir / "08_beyond_the_paper.png").stat().st_size > 1000
+    assert len(pd.read_csv(layout.results_dir / "repeated_folds.csv")) >= 2
+    verdicts = pd.read_csv(layout.results_dir / "recommended_vs_baselines.csv")
+    assert set(zip(verdicts["model"], verdicts["baseline"])) == {
+        (PRETRAINED_AUDIO, AUDIO_BASELINE), (PRETRAINED_LYRICS, LYRICS_BASELINE), (LATE_FUSION, AUDIO_BASELINE),
+        (LATE_FUSION, LYRICS_BASELINE)}
+    written = (layout.results_dir / "recommended_vs_baselines.md").read_text()
+    assert written.count("- **") == 4
+    assert written.count("(within the noise)") == verdicts["verdict"].str.endswith("within the noise").sum()
+
+
+def test_notebook_09_tries_a_song_in_the_smoke_run(smoke_run):
+    """The papermill run executes notebook 09 on a song of its corpus: the table and both explanations."""
+    nb = nbformat.read(smoke_run / "09_try_a_song.ipynb", as_version=4)
+    shown = "".join(str(output.get("text", "")) + str(output.get("data", {}).get("text/plain", ""))
+                    for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs)
+    assert "the song: track" in shown and "ensemble" in shown and "supported most by the music at" in shown
+    assert all((smoke_run / "figures" / f"09_{kind}_explanation.png").is_file() for kind in ("audio", "lyrics"))
+
+
+def test_data_stages_rerun_with_the_same_seed_give_identical_files(smoke_run, tmp_path):
+    again = runner.execute(runner.load_profile("smoke"), run_id="again", runs_dir=tmp_path / "runs",
+                           only={"01", "02", "03"}, log=lambda *_: None)
+    first, second = RunLayout(smoke_run), RunLayout(again)
+    for name in ("tracks_csv", "splits_json", "tokens_json"):
+        old, new = getattr(first, name).read_bytes(), getattr(second, name).read_bytes()
+        assert old.replace(bytes(smoke_run), b"<run>") == new.replace(bytes(again), b"<run>"), name

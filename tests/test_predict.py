@@ -307,18 +307,6 @@ def test_inline_lyrics_reach_the_pretrained_lyrics_row_as_their_file_does(pretra
     np.testing.assert_allclose(table["prob_positive"], expected["prob_positive"])
 
 
-@pytest.mark.slow
-def test_notebook_09_tries_a_song_in_the_smoke_run(smoke_run):
-    """The papermill run executes notebook 09 on a song of its corpus: the table and both explanations."""
-    import nbformat
-
-    nb = nbformat.read(smoke_run / "09_try_a_song.ipynb", as_version=4)
-    shown = "".join(str(output.get("text", "")) + str(output.get("data", {}).get("text/plain", ""))
-                    for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs)
-    assert "the song: track" in shown and "ensemble" in shown and "supported most by the music at" in shown
-    assert all((smoke_run / "figures" / f"09_{kind}_explanation.png").is_file() for kind in ("audio", "lyrics"))
-
-
 # --- the command line --------------------------------------------------------------------
 
 def test_cli_prints_a_table_csv_or_json(run, ledger, capsys):
