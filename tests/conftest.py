@@ -2,7 +2,6 @@
 
 import pytest
 
-from mer_utils import run as runner
 from mer_utils.paths import MIREX_DIR, RunLayout, mirex_root
 
 
@@ -12,28 +11,16 @@ def layout(tmp_path):
     return RunLayout(tmp_path / "run")
 
 
-@pytest.fixture(scope="session")
-def smoke_run(tmp_path_factory):
-    """Run the ``smoke`` profile end to end once per test session; return the run folder.
-
-    Stage tests check their own outputs in it, so the (slow) papermill run is shared.
-    """
-    runs_dir = tmp_path_factory.mktemp("papermill_runs")
-    profile = runner.load_profile("smoke")
-    return runner.execute(profile, run_id="test", runs_dir=runs_dir, log=lambda *_: None)
-
-
 #: The real dataset's folder holding categories.txt, Audio/ and Lyrics/ (the adapter's rule), or None.
 MIREX_ROOT = mirex_root(MIREX_DIR)
 #: Skip marker for tests that need the real dataset beside the checkout.
 needs_mirex = pytest.mark.skipif(MIREX_ROOT is None, reason=f"real dataset not found at {MIREX_DIR}")
 
 
-
 # --- sharing the suite between pytest-xdist's workers (pyproject's addopts: -n 2 --dist loadscope) ---------
 
 #: Modules whose tests share a session fixture: one worker runs them all, and builds the fixture once.
-#: (Every test of the session's ``smoke_run`` lives in test_end_to_end.py for the same reason.)
+#: (The smoke run is a module fixture of test_end_to_end.py, so its tests stay together by themselves.)
 SHARED_FIXTURE_GROUPS = {"tests/test_explain.py": "tiny_run", "tests/test_predict.py": "tiny_run"}
 #: Modules of independent slow tests (a papermill run each): each test is a unit of its own.
 SPREAD_MODULES = ("tests/test_corpus_shapes.py",)
@@ -41,9 +28,14 @@ SPREAD_MODULES = ("tests/test_corpus_shapes.py",)
 LONGEST_FIRST = ("tests/test_end_to_end.py", *SPREAD_MODULES, "tests/test_training.py")
 
 
+def module_of(nodeid):
+    """``tests/test_x.py`` of ``tests/test_x.py::test_y[z]`` (and a group name unchanged)."""
+    return nodeid.split("::", 1)[0]
+
+
 def work_unit(nodeid):
     """The unit of ``--dist loadscope`` a test belongs to: its module, its group, or itself."""
-    module = nodeid.split("::", 1)[0]
+    module = module_of(nodeid)
     return nodeid if module in SPREAD_MODULES else SHARED_FIXTURE_GROUPS.get(module, module)
 
 
@@ -64,8 +56,8 @@ def pytest_xdist_make_scheduler(config, log):
         def _assign_work_unit(self, node):
             # the longest units to the front of the queue (reordering the collection itself would
             # change the test indices the workers are sent)
-            longest = sorted((unit for unit in self.workqueue if unit.split("::", 1)[0] in LONGEST_FIRST),
-                             key=lambda unit: LONGEST_FIRST.index(unit.split("::", 1)[0]), reverse=True)
+            longest = sorted((unit for unit in self.workqueue if module_of(unit) in LONGEST_FIRST),
+                             key=lambda unit: LONGEST_FIRST.index(module_of(unit)), reverse=True)
             for unit in longest:
                 self.workqueue.move_to_end(unit, last=False)
             super()._assign_work_unit(node)

@@ -1,7 +1,7 @@
 """The ``smoke`` profile, run through papermill once (fixture ``smoke_run``), end to end.
 
-Every test that reads the smoke run lives here, so that one pytest-xdist worker runs it once
-(tests/conftest.py).
+The run is this module's fixture: pytest-xdist keeps a module's tests on one worker
+(tests/conftest.py), so it is built once.
 """
 
 import json
@@ -21,6 +21,13 @@ pytestmark = pytest.mark.slow
 MODELS = ("audio_cnn", "audio_rnn", "audio_cnn_rnn", "lyrics_cnn", "lyrics_rnn", "fused")
 #: Planted defects that notebook 01 cannot see, and the stage that rejects them.
 LATE_DEFECT_STAGES = {"silent_audio": "02_mels", "no_content_words": "03_lyrics"}
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    """Run the ``smoke`` profile end to end; return the run folder. Every test below reads it."""
+    runs_dir = tmp_path_factory.mktemp("papermill_runs")
+    return runner.execute(runner.load_profile("smoke"), run_id="test", runs_dir=runs_dir, log=lambda *_: None)
 
 
 def test_every_notebook_executed_and_recorded(smoke_run):
