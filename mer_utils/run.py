@@ -15,7 +15,8 @@ together.
 Reruns (``--only 02,03``) continue an existing run: the one ``--run-id``
 names, else the profile's ``latest``. Every notebook before a selected one
 must have completed in that run, or nothing runs and the message names the
-notebooks to run first. ``run.json`` keeps one entry per executed notebook
+notebooks to run first. A rerun makes the later notebooks' entries
+``stale`` (they read what it replaced) until they are rerun too. ``run.json`` keeps one entry per executed notebook
 across invocations (a rerun replaces that notebook's entry only) and a list
 of the invocations; a run whose runner was killed is marked ``interrupted``
 by the next invocation. ``latest`` moves to a run only when an invocation on
@@ -387,7 +388,7 @@ def _check_earlier_steps(plan, selected, record, run_label, *, named):
     """Refuse a rerun whose earlier notebooks have not completed in the run.
 
     Every step of ``plan`` before the last selected one, and not selected
-    itself, must have an ``ok`` entry in ``record``. ``named``: the run was
+    itself, must have an ``ok`` entry in ``record`` (not ``stale``, ``failed``...). ``named``: the run was
     chosen by ``--run-id`` or as the latest (not a fresh timestamp).
     """
     done = {e["output"]: e.get("status") for e in (record or {}).get("notebooks", [])}
@@ -431,6 +432,31 @@ def _put_entry(record, entry, plan):
     entries = {e["output"]: e for e in record["notebooks"]}
     entries[entry["output"]] = entry
     record["notebooks"] = sorted(entries.values(), key=lambda e: order.get(e["output"], len(order)))
+
+
+def _mark_later_stale(record, entry):
+    """Mark ``stale`` the ``ok`` entries of the notebooks after ``entry``'s.
+
+    Their outputs were computed from what this rerun replaced (the sequence's
+    order is the dependency, as in :func:`_check_earlier_steps`): a rerun of
+    02 reopens 03's rejections, a retrained model leaves 07's table behind.
+    Variants of the same notebook do not read each other and stay as they are.
+    """
+    later = [e for e in record["notebooks"]
+             if e["notebook"][:2] > entry["notebook"][:2] and e.get("status") == "ok"]
+    for e in later:
+        e.update(status="stale", stale_since=f"{entry['output']} reran in invocation {entry['invocation']}")
+
+
+def _stale_note(record):
+    """What to rerun when the run has ``stale`` notebooks; ``""`` when it has none."""
+    stale = [e for e in record["notebooks"] if e.get("status") == "stale"]
+    if not stale:
+        return ""
+    numbers = sorted({e["notebook"][:2] for e in stale})
+    return (f"note: {', '.join(e['output'] for e in stale)} ran before a rerun of an earlier notebook and may be "
+            f"out of date (stale in run.json); bring them up to date with --run-id {record['run_id']} "
+            f"--only {','.join(numbers)}")
 
 
 def _finish_invocation(record, status, plan):
@@ -598,6 +624,8 @@ def execute(profile, *, run_id=None, runs_dir=RUNS_DIR, notebooks_dir=NOTEBOOKS_
     _link_latest(run_dir)
     log(f"done; run {run_label} is {record['status']} ({record['wall_s']:.0f} s of notebooks); "
         f"executed notebooks and run.json in {run_dir}")
+    if note := _stale_note(record):
+        log(note)
     return run_dir
 
 
@@ -626,6 +654,7 @@ def _execute_step(notebook, output_name, params, record, plan, profile, run_dir,
             raise
         raise RunError(failure["message"]) from None
     entry.update(status="ok", wall_s=round(time.perf_counter() - start, 2))
+    _mark_later_stale(record, entry)
     write_json(run_dir / "run.json", record, indent=2)
     return entry
 

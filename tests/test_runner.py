@@ -355,6 +355,34 @@ def test_only_continues_the_latest_run_and_run_json_keeps_every_notebook(profile
     assert [(i["number"], i["only"], i["status"]) for i in record["invocations"]] == [(1, ["01"], "ok"), (2, ["02"], "ok")]
     assert all(i["git_commit"] and i["pid"] for i in record["invocations"])
 
+    # rerunning 01 leaves 02's outputs behind: stale, and the run partial until 02 reruns
+    messages.clear()
+    runner.execute(profile, runs_dir=runs, notebooks_dir=notebooks, only={"01"}, log=messages.append)
+    record = json.loads((first / "run.json").read_text())
+    assert record["status"] == "partial"
+    assert [(e["output"], e["status"], e.get("stale_since")) for e in record["notebooks"]] == [
+        ("01_first.ipynb", "ok", None), ("02_model-a.ipynb", "stale", "01_first.ipynb reran in invocation 3"),
+        ("02_model-b.ipynb", "stale", "01_first.ipynb reran in invocation 3")]
+    assert f"bring them up to date with --run-id {first.name} --only 02" in messages[-1]
+    runner.execute(profile, runs_dir=runs, notebooks_dir=notebooks, only={"02"}, log=messages.append)
+    record = json.loads((first / "run.json").read_text())
+    assert record["status"] == "ok" and {e["status"] for e in record["notebooks"]} == {"ok"}
+
+
+def test_a_notebook_after_a_stale_one_refuses_to_run(profiles, notebooks, tmp_path):
+    """A stale notebook is not done: what follows it waits until it reruns (checked before any kernel starts)."""
+    write_notebook(notebooks, "03_report.ipynb", 'run_dir: str = ""', "pass")
+    run_dir = tmp_path / "runs" / "child" / "r"
+    run_dir.mkdir(parents=True)
+    entries = [{"notebook": "01_first.ipynb", "output": "01_first.ipynb", "status": "ok"}] + [
+        {"notebook": "02_model.ipynb", "output": f"02_model-{m}.ipynb", "status": "stale"} for m in "ab"]
+    (run_dir / "run.json").write_text(json.dumps({"run_id": "r", "status": "partial", "notebooks": entries}))
+    profile = runner.load_profile("child", profiles_dir=profiles)
+    with pytest.raises(runner.UsageError) as err:
+        runner.execute(profile, run_id="r", runs_dir=tmp_path / "runs", notebooks_dir=notebooks, only={"03"}, log=quiet)
+    assert "02_model-a.ipynb (stale), 02_model-b.ipynb (stale)" in str(err.value)
+    assert "--only 02,03 --run-id r" in str(err.value)
+
 
 # --- kills: nothing survives the runner, and run.json says what happened ------------------
 
