@@ -162,12 +162,15 @@ def class_probabilities(model, features, n_classes):
 
     Returns
     -------
-    np.ndarray, shape (n_tracks, n_classes)
+    np.ndarray, shape (n_tracks, n_classes), float64
+        Each row sums to 1 to float64 precision: a model fit on float32
+        features gives float32 probabilities, whose sums scikit-learn's
+        ``log_loss`` would warn about on every call.
     """
     proba = model.predict_proba(features)
     full = np.zeros((proba.shape[0], n_classes))
     full[:, np.asarray(model.classes_, dtype=int)] = proba
-    return full
+    return full / full.sum(axis=1, keepdims=True)
 
 
 def lyrics_tfidf_baseline(layout, *, seed):

@@ -165,6 +165,25 @@ def test_a_class_missing_from_a_training_part_gets_probability_zero():
     np.testing.assert_allclose(probs[:, [0, 2]], model.predict_proba([[0.5], [5.5]]))
 
 
+def test_probabilities_of_float32_features_sum_to_one_for_log_loss():
+    """float32 features give float32 probabilities (sums off by ~1e-7): log_loss would warn on every fold."""
+    import warnings
+
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import log_loss
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(120, 450)).astype(np.float32), rng.integers(0, 3, 120)
+    model = LogisticRegression(max_iter=5000).fit(X, y)
+    assert np.abs(model.predict_proba(X).astype(float).sum(axis=1) - 1).max() > 1e-8, "the case this guards"
+    probs = baselines.class_probabilities(model, X, 3)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(probs, model.predict_proba(X), rtol=1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        log_loss(y, probs)
+
+
 def test_binary_predictions_are_those_of_the_previous_version(layout):
     """The paper's two classes through the N-class code: the previous version's file, same columns and values."""
     rng = np.random.default_rng(5)
