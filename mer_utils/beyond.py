@@ -95,6 +95,9 @@ INNER_FOLDS = 5
 INNER_VAL_FRACTION = 0.2
 #: Folds of each repetition of :func:`repeated_evaluation`.
 REPEATED_FOLDS = 5
+#: With ``n_workers=0``, one worker process per this many folds: a worker costs ~1.5 s of imports to start, and
+#: one fold (a grid of logistic regressions per row, cross-validated) seconds even on the smoke corpus.
+MIN_FOLDS_PER_WORKER = 2
 #: Iterations of the logistic regression solver.
 MAX_ITER = 5000
 #: Key of a row's details holding its fitted :class:`~mer_utils.linear_model.LinearModel` (saved, not in provenance).
@@ -386,7 +389,7 @@ def usable_sources(sources):
     return usable
 
 
-def evaluate_pretrained(layout, sources, *, seed, c_grid=C_GRID, n_inner=INNER_FOLDS):
+def evaluate_pretrained(layout, sources, *, seed, c_grid=C_GRID, n_inner=INNER_FOLDS, n_workers=0):
     """The pretrained rows on every outer split of the run; outputs in ``models/<name>/split_<i>/``.
 
     Parameters
@@ -398,6 +401,8 @@ def evaluate_pretrained(layout, sources, *, seed, c_grid=C_GRID, n_inner=INNER_F
     seed : int
     c_grid : sequence of float
     n_inner : int
+    n_workers : int
+        Processes fitting the splits (:func:`map_folds`): 0 automatic, 1 this process.
 
     Returns
     -------
@@ -415,11 +420,9 @@ def evaluate_pretrained(layout, sources, *, seed, c_grid=C_GRID, n_inner=INNER_F
     for name in EVALUATED_ROWS:  # a rerun that no longer makes a row (or has fewer splits) leaves none of its old
         shutil.rmtree(layout.models_dir / name, ignore_errors=True)
     rows, software = [], environment()
-    for index, split in enumerate(splits):
-        clock = time.perf_counter()
-        found = fold_probabilities(split["train"], split["val"], labels, sources, seed=seed + index, groups=groups,
-                                   c_grid=c_grid, n_inner=n_inner)
-        wall_s = round(time.perf_counter() - clock, 3)
+    context = FoldContext(labels, sources, groups=groups, c_grid=c_grid, n_inner=n_inner)
+    folds = [(split["train"], split["val"], seed + index) for index, split in enumerate(splits)]
+    for index, (split, (found, wall_s)) in enumerate(zip(splits, map_folds(folds, context, n_workers=n_workers))):
         y_test = np.array([labels[t] for t in split["val"]])
         for name, (prob, details) in found.items():
             scores = evaluate(y_test, prob)
@@ -439,7 +442,7 @@ def evaluate_pretrained(layout, sources, *, seed, c_grid=C_GRID, n_inner=INNER_F
 # --- repeated folds, for the rows cheap enough -------------------------------------------
 
 def repeated_evaluation(layout, sources, *, seed, n_repeats=5, n_folds=REPEATED_FOLDS, c_grid=C_GRID,
-                        n_inner=INNER_FOLDS):
+                        n_inner=INNER_FOLDS, n_workers=0):
     """The pretrained rows and both classical baselines on ``n_repeats`` x ``n_folds`` new stratified folds.
 
     Five folds give five numbers per model; repeating the k-fold with other
@@ -448,7 +451,9 @@ def repeated_evaluation(layout, sources, *, seed, n_repeats=5, n_folds=REPEATED_
     row sees identical folds, built like notebook 01's (stratified, grouped
     by artist when the run's splits are), over the tracks of the run's
     splits; repeat ``r`` shuffles with ``seed + 1 + r``. Nothing is written
-    into ``models/``: these folds are not the run's.
+    into ``models/``: these folds are not the run's. The folds are fit on
+    ``n_workers`` processes (:func:`map_folds`: 0 automatic, 1 this one),
+    with the same numbers whatever their count.
 
     Returns
     -------
@@ -462,25 +467,31 @@ def repeated_evaluation(layout, sources, *, seed, n_repeats=5, n_folds=REPEATED_
 
     labels, groups, sources = label_map(layout), artist_groups(layout), usable_sources(sources)
     ids = sorted({t for split in load_splits(layout) for part in ("train", "val") for t in split[part]})
-    baseline_inputs = _baseline_inputs(layout, ids)
-    rows = []
+    context = FoldContext(labels, sources, groups=groups, c_grid=c_grid, n_inner=n_inner,
+                          baselines=_baseline_inputs(layout, ids), baseline_seed=seed)
+    folds, places = [], []
     for repeat in range(n_repeats):
-        folds = make_splits(ids, [labels[t] for t in ids], scheme="kfold", n_splits=n_folds, seed=seed + 1 + repeat,
-                            groups=None if groups is None else [groups.get(t, "") for t in ids],
-                            classes=class_indices(labels))
-        for fold, split in enumerate(folds):
-            found = fold_probabilities(split["train"], split["val"], labels, sources, seed=seed + repeat,
-                                       groups=groups, c_grid=c_grid, n_inner=n_inner)
-            found.update(_baseline_probabilities(split, labels, baseline_inputs, seed=seed))
-            y_test = [labels[t] for t in split["val"]]
-            for name, (prob, _) in found.items():
-                rows += [{"model": name, "split": repeat * n_folds + fold, "metric": metric, "value": value,
-                          "repeat": repeat, "fold": fold} for metric, value in evaluate(y_test, prob).items()]
+        splits = make_splits(ids, [labels[t] for t in ids], scheme="kfold", n_splits=n_folds, seed=seed + 1 + repeat,
+                             groups=None if groups is None else [groups.get(t, "") for t in ids],
+                             classes=class_indices(labels))
+        folds += [(split["train"], split["val"], seed + repeat) for split in splits]
+        places += [(repeat, fold) for fold in range(len(splits))]
+    rows = []
+    for (repeat, fold), (_, test_ids, _), (found, _) in zip(places, folds, map_folds(folds, context,
+                                                                                      n_workers=n_workers)):
+        y_test = [labels[t] for t in test_ids]
+        for name, (prob, _) in found.items():
+            rows += [{"model": name, "split": repeat * n_folds + fold, "metric": metric, "value": value,
+                      "repeat": repeat, "fold": fold} for metric, value in evaluate(y_test, prob).items()]
     return pd.DataFrame(rows)
 
 
 def _baseline_inputs(layout, ids):
-    """The classical baselines' inputs for ``ids``, as the run has them: ``{name: (features(ids), make_model)}``."""
+    """The classical baselines' inputs for ``ids``, as the run has them: ``{name: (features, stack, make_model)}``.
+
+    ``features`` maps a track id to its input, ``stack`` turns a list of them
+    into what ``make_model(seed=...)`` fits on: all picklable, for worker processes.
+    """
     from . import baselines
     from .modality import load
 
@@ -489,24 +500,113 @@ def _baseline_inputs(layout, ids):
         from .lyrics import load_tokens
 
         tokens = load_tokens(layout)
-        inputs[LYRICS_BASELINE] = (lambda batch: [tokens[t] for t in batch], baselines.make_lyrics_tfidf)
+        inputs[LYRICS_BASELINE] = ({t: tokens[t] for t in ids}, list, baselines.make_lyrics_tfidf)
     if "audio" in have:
         from .mels import MelStore
 
         store = MelStore.open(layout)
         table = dict(zip(ids, baselines.melstats_features(store, ids)))
-        inputs[AUDIO_BASELINE] = (lambda batch: np.stack([table[t] for t in batch]), baselines.make_audio_melstats)
+        inputs[AUDIO_BASELINE] = (table, np.stack, baselines.make_audio_melstats)
     return inputs
 
 
-def _baseline_probabilities(split, labels, inputs, *, seed):
-    """Each baseline fit on ``split["train"]``; its probabilities for ``split["val"]``."""
+def _baseline_probabilities(train_ids, test_ids, labels, inputs, *, seed):
+    """Each baseline fit on ``train_ids``; its probabilities for ``test_ids``."""
     found = {}
     with threadpool_limits(limits=1):
-        for name, (features, make_model) in inputs.items():
-            model = make_model(seed=seed).fit(features(split["train"]), [labels[t] for t in split["train"]])
-            found[name] = (class_probabilities(model, features(split["val"]), n_classes_of_labels(labels)), {})
+        for name, (features, stack, make_model) in inputs.items():
+            model = make_model(seed=seed).fit(stack([features[t] for t in train_ids]), [labels[t] for t in train_ids])
+            found[name] = (class_probabilities(model, stack([features[t] for t in test_ids]),
+                                               n_classes_of_labels(labels)), {})
     return found
+
+
+# --- many outer splits on worker processes ---------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class FoldContext:
+    """What every split of :func:`map_folds` reads: sent once to each worker process, not with each split.
+
+    ``labels``, ``sources``, ``groups``, ``c_grid`` and ``n_inner`` as
+    :func:`fold_probabilities` takes them; ``baselines``, from
+    :func:`_baseline_inputs`, are fit too (with ``baseline_seed``) when given.
+    """
+
+    labels: dict
+    sources: dict
+    groups: dict = None
+    c_grid: tuple = C_GRID
+    n_inner: int = INNER_FOLDS
+    baselines: dict = dataclasses.field(default_factory=dict)
+    baseline_seed: int = 0
+
+
+#: The context of the worker process (set by :func:`_receive_context`; None in the notebook's process).
+_worker_context = None
+
+
+def _receive_context(context):
+    """A worker process's initializer: keep the :class:`FoldContext` its splits read."""
+    global _worker_context
+    _worker_context = context
+
+
+def _fit_fold(fold, context=None):
+    """``(found, wall_s)`` of one ``(train_ids, test_ids, seed)``: :func:`fold_probabilities` plus the baselines."""
+    context = context or _worker_context
+    train_ids, test_ids, seed = fold
+    clock = time.perf_counter()
+    found = fold_probabilities(train_ids, test_ids, context.labels, context.sources, seed=seed,
+                               groups=context.groups, c_grid=context.c_grid, n_inner=context.n_inner)
+    found.update(_baseline_probabilities(train_ids, test_ids, context.labels, context.baselines,
+                                         seed=context.baseline_seed))
+    return found, round(time.perf_counter() - clock, 3)
+
+
+def map_folds(folds, context, *, n_workers=0):
+    """:func:`fold_probabilities` (and the baselines) of each split, in the order given.
+
+    Each split is fit on its own, so they run on worker processes
+    (:func:`mer_utils.parallel.map_unordered`, each process on one BLAS
+    thread) and the numbers do not depend on how many.
+
+    Parameters
+    ----------
+    folds : list of (list of str, list of str, int)
+        ``(train_ids, test_ids, seed)`` of each split.
+    context : FoldContext
+    n_workers : int
+        ``0``: one process per :data:`MIN_FOLDS_PER_WORKER` splits, at most
+        the cores; ``1``: this process; ``n``: that many.
+
+    Returns
+    -------
+    list of (dict, float)
+        Per split, :func:`fold_probabilities`' dict (with the baselines'
+        rows) and the seconds it took.
+
+    Raises
+    ------
+    Exception
+        The first error of a split, as it was raised.
+    """
+    from .parallel import map_unordered, resolve_workers
+
+    workers = resolve_workers(n_workers, n_items=len(folds), min_items_per_worker=MIN_FOLDS_PER_WORKER)
+    if workers == 1:  # no worker process: nothing to send
+        return [_fit_fold(fold, context) for fold in folds]
+    fitted = [None] * len(folds)
+    for (index, _), result in map_unordered(_fit_numbered_fold, list(enumerate(folds)), n_workers=workers,
+                                            initializer=_receive_context, initargs=(context,), progress=False):
+        if isinstance(result, BaseException):
+            raise result
+        fitted[index] = result
+    return fitted
+
+
+def _fit_numbered_fold(item):
+    """:func:`_fit_fold` of ``item = (index, fold)``, in a worker process."""
+    return _fit_fold(item[1])
 
 
 def corrected_paired_tests(metrics, pairs, *, test_fraction, metric="accuracy"):

@@ -315,12 +315,16 @@ def test_nested_training_takes_the_runs_classes(layout, monkeypatch):
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
 
 
-def test_repeated_folds_score_every_cheap_row_on_identical_folds(toy, monkeypatch):
+def audio_baseline_inputs(toy):
+    """The audio baseline fit on the toy's audio table, in ``_baseline_inputs``' form."""
     from mer_utils import baselines
 
     audio = toy.sources["musicnn"]
-    monkeypatch.setattr(beyond, "_baseline_inputs", lambda layout, ids: {
-        AUDIO_BASELINE: (lambda batch: audio.loc[batch].to_numpy(), baselines.make_audio_melstats)})
+    return {AUDIO_BASELINE: (dict(zip(audio.index, audio.to_numpy())), np.stack, baselines.make_audio_melstats)}
+
+
+def test_repeated_folds_score_every_cheap_row_on_identical_folds(toy, monkeypatch):
+    monkeypatch.setattr(beyond, "_baseline_inputs", lambda layout, ids: audio_baseline_inputs(toy))
     metrics = beyond.repeated_evaluation(None, toy.sources, seed=0, n_repeats=2, n_folds=3, **FAST)
     accuracy = metrics[metrics["metric"] == "accuracy"]
     assert set(accuracy["model"]) == {PRETRAINED_AUDIO, PRETRAINED_LYRICS, EARLY_FUSION, LATE_FUSION, STACKING,
@@ -334,6 +338,20 @@ def test_repeated_folds_score_every_cheap_row_on_identical_folds(toy, monkeypatc
     tests = beyond.corrected_paired_tests(metrics, [(LATE_FUSION, AUDIO_BASELINE)], test_fraction=1 / 3)
     (row,) = tests.itertuples(index=False)
     assert row.n_pairs == 6 and row.corrected_p_value >= row.plain_p_value, "the correction only widens"
+
+
+def test_folds_fit_on_worker_processes_give_the_numbers_of_one_process(toy):
+    context = beyond.FoldContext(toy.labels, toy.sources, baselines=audio_baseline_inputs(toy), **FAST)
+    folds = [(split["train"], split["val"], seed) for seed, split in enumerate(toy.splits * 2)]
+    here, pooled = (beyond.map_folds(folds, context, n_workers=n) for n in (1, 2))
+    assert [sorted(found) for found, _ in here] == [sorted(found) for found, _ in pooled]
+    assert sorted(here[0][0]) == sorted([PRETRAINED_AUDIO, PRETRAINED_LYRICS, EARLY_FUSION, LATE_FUSION,
+                                         STACKING, AUDIO_BASELINE])
+    for (found, _), (found_pooled, _) in zip(here, pooled):  # in the order given, whichever finished first
+        for name, (prob, _) in found.items():
+            np.testing.assert_array_equal(prob, found_pooled[name][0], err_msg=name)
+    with pytest.raises(KeyError):  # a split's error is raised as it was, not yielded as a result
+        beyond.map_folds([(["nobody"], ["t00"], 0)] * 2, context, n_workers=2)
 
 
 def test_notebook_08_parameter_ranges_name_the_modules_lists():
@@ -394,11 +412,7 @@ def test_the_figure_shows_rows_of_one_fold_which_have_no_interval():
 
 
 def test_repeated_folds_take_more_than_two_classes(layout, toy3, monkeypatch):
-    from mer_utils import baselines
-
-    audio = toy3.sources["musicnn"]
-    monkeypatch.setattr(beyond, "_baseline_inputs", lambda layout, ids: {
-        AUDIO_BASELINE: (lambda batch: audio.loc[batch].to_numpy(), baselines.make_audio_melstats)})
+    monkeypatch.setattr(beyond, "_baseline_inputs", lambda layout, ids: audio_baseline_inputs(toy3))
     metrics = beyond.repeated_evaluation(layout, toy3.sources, seed=0, n_repeats=1, n_folds=3, **FAST)
     balanced = metrics[metrics["metric"] == "balanced_accuracy"].groupby("model")["value"].mean()
     assert set(balanced.index) == {PRETRAINED_AUDIO, PRETRAINED_LYRICS, EARLY_FUSION, LATE_FUSION, STACKING,
