@@ -11,6 +11,32 @@ def layout(tmp_path):
     return RunLayout(tmp_path / "run")
 
 
+# --- the tiny trained run of test_predict.py and test_explain.py (tests/tiny_run.py) ------------------
+
+@pytest.fixture(scope="session")
+def run(tmp_path_factory):
+    """The tiny run folder (a ``RunLayout``), built once per session."""
+    import tiny_run
+
+    return tiny_run.build(tmp_path_factory.mktemp("tiny_run"))
+
+
+@pytest.fixture(scope="session")
+def predictor(run):
+    """A :class:`mer_utils.predict.Predictor` of the tiny run, every model loaded."""
+    from mer_utils.predict import Predictor
+
+    return Predictor(run.run_dir)
+
+
+@pytest.fixture(scope="session")
+def pretrained_run(run, tmp_path_factory):
+    """The tiny run plus notebook 08's pretrained rows, built once per session."""
+    import tiny_run
+
+    return tiny_run.build_pretrained(run, tmp_path_factory.mktemp("pretrained_run"))
+
+
 #: The real dataset's folder holding categories.txt, Audio/ and Lyrics/ (the adapter's rule), or None.
 MIREX_ROOT = mirex_root(MIREX_DIR)
 #: Skip marker for tests that need the real dataset beside the checkout.

@@ -13,7 +13,7 @@ from mer_utils.accounting import read_ledger
 from mer_utils.demo.audio import draw_cues, synthesize, write_audio
 from mer_utils.demo.lyrics import WORDS
 from mer_utils.vocabulary import Vocabulary
-from tiny_run import SOURCE_RATE, predictor, run  # noqa: F401 (fixtures)
+from tiny_run import SOURCE_RATE
 
 N_MELS, N_FRAMES = 16, 120
 #: The hand-built audio model decides on the loudness of these bands and frames only.

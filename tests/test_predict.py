@@ -18,7 +18,7 @@ from mer_utils.lyrics import load_tokens
 from mer_utils.mels import MelStore
 from mer_utils.outputs import read_predictions
 from messy_corpus import write_corrupt_mp3
-from tiny_run import N_SPLITS, PARAMS, predictor, pretrained_run, run  # noqa: F401 (fixtures)
+from tiny_run import N_SPLITS, PARAMS
 
 
 @pytest.fixture(scope="module")

@@ -7,16 +7,16 @@ small extraction parameters, then three models train: the audio CNN and
 the lyrics CNN on two splits, the fused model on one. ``run.json`` records the
 parameters as the runner does. About 30 s on 2 cores.
 
-:func:`pretrained_run` is a copy of it with notebook 08's pretrained rows
-added (musicnn and lyrics features, their fits saved by
-:func:`mer_utils.beyond.evaluate_pretrained`).
+:func:`build_pretrained` copies it and adds notebook 08's pretrained rows
+(musicnn and lyrics features, their fits saved by
+:func:`mer_utils.beyond.evaluate_pretrained`). The session fixtures ``run``,
+``predictor`` and ``pretrained_run`` (``conftest.py``) build them once.
 """
 
 import json
 import shutil
 
 import numpy as np
-import pytest
 
 from mer_utils import accounting, lyrics, mels, splits, training
 from mer_utils.demo.audio import draw_cues, synthesize, write_audio
@@ -34,35 +34,6 @@ MODELS = ("audio_cnn", "lyrics_cnn", "fused")
 N_SPLITS = {"audio_cnn": 2, "lyrics_cnn": 2, "fused": 1}
 TRAINING = {"epochs": 5, "batch_size": 16, "patience": 0, "learning_rate": 0.01, "dropout": 0.0,
             "vocab_size": 400, "max_len": 120, "seed": 7}
-
-#: What the fixtures built, shared by the modules that import them (each import is its own fixture to pytest).
-_BUILT = {}
-
-
-@pytest.fixture(scope="session")
-def run(tmp_path_factory):
-    """The tiny run folder (a ``RunLayout``), built once per session; test modules import this fixture."""
-    if "run" not in _BUILT:
-        _BUILT["run"] = build(tmp_path_factory.mktemp("tiny_run"))
-    return _BUILT["run"]
-
-
-@pytest.fixture(scope="session")
-def predictor(run):
-    """A :class:`mer_utils.predict.Predictor` of the tiny run, every model loaded."""
-    from mer_utils.predict import Predictor
-
-    if "predictor" not in _BUILT:
-        _BUILT["predictor"] = Predictor(run.run_dir)
-    return _BUILT["predictor"]
-
-
-@pytest.fixture(scope="session")
-def pretrained_run(run, tmp_path_factory):
-    """The tiny run plus notebook 08's pretrained rows, built once per session."""
-    if "pretrained_run" not in _BUILT:
-        _BUILT["pretrained_run"] = build_pretrained(run, tmp_path_factory.mktemp("pretrained_run"))
-    return _BUILT["pretrained_run"]
 
 
 def build_pretrained(run, root):

@@ -24,7 +24,6 @@ as usual (those of the missing modality excepted).
 import argparse
 from pathlib import Path
 
-import pandas as pd
 
 from .. import paths
 from ..accounting import Rejected
