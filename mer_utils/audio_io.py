@@ -37,7 +37,7 @@ class AudioMissingError(AudioReadError):
 
 
 def missing_file(path):
-    """Why ``path`` is not a file to read (``"does not exist"``, ``"is a folder, not a file"``, ...); ``""`` when it is."""
+    """Why ``path`` is not a file to read (``"does not exist"``, ``"is a folder, not a file"``...); ``""`` if it is."""
     path = Path(path)
     if path.is_file():
         return ""

@@ -25,7 +25,8 @@ MODALITIES = ("audio", "lyrics", "both")
 #: Features a model can read: log-mel spectrograms (notebook 02), lyrics tokens (notebook 03), and the
 #: pretrained features of notebook 08 (:mod:`mer_utils.pretrained`).
 INPUTS = {"mel": "mel features (notebook 02)", "tokens": "lyrics tokens (notebook 03)",
-          "musicnn": "musicnn clip features (notebook 08)", "lyrics_features": "pretrained lyrics features (notebook 08)"}
+          "musicnn": "musicnn clip features (notebook 08)",
+          "lyrics_features": "pretrained lyrics features (notebook 08)"}
 #: How a model's choices (early-stopping epoch, regularisation, fusion weights) were made. "paper": on the
 #: very validation part that is scored, as in the paper (slightly optimistic); "never-tuned": only on the
 #: training part (nested: an inner validation part or inner folds), so that the scored fold is seen by nothing
@@ -143,7 +144,7 @@ MODEL_INPUTS = {info.name: info.inputs for info in MODELS if info.builder}
 
 
 def model_info(name):
-    """The :class:`ModelInfo` of ``name`` (:data:`MODELS` or :data:`BEYOND_MODELS`); another gets modality ``"other"``."""
+    """The :class:`ModelInfo` of ``name`` (:data:`MODELS`, :data:`BEYOND_MODELS`); another gets modality ``"other"``."""
     return MODEL_INFO.get(name) or BEYOND_INFO.get(name) or ModelInfo(name, "other", name)
 
 

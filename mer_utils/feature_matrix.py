@@ -86,7 +86,8 @@ def _mismatch(index, signature, transform_name):
     if [row[0] for row in index.get("sources", [])] != [row[0] for row in signature]:
         gone, new = sorted(set(built) - set(wanted)), sorted(set(wanted) - set(built))
         if gone or new:
-            return f"tracks differ ({len(gone)} no longer in the index, e.g. {gone[:3]}; {len(new)} new, e.g. {new[:3]})"
+            return (f"tracks differ ({len(gone)} no longer in the index, e.g. {gone[:3]}; "
+                    f"{len(new)} new, e.g. {new[:3]})")
         return "the track order differs"
     changed = [t for t in wanted if built[t] != wanted[t]]
     if changed:

@@ -316,8 +316,8 @@ def _check_files(row, *, min_duration_s, min_lyrics_words, modalities):
     except AudioReadError as err:
         raise Rejected("unreadable_audio", str(err)) from None
     if duration < min_duration_s:
-        raise Rejected("too_short",
-                       f"audio file {row['audio_path']} lasts {duration:.1f} s, under the minimum of {min_duration_s:g} s")
+        raise Rejected("too_short", f"audio file {row['audio_path']} lasts {duration:.1f} s, "
+                                    f"under the minimum of {min_duration_s:g} s")
 
 
 def _passing(outcomes, classes, positions=None):
@@ -332,7 +332,8 @@ def _warn_unreached(outcomes, scheme):
     for label, members in passing.items():
         if not members:
             tagged = sum(lab == label for lab, _ in outcomes)
-            why = f"{tagged} tracks have its tags, all rejected" if tagged else f"no track has its tags {scheme.tags_of(label)}"
+            why = (f"{tagged} tracks have its tags, all rejected" if tagged
+                   else f"no track has its tags {scheme.tags_of(label)}")
             logger.warning("class %r of %s is reached by no track (%s): it is left out of the run",
                            label, scheme.dictionary, why)
     return tuple(label for label in scheme.classes if passing[label])

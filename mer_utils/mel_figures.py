@@ -49,7 +49,8 @@ def plot_examples(store, examples, *, sample_rate, clip_seconds, titles=None):
                 ax.axis("off")
                 continue
             image = librosa.display.specshow(features[ids[col]], sr=sample_rate, hop_length=hop, x_axis="s",
-                                             y_axis="mel", fmax=sample_rate / 2, vmin=vmin, vmax=vmax, cmap="magma", ax=ax)
+                                             y_axis="mel", fmax=sample_rate / 2, vmin=vmin, vmax=vmax, cmap="magma",
+                                             ax=ax)
             ax.set_title(f"{label}: {drawable((titles or {}).get(ids[col], ids[col]))}", fontsize=9,
                          color=CLASS_COLORS.get(label, "black"), **(hangul_font() or {}))
             ax.set_xlabel("time (s)")

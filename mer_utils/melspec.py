@@ -271,7 +271,8 @@ def load_clip(path, *, sample_rate, clip_seconds, pad_tolerance=config.CLIP_PAD_
     if shortfall > pad_tolerance * clip_seconds:
         raise Rejected(
             "too_short",
-            f"audio file {path} has {len(native) / native_rate:.2f} s of audio, less than clip_seconds={clip_seconds:g} "
+            f"audio file {path} has {len(native) / native_rate:.2f} s of audio, "
+            f"less than clip_seconds={clip_seconds:g} "
             f"(up to {pad_tolerance * clip_seconds:.2f} s would be zero-padded)",
         )
     peak = max(float(native.max()), -float(native.min())) if len(native) else 0.0  # NaN and inf propagate

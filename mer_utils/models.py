@@ -3,9 +3,10 @@
 Every builder returns an uncompiled :class:`keras.Model` that ends in a
 softmax over ``n_classes`` classes, output ``i`` the run's class ``i``
 (:func:`mer_utils.splits.load_classes`); the default is the paper's two,
-:data:`mer_utils.config.LABELS` (output 1 is *positive*). The audio input is a log-mel spectrogram read time-major, shape
-``(n_frames, n_mels)`` = ``(1024, 128)`` in the paper; the lyrics input is a
-padded sequence of word ids, shape ``(max_len,)`` = ``(400,)``.
+:data:`mer_utils.config.LABELS` (output 1 is *positive*). The audio input is
+a log-mel spectrogram read time-major, shape ``(n_frames, n_mels)`` =
+``(1024, 128)`` in the paper; the lyrics input is a padded sequence of word
+ids, shape ``(max_len,)`` = ``(400,)``.
 
 Inputs are named ``"mel"`` and ``"tokens"``, so every model is fed the same
 dictionary ``{"mel": ..., "tokens": ...}`` and takes what it needs. Which

@@ -268,8 +268,8 @@ def read_predictions(path):
     probs = probability_columns_of(frame)
     missing = [c for c in ("track_id", "label", "predicted") if c not in frame.columns]
     if missing or not probs:
-        raise ValueError(f"{path}: missing columns {missing}{'' if probs else ' and no probability column (prob_<class>)'}"
-                         f" (has {list(frame.columns)})")
+        no_probs = "" if probs else " and no probability column (prob_<class>)"
+        raise ValueError(f"{path}: missing columns {missing}{no_probs} (has {list(frame.columns)})")
     frame = frame.loc[:, ["track_id", "label", *probs, "predicted"]]
     for column in probs:
         prob = pd.to_numeric(frame[column], errors="coerce")

@@ -30,7 +30,7 @@ HANGUL_FONTS = ("NanumGothic", "Noto Sans CJK KR", "Noto Sans KR", "Malgun Gothi
 
 
 def class_colors(classes):
-    """Colour of each class: :data:`CLASS_COLORS` for the paper's two, matplotlib's cycle (``C0``, ``C1``, ...) otherwise."""
+    """Colour of each class: :data:`CLASS_COLORS` for the paper's two, else matplotlib's cycle (``C0``, ``C1``...)."""
     return {name: CLASS_COLORS.get(name, f"C{i % 10}") for i, name in enumerate(classes)}
 
 

@@ -29,8 +29,9 @@ and their late fusion (the mean of the two), on the features of
 Each model's probabilities are the mean of its split models; the ensemble's
 are the mean of the models' (the late fusion's counted through its two
 rows). A song that cannot be used is refused with the ledger's reason
-(:class:`mer_utils.accounting.Rejected`): exit status 1 on the command line. With no lyrics, the models that read lyrics are left out
-(and said so), unless named with ``--models``: then it is an error.
+(:class:`mer_utils.accounting.Rejected`): exit status 1 on the command line.
+With no lyrics, the models that read lyrics are left out (and said so),
+unless named with ``--models``: then it is an error.
 
 Exit status: 0 done; 1 a song, a lyrics file or the run folder is unusable;
 2 bad invocation.

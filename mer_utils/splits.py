@@ -39,7 +39,7 @@ PARTS = ("train", "val", "test")
 
 
 def _label_indices(labels, classes=None):
-    """Labels as class indices; accepts indices or the names of ``classes`` (default :data:`~mer_utils.config.LABELS`)."""
+    """Labels as class indices; takes indices or the names of ``classes`` (default :data:`~mer_utils.config.LABELS`)."""
     classes = LABELS if classes is None else tuple(classes)
     to_index = {name: i for i, name in enumerate(classes)} | {i: i for i in range(len(classes))}
     unknown = sorted({repr(v) for v in labels if v not in to_index})

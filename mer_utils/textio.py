@@ -203,7 +203,7 @@ def read_text(path):
 
 
 def read_lyrics(path):
-    """Read a lyrics file in UTF-8 / UTF-16 / CP949 (BOM or not) or a detected encoding; return text with LF line endings.
+    """Read a lyrics file in UTF-8 / UTF-16 / CP949 (BOM or not) or a detected encoding; the text with LF line ends.
 
     Raises
     ------

@@ -272,8 +272,9 @@ def validate_training_data(data, model_name):
     n_classes = len(data.classes)
     stray = sorted({label for label in data.labels.values() if label not in range(n_classes)})
     if n_classes < 2 or stray:
-        raise ValueError(f"{model_name}: labels must be class indices of the {n_classes} classes {tuple(data.classes)}, "
-                         f"found {stray[:5]}; give TrainingData the run's classes (splits.load_classes)")
+        raise ValueError(f"{model_name}: labels must be class indices of the {n_classes} classes "
+                         f"{tuple(data.classes)}, found {stray[:5]}; give TrainingData the run's classes "
+                         "(splits.load_classes)")
     sources = {"mel": data.mels, "tokens": data.tokens}
     available = {}
     for key in MODEL_INPUTS[model_name]:

@@ -232,7 +232,7 @@ def _article(match, word):
 
 
 def attach_particles(text):
-    """Resolve Korean particle slots by the syllable before them: "사랑{이/가}" -> "사랑이", "미소{이/가}" -> "미소가"."""
+    """Fill Korean particle slots by the syllable before: "사랑{이/가}" -> "사랑이", "미소{이/가}" -> "미소가"."""
     return _PARTICLE_SLOT.sub(_particle, text)
 
 
