@@ -16,13 +16,16 @@ with its own seed). Nothing is written into the run's ``models/``.
 """
 
 import argparse
+import os
 import time
 
-from mer_utils import beyond
-from mer_utils.accounting import kept, read_ledger
-from mer_utils.parallel import available_cores, resolve_workers
-from mer_utils.paths import RunLayout
-from mer_utils.pretrained import lyrics_features, musicnn_features
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # musicnn's features import TensorFlow: no start-up chatter
+
+from mer_utils import beyond  # noqa: E402
+from mer_utils.accounting import kept, read_ledger  # noqa: E402
+from mer_utils.parallel import available_cores, resolve_workers  # noqa: E402
+from mer_utils.paths import RunLayout  # noqa: E402
+from mer_utils.pretrained import lyrics_features, musicnn_features  # noqa: E402
 
 
 def run_sources(layout, *, max_seconds):
