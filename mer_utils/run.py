@@ -388,18 +388,22 @@ def _check_earlier_steps(plan, selected, record, run_label, *, named):
     """Refuse a rerun whose earlier notebooks have not completed in the run.
 
     Every step of ``plan`` before the last selected one, and not selected
-    itself, must have an ``ok`` entry in ``record`` (not ``stale``, ``failed``...). ``named``: the run was
-    chosen by ``--run-id`` or as the latest (not a fresh timestamp).
+    itself, must have an ``ok`` entry in ``record`` (not ``stale``, ``failed``...),
+    and must not come after the first selected one: that rerun would leave it
+    stale (:func:`_mark_later_stale`) before the later selected ones read it.
+    ``named``: the run was chosen by ``--run-id`` or as the latest (not a fresh timestamp).
     """
     done = {e["output"]: e.get("status") for e in (record or {}).get("notebooks", [])}
     chosen = {output for _, output, _ in selected}
+    first = min(nb.name[:2] for nb, _, _ in selected)
     last = max(i for i, (_, output, _) in enumerate(plan) if output in chosen)
-    missing = [(nb, output) for nb, output, _ in plan[:last]
-               if output not in chosen and done.get(output) != "ok"]
+    missing = [(nb, output, f"stale once {first} reruns" if done.get(output) == "ok" else done.get(output) or "not run")
+               for nb, output, _ in plan[:last]
+               if output not in chosen and (done.get(output) != "ok" or nb.name[:2] > first)]
     if not missing:
         return
-    states = ", ".join(f"{output} ({done.get(output) or 'not run'})" for _, output in missing)
-    numbers = ",".join(sorted({nb.name[:2] for nb, _ in missing} | {nb.name[:2] for nb, _, _ in selected}))
+    states = ", ".join(f"{output} ({state})" for _, output, state in missing)
+    numbers = ",".join(sorted({nb.name[:2] for nb, _, _ in missing} | {nb.name[:2] for nb, _, _ in selected}))
     if not named:
         where, option = f"a new run (profile {run_label.split('/')[0]!r} has no latest run to continue)", ""
     else:
@@ -434,27 +438,34 @@ def _put_entry(record, entry, plan):
     record["notebooks"] = sorted(entries.values(), key=lambda e: order.get(e["output"], len(order)))
 
 
-def _mark_later_stale(record, entry):
-    """Mark ``stale`` the ``ok`` entries of the notebooks after ``entry``'s.
+def _mark_later_stale(record, entry, plan):
+    """Mark ``stale`` the ``ok`` entries of the plan's notebooks after ``entry``'s.
 
     Their outputs were computed from what this rerun replaced (the sequence's
     order is the dependency, as in :func:`_check_earlier_steps`): a rerun of
     02 reopens 03's rejections, a retrained model leaves 07's table behind.
-    Variants of the same notebook do not read each other and stay as they are.
+    Variants of the same notebook do not read each other and stay as they are;
+    entries the profile no longer plans (a dropped variant) are left alone.
     """
-    later = [e for e in record["notebooks"]
-             if e["notebook"][:2] > entry["notebook"][:2] and e.get("status") == "ok"]
-    for e in later:
-        e.update(status="stale", stale_since=f"{entry['output']} reran in invocation {entry['invocation']}")
+    planned = {output for _, output, _ in plan}
+    for e in record["notebooks"]:
+        if e["output"] in planned and e["notebook"][:2] > entry["notebook"][:2] and e.get("status") == "ok":
+            e.update(status="stale", stale_since=f"{entry['output']} reran in invocation {entry['invocation']}")
 
 
-def _stale_note(record):
-    """What to rerun when the run has ``stale`` notebooks; ``""`` when it has none."""
-    stale = [e for e in record["notebooks"] if e.get("status") == "stale"]
+def _stale_note(record, plan):
+    """What to rerun when the run has ``stale`` notebooks; ``""`` when it has none.
+
+    The ``--only`` names every planned notebook from the first stale one on
+    that is not ``ok`` (a failed one among them too), so that it is accepted.
+    """
+    status = {e["output"]: e.get("status") for e in record["notebooks"]}
+    stale = [output for _, output, _ in plan if status.get(output) == "stale"]
     if not stale:
         return ""
-    numbers = sorted({e["notebook"][:2] for e in stale})
-    return (f"note: {', '.join(e['output'] for e in stale)} ran before a rerun of an earlier notebook and may be "
+    start = min(i for i, (_, output, _) in enumerate(plan) if output in stale)
+    numbers = sorted({nb.name[:2] for nb, output, _ in plan[start:] if status.get(output) != "ok"})
+    return (f"note: {', '.join(stale)} ran before a rerun of an earlier notebook and may be "
             f"out of date (stale in run.json); bring them up to date with --run-id {record['run_id']} "
             f"--only {','.join(numbers)}")
 
@@ -624,7 +635,7 @@ def execute(profile, *, run_id=None, runs_dir=RUNS_DIR, notebooks_dir=NOTEBOOKS_
     _link_latest(run_dir)
     log(f"done; run {run_label} is {record['status']} ({record['wall_s']:.0f} s of notebooks); "
         f"executed notebooks and run.json in {run_dir}")
-    if note := _stale_note(record):
+    if note := _stale_note(record, plan):
         log(note)
     return run_dir
 
@@ -654,7 +665,7 @@ def _execute_step(notebook, output_name, params, record, plan, profile, run_dir,
             raise
         raise RunError(failure["message"]) from None
     entry.update(status="ok", wall_s=round(time.perf_counter() - start, 2))
-    _mark_later_stale(record, entry)
+    _mark_later_stale(record, entry, plan)
     write_json(run_dir / "run.json", record, indent=2)
     return entry
 

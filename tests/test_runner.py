@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 from pathlib import Path
 
 import nbformat
@@ -382,6 +383,70 @@ def test_a_notebook_after_a_stale_one_refuses_to_run(profiles, notebooks, tmp_pa
         runner.execute(profile, run_id="r", runs_dir=tmp_path / "runs", notebooks_dir=notebooks, only={"03"}, log=quiet)
     assert "02_model-a.ipynb (stale), 02_model-b.ipynb (stale)" in str(err.value)
     assert "--only 02,03 --run-id r" in str(err.value)
+
+
+@pytest.fixture
+def stubbed_papermill(monkeypatch):
+    """Notebook executions recorded instead of run (a failing one raises): the runner's bookkeeping alone, fast."""
+    import papermill
+
+    executed, failing = [], set()
+
+    def execute_notebook(source, output, **_):
+        executed.append(Path(output).name)
+        if Path(output).name in failing:
+            raise RuntimeError("stubbed failure")
+        Path(output).write_text("{}")
+
+    monkeypatch.setattr(papermill, "execute_notebook", execute_notebook)
+    return types.SimpleNamespace(executed=executed, failing=failing)
+
+
+@pytest.fixture
+def sequence(tmp_path, notebooks):
+    """The fixture notebooks plus 03 and 04: a sequence long enough for a notebook between two selected ones."""
+    for name in ("03_third.ipynb", "04_fourth.ipynb"):
+        write_notebook(notebooks, name, 'run_dir: str = ""', "pass")
+    return notebooks
+
+
+def statuses(run_dir):
+    return {e["output"]: e["status"] for e in json.loads((run_dir / "run.json").read_text())["notebooks"]}
+
+
+def test_one_invocation_cannot_skip_a_notebook_its_own_rerun_makes_stale(profiles, sequence, tmp_path,
+                                                                          stubbed_papermill):
+    profile, runs = runner.load_profile("child", profiles_dir=profiles), tmp_path / "runs"
+    run_dir = runner.execute(profile, runs_dir=runs, notebooks_dir=sequence, log=quiet)
+    stubbed_papermill.executed.clear()
+    with pytest.raises(runner.UsageError) as err:  # 02 and 03 would read 01's old outputs
+        runner.execute(profile, runs_dir=runs, notebooks_dir=sequence, only={"01", "04"}, log=quiet)
+    assert "02_model-a.ipynb (stale once 01 reruns)" in str(err.value) and "03_third.ipynb (stale once 01 reruns)" \
+        in str(err.value)
+    assert f"--only 01,02,03,04 --run-id {run_dir.name}" in str(err.value)
+    assert not stubbed_papermill.executed and set(statuses(run_dir).values()) == {"ok"}
+    runner.execute(profile, runs_dir=runs, notebooks_dir=sequence, only={"01", "02"}, log=quiet)  # 03, 04 stale after
+    assert [statuses(run_dir)[name] for name in ("03_third.ipynb", "04_fourth.ipynb")] == ["stale", "stale"]
+
+
+def test_the_stale_note_names_an_accepted_rerun_and_only_planned_notebooks(profiles, sequence, tmp_path,
+                                                                            stubbed_papermill):
+    profile, runs = runner.load_profile("child", profiles_dir=profiles), tmp_path / "runs"
+    run_dir = runner.execute(profile, runs_dir=runs, notebooks_dir=sequence, log=quiet)
+    stubbed_papermill.failing.add("03_third.ipynb")
+    with pytest.raises(runner.RunError):
+        runner.execute(profile, runs_dir=runs, notebooks_dir=sequence, only={"03"}, log=quiet)
+    stubbed_papermill.failing.clear()
+    # variant b dropped from the profile: its old entry is left as it is, neither marked nor named
+    fewer = {**profile, "variants": {"02_model": [{"model": "a"}]}}
+    messages = []
+    runner.execute(fewer, runs_dir=runs, notebooks_dir=sequence, only={"01"}, log=messages.append)
+    assert statuses(run_dir) == {"01_first.ipynb": "ok", "02_model-a.ipynb": "stale", "02_model-b.ipynb": "ok",
+                                 "03_third.ipynb": "failed", "04_fourth.ipynb": "stale"}
+    assert messages[-1].startswith("note: 02_model-a.ipynb, 04_fourth.ipynb ran before a rerun")
+    assert messages[-1].endswith(f"--run-id {run_dir.name} --only 02,03,04"), "03 failed: it must rerun too"
+    runner.execute(fewer, runs_dir=runs, notebooks_dir=sequence, only={"02", "03", "04"}, log=messages.append)
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "ok" and "note:" not in messages[-1]
 
 
 # --- kills: nothing survives the runner, and run.json says what happened ------------------
