@@ -16,11 +16,12 @@ Reruns (``--only 02,03``) continue an existing run: the one ``--run-id``
 names, else the profile's ``latest``. Every notebook before a selected one
 must have completed in that run, or nothing runs and the message names the
 notebooks to run first. A rerun makes the later notebooks' entries
-``stale`` (they read what it replaced) until they are rerun too. ``run.json`` keeps one entry per executed notebook
-across invocations (a rerun replaces that notebook's entry only) and a list
-of the invocations; a run whose runner was killed is marked ``interrupted``
-by the next invocation. ``latest`` moves to a run only when an invocation on
-it succeeds.
+``stale`` (they read what it replaced) until they are rerun too.
+``run.json`` keeps one entry per executed notebook across invocations (a
+rerun replaces that notebook's entry only) and a list of the invocations; a
+run whose runner was killed is marked ``interrupted`` by the next
+invocation. ``latest`` moves to a run only when an invocation on it
+succeeds.
 
 Exit status: 0 done; 1 a notebook failed; 2 bad invocation, profile or
 parameters (nothing was executed); 130 / 143 interrupted by SIGINT / SIGTERM.
@@ -460,12 +461,11 @@ def _stale_note(record, plan):
     that is not ``ok`` (a failed one among them too), so that it is accepted.
     """
     status = {e["output"]: e.get("status") for e in record["notebooks"]}
-    stale = [output for _, output, _ in plan if status.get(output) == "stale"]
+    stale = [i for i, (_, output, _) in enumerate(plan) if status.get(output) == "stale"]
     if not stale:
         return ""
-    start = min(i for i, (_, output, _) in enumerate(plan) if output in stale)
-    numbers = sorted({nb.name[:2] for nb, output, _ in plan[start:] if status.get(output) != "ok"})
-    return (f"note: {', '.join(stale)} ran before a rerun of an earlier notebook and may be "
+    numbers = sorted({nb.name[:2] for nb, output, _ in plan[stale[0]:] if status.get(output) != "ok"})
+    return (f"note: {', '.join(plan[i][1] for i in stale)} ran before a rerun of an earlier notebook and may be "
             f"out of date (stale in run.json); bring them up to date with --run-id {record['run_id']} "
             f"--only {','.join(numbers)}")
 
