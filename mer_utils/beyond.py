@@ -52,6 +52,7 @@ import logging
 import math
 import shutil
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -596,17 +597,27 @@ def map_folds(folds, context, *, n_workers=0):
     if workers == 1:  # no worker process: nothing to send
         return [_fit_fold(fold, context) for fold in folds]
     fitted = [None] * len(folds)
+    shown = {}  # the warnings registry of this call: "default" filters show a warning once, not once per split
     for (index, _), result in map_unordered(_fit_numbered_fold, list(enumerate(folds)), n_workers=workers,
                                             initializer=_receive_context, initargs=(context,), progress=False):
         if isinstance(result, BaseException):
             raise result
-        fitted[index] = result
+        fitted[index], caught = result
+        for message, category, filename, lineno in caught:  # through this process's filters, as if fit here
+            warnings.warn_explicit(message, category, filename, lineno, registry=shown)
     return fitted
 
 
 def _fit_numbered_fold(item):
-    """:func:`_fit_fold` of ``item = (index, fold)``, in a worker process."""
-    return _fit_fold(item[1])
+    """:func:`_fit_fold` of ``item = (index, fold)`` in a worker process, with the warnings it raised.
+
+    A worker's warnings would go to its stderr, which a notebook does not
+    show; :func:`map_folds` raises them again in the notebook's process.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # all of them: the notebook's filters decide there
+        fitted = _fit_fold(item[1])
+    return fitted, list(dict.fromkeys((str(w.message), w.category, w.filename, w.lineno) for w in caught))
 
 
 def corrected_paired_tests(metrics, pairs, *, test_fraction, metric="accuracy"):

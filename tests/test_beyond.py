@@ -1,6 +1,7 @@
 """Notebook 08's rows: pretrained features + logistic regression, fusions, never tuned on the scored fold."""
 
 import types
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -315,12 +316,12 @@ def test_nested_training_takes_the_runs_classes(layout, monkeypatch):
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
 
 
-def audio_baseline_inputs(toy):
+def audio_baseline_inputs(toy, *, stack=np.stack):
     """The audio baseline fit on the toy's audio table, in ``_baseline_inputs``' form."""
     from mer_utils import baselines
 
     audio = toy.sources["musicnn"]
-    return {AUDIO_BASELINE: (dict(zip(audio.index, audio.to_numpy())), np.stack, baselines.make_audio_melstats)}
+    return {AUDIO_BASELINE: (dict(zip(audio.index, audio.to_numpy())), stack, baselines.make_audio_melstats)}
 
 
 def test_repeated_folds_score_every_cheap_row_on_identical_folds(toy, monkeypatch):
@@ -352,6 +353,21 @@ def test_folds_fit_on_worker_processes_give_the_numbers_of_one_process(toy):
             np.testing.assert_array_equal(prob, found_pooled[name][0], err_msg=name)
     with pytest.raises(KeyError):  # a split's error is raised as it was, not yielded as a result
         beyond.map_folds([(["nobody"], ["t00"], 0)] * 2, context, n_workers=2)
+
+
+def stack_and_warn(rows):
+    """np.stack that warns, as a model fit in a worker process may (module level: workers import it)."""
+    warnings.warn("a warning raised while fitting a split", UserWarning)
+    return np.stack(rows)
+
+
+def test_warnings_of_splits_fit_on_worker_processes_reach_the_notebook(toy):
+    context = beyond.FoldContext(toy.labels, toy.sources, baselines=audio_baseline_inputs(toy, stack=stack_and_warn),
+                                 **FAST)
+    folds = [(split["train"], split["val"], seed) for seed, split in enumerate(toy.splits)]
+    with pytest.warns(UserWarning, match="while fitting a split") as caught:
+        beyond.map_folds(folds, context, n_workers=2)
+    assert all(w.filename == __file__ for w in caught if "while fitting" in str(w.message)), "raised where it was"
 
 
 def test_notebook_08_parameter_ranges_name_the_modules_lists():
