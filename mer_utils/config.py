@@ -225,3 +225,7 @@ PARAMETER_RANGES = {
 }
 #: List parameters for which an empty list is a choice ("none"), not a mistake.
 MAY_BE_EMPTY = ("nested_models",)  # notebook 08: retrain no paper model never-tuned
+#: Parameters that name a file or folder. Given with ``--set``, a relative one is relative
+#: to where the command runs (the notebooks themselves run in ``notebooks/``), and its text
+#: is taken literally, not read as YAML (where `` #`` would start a comment).
+PATH_PARAMETERS = ("corpus_path", "song_path", "lyrics_path")

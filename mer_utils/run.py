@@ -10,7 +10,8 @@ sequence without any change here.
 Before any notebook runs, every parameter value (profile, variants,
 ``--set``) is checked against the type its notebook declares and the range
 in :data:`mer_utils.config.PARAMETER_RANGES`; all bad values are reported
-together.
+together. A file or folder given with ``--set`` (``corpus_path``, ...) is
+relative to the folder the command runs in, not to ``notebooks/``.
 
 Reruns (``--only 02,03``) continue an existing run: the one ``--run-id``
 names, else the profile's ``latest``. Every notebook before a selected one
@@ -59,7 +60,7 @@ from pathlib import Path
 
 import yaml
 
-from .config import MAY_BE_EMPTY, PARAMETER_RANGES
+from .config import MAY_BE_EMPTY, PARAMETER_RANGES, PATH_PARAMETERS
 from .fileio import write_json
 from .lifetime import process_alive
 from .paths import NOTEBOOKS_DIR, PROFILES_DIR, RUNS_DIR
@@ -142,18 +143,50 @@ def load_profile(name, *, overrides=None, profiles_dir=PROFILES_DIR):
     return profile
 
 
-def parse_overrides(items):
-    """Turn ``["epochs=3", "corpus=mirex"]`` into ``{"epochs": 3, "corpus": "mirex"}`` (YAML-typed)."""
+def parse_overrides(items, *, cwd=None):
+    """Turn ``["epochs=3", "corpus=mirex"]`` into ``{"epochs": 3, "corpus": "mirex"}`` (YAML-typed).
+
+    A path parameter (:data:`mer_utils.config.PATH_PARAMETERS`) is taken as
+    written (quotes around it removed) and made absolute against ``cwd``
+    (default: the current folder), since the notebooks run elsewhere.
+
+    Raises
+    ------
+    UsageError
+        An item without ``=``, a value that is not YAML, or one whose `` #``
+        YAML would read as the start of a comment.
+    """
     overrides = {}
     for item in items or ():
         key, sep, value = item.partition("=")
+        key = key.strip()
         if not sep or not key:
             raise UsageError(f"--set expects NAME=VALUE, got {item!r}")
+        if key in PATH_PARAMETERS:
+            overrides[key] = _absolute_path(_unquoted(value.strip()), cwd)
+            continue
         try:
-            overrides[key.strip()] = yaml.safe_load(value)
+            overrides[key] = yaml.safe_load(value)
         except yaml.YAMLError:
             raise UsageError(f"--set {item}: the value is not valid YAML; quote it") from None
+        if " #" in value and "#" not in str(overrides[key]):
+            raise UsageError(f"--set {item}: YAML reads ' #' as the start of a comment; quote the value, "
+                             f"e.g. --set '{key}=\"{value}\"'")
     return overrides
+
+
+def _unquoted(text):
+    """``text`` without one pair of matching quotes around it."""
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    return text
+
+
+def _absolute_path(text, cwd):
+    """``text`` as an absolute path against ``cwd`` (``~`` expanded); empty stays empty (the default)."""
+    if not text:
+        return text
+    return os.path.normpath(Path(cwd or Path.cwd()) / Path(text).expanduser())
 
 
 # --- notebooks ----------------------------------------------------------------

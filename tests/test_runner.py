@@ -83,6 +83,17 @@ def test_overrides_are_yaml_typed():
         "epochs": 3, "rate": 0.5, "corpus": "mirex", "flag": True, "tags": ["a", "b"]}
     with pytest.raises(runner.RunError, match="NAME=VALUE"):
         runner.parse_overrides(["epochs"])
+    with pytest.raises(runner.UsageError, match="start of a comment; quote the value"):
+        runner.parse_overrides(["title=take #2"])
+    assert runner.parse_overrides(["title='take #2'"]) == {"title": "take #2"}
+
+
+def test_path_overrides_are_literal_and_relative_to_where_the_command_runs(tmp_path):
+    found = runner.parse_overrides(["corpus_path=data/raw/both.csv", "song_path='take #2/song.mp3'",
+                                    "lyrics_path=/abs/x: y.txt"], cwd=tmp_path)
+    assert found == {"corpus_path": str(tmp_path / "data/raw/both.csv"),
+                     "song_path": str(tmp_path / "take #2/song.mp3"), "lyrics_path": "/abs/x: y.txt"}
+    assert runner.parse_overrides(["corpus_path="]) == {"corpus_path": ""}, "empty keeps the notebook's default"
 
 
 @pytest.fixture
