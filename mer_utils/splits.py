@@ -493,6 +493,66 @@ def load_splits(layout):
     return restricted
 
 
+def check_classes_left(layout, *, stage):
+    """Raise ``ValueError`` if ``stage``'s rejections left a class without tracks in a part of a split.
+
+    Notebook 01 gives every class tracks in every part of every split; the
+    mel and lyrics stages reject more tracks afterwards (silent or
+    undecodable audio, lyrics without content words). Called at the end of
+    each, once the ledger is written, so that a run stops there with the
+    tracks to blame rather than failing later inside a model, or scoring a
+    validation part that holds one class.
+
+    Parameters
+    ----------
+    layout : RunLayout
+    stage : str
+        The stage that just ran (e.g. ``"02_mels"``), for the message.
+
+    Raises
+    ------
+    ValueError
+        Naming each part of each split left without a class (or the classes
+        left without any track), with the tracks the stage rejected there and
+        why.
+    """
+    classes = load_classes(layout)
+    ledger = read_ledger(layout.tracks_csv)
+    rejected_here = ledger[(ledger["status"] == "rejected") & (ledger["stage"] == stage)]
+    kept = ledger[ledger["status"] == "kept"]
+    emptied = [name for name in classes if not (kept["label"] == name).any()]
+    if emptied:
+        blame = _blame(rejected_here, emptied, layout.tracks_csv)
+        raise ValueError(f"after {stage}, no kept track has class {', '.join(map(repr, emptied))}; every class of "
+                         f"the run ({', '.join(classes)}) needs tracks. {blame}")
+    label_of = dict(zip(kept["track_id"], kept["label"]))
+    splits, _ = read_splits(layout)
+    problems = []
+    for i, split in enumerate(splits):
+        for part in split_parts(split):
+            present = {label_of.get(t) for t in split[part]}
+            problems += [(i, part, name) for name in classes if name not in present]
+    if problems:
+        named = "; ".join(f"split {i} {part} has no {name!r} track" for i, part, name in problems[:5])
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        blame = _blame(rejected_here, sorted({name for _, _, name in problems}), layout.tracks_csv)
+        raise ValueError(f"after {stage}, {named}{more}: every class needs tracks in every part, as notebook 01 "
+                         f"made them. {blame}")
+
+
+def _blame(rejected, classes, ledger_path):
+    """What ``rejected`` (ledger rows) says about the tracks of ``classes``, with the remedies."""
+    rows = rejected[rejected["label"].isin(classes)]
+    if rows.empty:
+        return f"This stage rejected none of their tracks; the ledger ({ledger_path}) says which stage did and why."
+    reasons = rows["reason"].value_counts()
+    listed = ", ".join(f"{t} ({reason})" for t, reason in zip(rows["track_id"][:5], rows["reason"][:5]))
+    return (f"This stage rejected {len(rows)} of their tracks ({', '.join(f'{n} {r}' for r, n in reasons.items())}), "
+            f"e.g. {listed}. The first: {rows['detail'].iloc[0]}. The ledger ({ledger_path}) gives every reason. "
+            f"Fix or replace those "
+            f"files, change the parameter that rejects them, or leave them out of the corpus and rerun from 01.")
+
+
 def label_map(layout):
     """``{track_id: label index}`` for the tracks kept in the run's ledger (index into :func:`load_classes`).
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from mer_utils import accounting, filtering, mels
-from mer_utils.splits import label_map, load_splits, make_splits, read_splits, save_splits, split_summary
+from mer_utils.splits import check_classes_left, label_map, load_splits, make_splits, read_splits, save_splits, split_summary
 
 IDS = [f"t{i:03d}" for i in range(200)]
 LABELS = [int(i % 4 == 0 or i % 4 == 1) for i in range(200)]  # 100 / 100
@@ -170,6 +170,25 @@ def test_load_splits_errors(layout):
     save_splits(layout, [{"train": ["t001"], "val": ["t002"]}], params={})
     with pytest.raises(ValueError, match="no val track left"):
         load_splits(layout)
+
+
+def test_a_stage_that_empties_a_class_from_a_part_stops_the_run_naming_the_tracks(layout):
+    splits = [{"train": ["t000", "t001", "t002", "t003"], "val": ["t004", "t005", "t006"]}]  # val: + + -
+    save_splits(layout, splits, params={}, classes=("negative", "positive"))
+    write_ledger(layout, rejected={"t000"})  # a positive training track: both classes stay everywhere
+    check_classes_left(layout, stage=mels.STAGE)
+    write_ledger(layout, rejected={"t004", "t005"})  # both positive validation tracks
+    with pytest.raises(ValueError, match=r"after 02_mels, split 0 val has no 'positive' track: .*"
+                                         r"This stage rejected 2 of their tracks \(2 silent_audio\), "
+                                         r"e\.g\. t004 \(silent_audio\), t005 \(silent_audio\)\. The first: silence"):
+        check_classes_left(layout, stage=mels.STAGE)
+    with pytest.raises(ValueError, match="after 03_lyrics, split 0 val .* This stage rejected none of their tracks"):
+        check_classes_left(layout, stage="03_lyrics")  # not this stage's doing: still stops, without blaming it
+    positives = [t for t, y in zip(IDS, LABELS) if y]
+    write_ledger(layout, rejected=set(positives))
+    with pytest.raises(ValueError, match=r"no kept track has class 'positive'; every class of the run "
+                                         r"\(negative, positive\) needs tracks\. This stage rejected 100"):
+        check_classes_left(layout, stage=mels.STAGE)
 
 
 # --- grouped splits: every class on both sides ------------------------------------------------
