@@ -19,6 +19,7 @@ data; :func:`label_map` gives each kept track's label index.
 """
 
 import json
+import logging
 import re
 import unicodedata
 from collections import Counter
@@ -31,6 +32,8 @@ from .accounting import kept_ids, read_ledger
 from .config import LABELS, N_SPLITS, SEED, SPLIT_SCHEME, VAL_FRACTION
 from .fileio import write_json
 from .modality import KINDS
+
+logger = logging.getLogger(__name__)
 
 SCHEMES = ("shuffle", "kfold", "given")
 #: The parts a split may have, in the order they are listed. Made splits have
@@ -302,6 +305,28 @@ def part_order(parts):
     """The distinct values of ``parts`` (from :func:`parse_given`) in order: train, val, test; or by fold number."""
     present = set(parts)
     return [p for p in PARTS if p in present] + sorted(p for p in present if p not in PARTS)
+
+
+def check_split_column(manifest, *, scheme):
+    """Check the corpus's ``split`` column for ``scheme``: validated when ``given``, else its parts are ignored.
+
+    With another scheme the run makes its own splits; a corpus that gives
+    parts is then told so in a logged warning rather than having them
+    dropped silently.
+
+    Raises
+    ------
+    ValueError
+        From :func:`validate_given_parts`, with ``scheme="given"``.
+    """
+    if scheme == "given":
+        validate_given_parts(manifest)
+        return
+    column = manifest["split"] if "split" in manifest else pd.Series([], dtype=object)
+    n_given = int((column.fillna("").astype(str).str.strip() != "").sum())
+    if n_given:
+        logger.warning("the corpus gives a split for %d of its %d tracks; split_scheme=%r makes new splits and "
+                       "ignores them (split_scheme=given uses them)", n_given, len(manifest), scheme)
 
 
 def validate_given_parts(manifest):

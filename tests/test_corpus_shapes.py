@@ -33,8 +33,7 @@ def prepare(layout, csv_path, *, modalities="auto", label_map=None, split_scheme
     """Notebook 01's steps, in its order: manifest, modalities, label scheme, ledger, classes, splits."""
     manifest = corpus.build_manifest("csv", corpus_path=csv_path)
     run_modalities = modality.resolve(modalities, manifest)
-    if split_scheme == "given":
-        splits.validate_given_parts(manifest)
+    splits.check_split_column(manifest, scheme=split_scheme)
     scheme = filtering.label_scheme(label_map=label_map)
     ledger = filtering.filter_tracks(manifest, scheme=scheme, modalities=run_modalities, balance=balance,
                                      seed=0, **rules)

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from mer_utils import accounting, filtering, mels
-from mer_utils.splits import check_classes_left, label_map, load_splits, make_splits, read_splits, save_splits, split_summary
+from mer_utils.splits import check_classes_left, check_split_column, label_map, load_splits, make_splits, read_splits, save_splits, split_summary
 
 IDS = [f"t{i:03d}" for i in range(200)]
 LABELS = [int(i % 4 == 0 or i % 4 == 1) for i in range(200)]  # 100 / 100
@@ -189,6 +189,19 @@ def test_a_stage_that_empties_a_class_from_a_part_stops_the_run_naming_the_track
     with pytest.raises(ValueError, match=r"no kept track has class 'positive'; every class of the run "
                                          r"\(negative, positive\) needs tracks\. This stage rejected 100"):
         check_classes_left(layout, stage=mels.STAGE)
+
+
+def test_a_split_column_is_checked_when_given_and_otherwise_ignored_with_a_warning(caplog):
+    manifest = pd.DataFrame({"track_id": ["a", "b", "c"], "split": ["train", "val", ""]})
+    with caplog.at_level("WARNING", logger="mer_utils.splits"):
+        check_split_column(manifest, scheme="shuffle")
+    assert "gives a split for 2 of its 3 tracks; split_scheme='shuffle' makes new splits" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="mer_utils.splits"):
+        check_split_column(manifest.assign(split=""), scheme="kfold")
+    assert not caplog.text
+    with pytest.raises(ValueError, match="'c'"):
+        check_split_column(manifest, scheme="given")
 
 
 # --- grouped splits: every class on both sides ------------------------------------------------
