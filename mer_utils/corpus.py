@@ -142,7 +142,8 @@ def read_table(path, *, what):
     """Read a small CSV of unknown encoding and delimiter (``,``, ``;`` or tab) as strings.
 
     Column names are stripped and lower-cased (an empty one is named
-    ``unnamed: <n>``); cells are stripped; blank lines are skipped and a short
+    ``unnamed: <n>``); cells are stripped; blank lines (also lines of bare
+    delimiters, as spreadsheets export empty rows) are skipped and a short
     row is padded with empty cells. A row with more fields than the header
     raises: read leniently (as pandas does), a trailing delimiter on the first
     row turns the first column into the index and shifts every other one.
@@ -159,6 +160,8 @@ def read_table(path, *, what):
         not a CSV table, has a column twice or a row longer than its header.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{what} {path} is a folder, not a CSV file")
     if not path.is_file():
         raise ValueError(f"{what} {path} does not exist")
     text = read_text(path)  # TextDecodeError (a ValueError) names the file
@@ -182,12 +185,12 @@ def read_table(path, *, what):
 
 
 def _records(text, *, delimiter, path, what):
-    """``(first line, stripped cells)`` of every non-blank record of a CSV text (lines are 1-based)."""
+    """``(first line, stripped cells)`` of every record of a CSV text with a non-blank cell (lines are 1-based)."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     records, start = [], 1
     try:
         for cells in reader:
-            if len(cells) > 1 or (cells and cells[0].strip()):  # a blank line reads as [] or ['  ']
+            if any(cell.strip() for cell in cells):  # blank: [], ['  '] or only delimiters (spreadsheets write ',,,')
                 records.append((start, [cell.strip() for cell in cells]))
             start = reader.line_num + 1
     except csv.Error as err:
@@ -330,6 +333,8 @@ def from_folder(folder):
         or has no usable ``tags.csv``.
     """
     folder = Path(folder).resolve()
+    if folder.is_file():
+        raise ValueError(f"corpus folder {folder} is a file, not a folder (corpus=csv reads a CSV table)")
     if not folder.is_dir():
         raise ValueError(f"corpus folder {folder} does not exist")
     audio_folders = (folder, folder / "audio")

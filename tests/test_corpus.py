@@ -110,6 +110,13 @@ def test_a_row_longer_than_the_header_names_its_line(tmp_path, content, line):
         corpus.from_csv(path)
 
 
+def test_rows_of_bare_delimiters_are_blank_lines(tmp_path):
+    """Spreadsheets export an empty row as ``,,,``: skipped like a blank line, not a row without an id."""
+    path = tmp_path / "c.csv"
+    path.write_text("track_id,audio_path,tags\na,a.wav,happy\n,,\n , ,\nb,b.wav,sad\n,,\n")
+    assert corpus.from_csv(path)["track_id"].tolist() == ["a", "b"]
+
+
 def test_a_trailing_delimiter_everywhere_is_an_unnamed_empty_column(tmp_path):
     path = write_csv(tmp_path / "m.csv", "track_id,audio_path,tags,\nt1,a.wav,happy,\nt2,b.wav,sad\n")
     assert corpus.from_csv(path)[["track_id", "tags"]].values.tolist() == [["t1", "happy"], ["t2", "sad"]]
@@ -137,6 +144,8 @@ def test_from_csv_keeps_every_language_as_a_code(tmp_path):
 def test_from_csv_missing_and_undecodable_file(tmp_path):
     with pytest.raises(ValueError, match="does not exist"):
         corpus.from_csv(tmp_path / "nope.csv")
+    with pytest.raises(ValueError, match="is a folder, not a CSV file"):
+        corpus.from_csv(tmp_path)
     path = tmp_path / "binary.csv"
     path.write_bytes(b"\x00\xff\xfe\x01" * 50 + b"\x80")
     with pytest.raises(ValueError, match="binary.csv"):
@@ -262,6 +271,8 @@ def test_from_folder_errors(tmp_path):
         corpus.from_folder(tmp_path)
     with pytest.raises(ValueError, match="does not exist"):
         corpus.from_folder(tmp_path / "nope")
+    with pytest.raises(ValueError, match=r"is a file, not a folder \(corpus=csv reads a CSV table\)"):
+        corpus.from_folder(tmp_path / "notes.txt")
     write_audio(tmp_path / "x.wav", 1.0)
     with pytest.raises(ValueError, match="no tags.csv"):
         corpus.from_folder(tmp_path)
