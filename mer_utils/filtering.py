@@ -442,11 +442,14 @@ def filter_tracks(manifest, *, scheme=None, positive_tags=POSITIVE_TAGS, negativ
     for position, row in enumerate(manifest.to_dict("records")):
         track_id = row["track_id"]
         if track_id in first_row:
+            first = first_row[track_id]  # named by its file: the manifest's row numbers are not the user's lines
+            tags = row["tags"], first["tags"]
+            differ = "" if tags[0] == tags[1] else f" (its tags {tags[0]!r} differ from {tags[1]!r})"
             outcomes.append(("", Rejected("duplicate_id",
-                                          f"{_track_name(row)} repeats the id of row {first_row[track_id] + 1} "
-                                          f"of the manifest (the first one is kept); recorded as {ids[position]!r}")))
+                                          f"{_track_name(row)} repeats the id of an earlier row, {_track_name(first)}, "
+                                          f"which is kept{differ}; recorded as {ids[position]!r}")))
             continue
-        first_row[track_id] = position
+        first_row[track_id] = row
         outcomes.append(check_track(row, **rules))
     reached = _warn_unreached(outcomes, scheme)
     if balance and reached:

@@ -191,6 +191,9 @@ def test_a_repeated_id_in_tags_csv_keeps_every_row_for_filtering_to_reject(tmp_p
     ledger = filtering.filter_tracks(manifest, positive_tags=("happy",), negative_tags=("sad",),
                                      modalities=("audio",), min_duration_s=1, balance=False)
     assert ledger.set_index("track_id").at["t1#2", "reason"] == "duplicate_id"
+    assert ledger.set_index("track_id").at["t1#2", "detail"] == (
+        f"track 't1' ({tmp_path / 't1.wav'}) repeats the id of an earlier row, track 't1' ({tmp_path / 't1.wav'}), "
+        "which is kept (its tags 'sad' differ from 'happy'); recorded as 't1#2'")
 
 
 NFC, NFD = unicodedata.normalize("NFC", "노래 café"), unicodedata.normalize("NFD", "노래 café")
