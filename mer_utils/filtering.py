@@ -290,14 +290,21 @@ def check_track(row, *, scheme, min_duration_s, min_lyrics_words, modalities=KIN
     except Rejected as rejected:
         return "", rejected
     try:
-        _check_files(row, min_duration_s=min_duration_s, min_lyrics_words=min_lyrics_words, modalities=modalities)
+        check_files(row, min_duration_s=min_duration_s, min_lyrics_words=min_lyrics_words, modalities=modalities)
     except Rejected as rejected:
         return label, rejected
     return label, None
 
 
-def _check_files(row, *, min_duration_s, min_lyrics_words, modalities):
-    """Raise :class:`~mer_utils.accounting.Rejected` for the first failing rule on the track's files."""
+def check_files(row, *, min_duration_s, min_lyrics_words, modalities):
+    """Raise :class:`~mer_utils.accounting.Rejected` for the first failing rule on the track's files.
+
+    The rules of ``modalities`` (``"audio"``: a readable file of at least
+    ``min_duration_s``; ``"lyrics"``: at least ``min_lyrics_words`` words)
+    on a manifest ``row`` (``track_id``, ``audio_path``, ``lyrics_path``,
+    ``lyrics_text``, ``title``, ``artist``). :mod:`mer_utils.predict` applies
+    them to new songs too.
+    """
     audio, lyrics = "audio" in modalities, "lyrics" in modalities
     missing_audio = _missing_audio(row) if audio else ""
     if missing_audio:

@@ -73,6 +73,7 @@ VOCABULARY_FILE = "vocabulary.json"
 RUN_JSON = "run.json"
 #: The preprocessing a song needs, by the notebook whose parameters set it, with the notebooks' defaults.
 PREPROCESSING = {
+    "01_data": {"min_duration_s": config.MIN_DURATION_S, "min_lyrics_words": config.MIN_LYRICS_WORDS},
     "02_mels": {"sample_rate": config.SAMPLE_RATE, "clip_seconds": config.CLIP_SECONDS, "n_mels": config.N_MELS,
                 "n_frames": config.N_FRAMES, "n_fft": config.N_FFT},
     "03_lyrics": {"korean_tagger": config.KOREAN_TAGGER},
@@ -93,7 +94,7 @@ class MissingInputError(ValueError):
 # --- the run ---------------------------------------------------------------------------
 
 def run_parameters(run_dir):
-    """The preprocessing parameters of a run, as its notebooks 02 and 03 used them.
+    """The rules and preprocessing parameters of a run, as its notebooks 01, 02, 03 and 08 used them.
 
     Read from ``run.json``: a notebook's own entry first, then the run's
     parameters, then the notebook's default (the paper's value in
@@ -103,7 +104,8 @@ def run_parameters(run_dir):
     Returns
     -------
     dict
-        ``sample_rate, clip_seconds, n_mels, n_frames, n_fft, korean_tagger, musicnn_model, musicnn_seconds``.
+        ``min_duration_s, min_lyrics_words`` (notebook 01's rules), ``sample_rate, clip_seconds, n_mels,
+        n_frames, n_fft, korean_tagger, musicnn_model, musicnn_seconds``.
     """
     path = Path(run_dir) / RUN_JSON
     if not path.is_file():
@@ -124,16 +126,19 @@ def _run_record(run_dir):
     if not path.is_file():
         return {}
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ValueError(f"{path}: not a readable run record ({err})") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"{path}: not a run record (a JSON object), but a JSON {type(record).__name__}")
+    return record
 
 
 def rerun_command(run_dir, notebook):
     """The runner's command line that runs ``notebook`` (e.g. ``"08"``) again in the run folder ``run_dir``."""
     try:
         profile = _run_record(run_dir).get("profile") or "PROFILE"
-    except (ValueError, AttributeError):  # not a run record (or not a JSON object)
+    except ValueError:  # not a readable run record
         profile = "PROFILE"
     return f"python -m mer_utils.run --profile {profile} --run-id {Path(run_dir).name} --only {notebook}"
 
@@ -143,35 +148,97 @@ def trained_models(run_dir):
 
     The deep models (split folders holding ``model.keras``), then notebook
     08's unimodal pretrained rows (holding ``linear_model.npz``), then their
-    late fusion when the run made it. A pretrained row scored by a notebook 08
-    older than its saved fits is left out with a warning that says how to
-    save them.
+    late fusion when both its rows are there. A model is left out, with a
+    warning that says why and which command trains it again, when
+
+    - the notebook that trains it did not finish in this run: its
+      ``run.json`` entry is ``interrupted``, ``failed``, ``running`` or
+      ``stale`` (its inputs changed since);
+    - a split folder of it lacks its fit (a notebook stopped part way, a
+      file deleted);
+    - it is a pretrained row scored by a notebook 08 older than its saved fits.
 
     Raises
     ------
     ValueError
-        If ``run_dir`` is not a folder, or holds no trained model.
+        If ``run_dir`` is not a folder, or holds no usable trained model.
     """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
-        raise ValueError(f"run folder {run_dir} does not exist")
-    found, unsaved = {}, set()
+        what = "is a file, not a run folder" if run_dir.exists() else "does not exist"
+        raise ValueError(f"run folder {run_dir} {what}")
+    found, folders_of = {}, {}
     for name, _, folder in split_folders(RunLayout(run_dir)):  # sorted by model, then split
+        if name in MODEL_INPUTS or name in PRETRAINED_ROWS or name == LATE_FUSION:
+            folders_of.setdefault(name, []).append(folder)
         if ((name in MODEL_INPUTS and (folder / MODEL_FILE).is_file())
                 or (name in PRETRAINED_ROWS and (folder / LINEAR_MODEL_FILE).is_file()) or name == LATE_FUSION):
             found.setdefault(name, []).append(folder)
-        elif name in PRETRAINED_ROWS:
-            unsaved.add(name)
-    for name in sorted(unsaved):
-        logger.warning("%s was scored by a notebook 08 that did not save its fits (%s): to ask it about new songs, "
-                       "run that notebook again (%s)", name, LINEAR_MODEL_FILE, rerun_command(run_dir, "08"))
-    parts = [found.get(part, []) for part in PRETRAINED_ROWS]
-    if LATE_FUSION in found and not all([f.name for f in p] == [f.name for f in found[LATE_FUSION]] for p in parts):
-        del found[LATE_FUSION]  # its parts' fits are not all there
+    left_out = {**_unfinished(run_dir, folders_of), **_incomplete(found, folders_of)}
+    for name, why in left_out.items():
+        found.pop(name, None)
+        notebook = training_notebook(name)
+        logger.warning("%s is left out: %s; to ask it about new songs, run notebook %s again (%s)", name, why,
+                       notebook, rerun_command(run_dir, notebook))
+    if LATE_FUSION in found and not all(part in found for part in PRETRAINED_ROWS):
+        del found[LATE_FUSION]  # late fusion averages both rows: nothing to say without one of them
+        if LATE_FUSION not in left_out:
+            logger.warning("%s is left out: it averages %s, and %s", LATE_FUSION, " and ".join(PRETRAINED_ROWS),
+                           " and ".join(f"{part} is not there" for part in PRETRAINED_ROWS if part not in found))
     if not found:
-        raise ValueError(f"run folder {run_dir} holds no trained model (models/<name>/split_<i>/{MODEL_FILE}): "
-                         "run the training notebooks 04-06 first (python -m mer_utils.run)")
+        hint = f"; did you mean {run_dir / 'latest'}?" if (run_dir / "latest").is_dir() else ""
+        raise ValueError(f"run folder {run_dir} holds no usable trained model "
+                         f"(models/<name>/split_<i>/{MODEL_FILE}): run the training notebooks 04-06 first "
+                         "(python -m mer_utils.run)" + (" or again, as said above" if left_out else "") + hint)
     return {name: found[name] for name in (*MODEL_INPUTS, *PRETRAINED_ROWS, LATE_FUSION) if name in found}
+
+
+def training_notebook(name):
+    """The number of the notebook that trains model ``name``: ``"04"`` (audio) ... ``"08"`` (pretrained rows)."""
+    info = model_info(name)
+    if info.family == "pretrained":
+        return "08"
+    return {"audio": "04", "lyrics": "05"}.get(info.modality, "06")
+
+
+#: The parameter of a training notebook that names the models one execution of it trains (its variants').
+_MODEL_SELECTORS = {"04": "audio_models", "05": "lyrics_models"}
+
+
+def _unfinished(run_dir, names):
+    """``{name: why}`` for the models whose training notebook's ``run.json`` entry is not ``ok``.
+
+    Only the executions that train the model count: ``04_audio_model-rnn`` (``audio_models: [rnn]``)
+    interrupted leaves ``audio_cnn`` of ``04_audio_model-cnn`` usable. Without ``run.json`` nothing is known.
+    """
+    record = _run_record(run_dir)
+    why = {}
+    for name in names:
+        number = training_notebook(name)
+        selector = _MODEL_SELECTORS.get(number)
+        short = name.removeprefix(f"{model_info(name).modality}_")
+        for entry in record.get("notebooks", []):
+            output = str(entry.get("output") or entry.get("notebook", ""))
+            chosen = (entry.get("parameters") or {}).get(selector) if selector else None
+            if output.startswith(number) and (chosen is None or short in chosen) and entry.get("status") != "ok":
+                why[name] = f"notebook {output} is {entry.get('status', 'not recorded as done')} in this run"
+    return why
+
+
+def _incomplete(found, folders_of):
+    """``{name: why}`` for the models with a split folder that lacks its fit (``model.keras``, ``linear_model.npz``)."""
+    why = {}
+    for name, folders in folders_of.items():
+        usable = {folder.name for folder in found.get(name, [])}
+        missing = [folder.name for folder in folders if folder.name not in usable]
+        if not missing:
+            continue
+        if not usable and name in PRETRAINED_ROWS:
+            why[name] = f"it was scored by a notebook 08 that did not save its fits ({LINEAR_MODEL_FILE})"
+        else:
+            needs = MODEL_FILE if name in MODEL_INPUTS else LINEAR_MODEL_FILE
+            why[name] = f"{', '.join(missing)} of its {len(folders)} splits lack {needs}"
+    return why
 
 
 @dataclass
@@ -345,8 +412,11 @@ def load_model(name, split_dirs):
         try:
             models.append(keras.models.load_model(folder / MODEL_FILE))
         except Exception as err:  # a truncated or foreign file: say which
-            raise ValueError(f"{folder / MODEL_FILE}: cannot load the trained model ({type(err).__name__}: {err})") \
-                from None
+            import zipfile
+
+            cause = ("not a Keras archive: truncated, or another format" if not zipfile.is_zipfile(folder / MODEL_FILE)
+                     else f"{type(err).__name__}: {err}")  # Keras says "File not found" for a broken archive
+            raise ValueError(f"{folder / MODEL_FILE}: cannot load the trained model ({cause})") from None
         needs_vocabulary = "tokens" in MODEL_INPUTS[name]
         if needs_vocabulary and not (folder / VOCABULARY_FILE).is_file():
             raise ValueError(f"{folder}: {name} reads lyrics but its split has no {VOCABULARY_FILE}; "
@@ -434,13 +504,20 @@ def prepare_song(params, audio_path=None, lyrics_path=None, *, lyrics_text="", l
         ``undecodable_lyrics``, ``empty_lyrics``, ``no_content_words``, ...)
         and a sentence naming the file.
     """
-    from . import lyrics, melspec
+    from . import filtering, lyrics, melspec
 
     audio_path, lyrics_path = _optional_path(audio_path), _optional_path(lyrics_path)
     if audio_path is None and lyrics_path is None and not lyrics_text.strip():
         raise ValueError("a song needs an audio file, lyrics (a file or inline text) or both")
     song = Song(name=name or (audio_path or lyrics_path or Path("lyrics")).name, audio_path=audio_path,
                 lyrics_path=lyrics_path, lyrics_text=lyrics_text)
+    # notebook 01's rules first (length, words), as the run's own tracks met them
+    row = {"track_id": song.name, "audio_path": str(audio_path or ""), "lyrics_path": str(lyrics_path or ""),
+           "lyrics_text": lyrics_text, "language": language, "title": "", "artist": ""}
+    filtering.check_files(row, min_duration_s=params.get("min_duration_s", 0.0),
+                          min_lyrics_words=params.get("min_lyrics_words", 0),
+                          modalities=tuple(k for k, present in (("audio", audio_path), ("lyrics", song.has_lyrics))
+                                           if present))
     if audio_path is not None:
         song.clip = melspec.load_clip(audio_path, sample_rate=params["sample_rate"],
                                       clip_seconds=params["clip_seconds"])
@@ -448,8 +525,6 @@ def prepare_song(params, audio_path=None, lyrics_path=None, *, lyrics_text="", l
                                       n_frames=params["n_frames"], n_fft=params["n_fft"])
         song.mel = mel.astype(melspec.STORE_DTYPE).astype(np.float32)   # what the models were trained on
     if song.has_lyrics:
-        row = {"track_id": song.name, "lyrics_path": str(lyrics_path or ""), "lyrics_text": lyrics_text,
-               "language": language}
         song.words = lyrics.track_words(row, korean_tagger=params["korean_tagger"])
     return song
 
@@ -569,7 +644,8 @@ class Predictor:
         if skipped and (self.required or not usable):
             lacking = " and ".join(dict.fromkeys(skipped.values()))
             verb = "reads" if len(skipped) == 1 else "read"
-            hint = "give its lyrics (--lyrics FILE)" if not song.has("tokens") else "give its audio"
+            hint = ("give its lyrics (--lyrics FILE; in a folder <name>.txt, in a table a lyrics_path column)"
+                    if not song.has("tokens") else "give its audio")
             prefix = "" if usable else f"no model of {self.run_dir} can score {song.name}: "
             raise MissingInputError(f"{prefix}{', '.join(skipped)} {verb} {lacking}, and {song.name} has none: {hint}")
         return usable, skipped
@@ -813,6 +889,7 @@ def song_list(path, *, lyrics_path=None):
     """The songs named by a command-line argument: a file, a folder, or a CSV table.
 
     - an audio file: that song, with ``lyrics_path`` if given;
+    - a ``.txt`` file, or none with ``lyrics_path``: those lyrics alone;
     - a folder: every audio file in it, each with ``<stem>.txt`` beside it or in
       ``lyrics/`` if present;
     - a ``.csv`` table: columns ``audio_path`` and / or ``lyrics_path`` (relative
@@ -824,6 +901,11 @@ def song_list(path, *, lyrics_path=None):
     pandas.DataFrame
         Columns ``song, audio_path, lyrics_path`` (``None`` when absent).
     """
+    if path is None or Path(path).suffix.lower() == LYRICS_SUFFIX:  # lyrics alone
+        if path is not None and lyrics_path:
+            raise ValueError(f"{path} is lyrics (.txt) already: give --lyrics with an audio file only")
+        lyrics_file = Path(path if path is not None else lyrics_path)
+        return pd.DataFrame([{"song": lyrics_file.name, "audio_path": None, "lyrics_path": lyrics_file}])
     path = Path(path)
     if path.suffix.lower() == ".csv":
         rows = _rows_of_table(path)
@@ -933,13 +1015,22 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog="python -m mer_utils.predict",
         description="Apply a trained run to new songs: per-model class probabilities and the ensemble's label.")
-    parser.add_argument("song", help="an audio file, a folder of audio files (lyrics as <stem>.txt beside them or "
-                                     "in lyrics/), or a .csv table with audio_path and/or lyrics_path columns")
+    parser.add_argument("song", nargs="?",
+                        help="an audio file, a folder of audio files (lyrics as <stem>.txt beside them or in "
+                             "lyrics/), a .csv table with audio_path and/or lyrics_path columns, or a .txt of lyrics "
+                             "alone (as --lyrics without a song)")
     parser.add_argument("--run", required=True, help="run folder, e.g. papermill_runs/demo/latest")
     parser.add_argument("--lyrics", help="the song's lyrics file (one song only)")
     parser.add_argument("--models", help="comma-separated model names (default: every trained model)")
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.song is None and not args.lyrics:
+        parser.error("give a song (an audio file, a folder or a .csv table), or lyrics alone (--lyrics FILE)")
+    known = (*MODEL_INPUTS, *PRETRAINED_ROWS, LATE_FUSION)
+    unknown = [m for m in (args.models or "").split(",") if m.strip() and m.strip() not in known]
+    if unknown:
+        parser.error(f"--models: unknown model(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    return args
 
 
 def main(argv=None):

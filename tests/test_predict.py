@@ -49,7 +49,7 @@ def test_run_parameters_come_from_run_json_then_defaults(tmp_path):
                             {"notebook": "08_beyond_the_paper.ipynb", "parameters": {"musicnn_seconds": 15}}]}
     (tmp_path / "run.json").write_text(json.dumps(record))
     params = predict.run_parameters(tmp_path)
-    assert params == {"sample_rate": 22050, "clip_seconds": 30.0, "n_mels": 96, "n_frames": 1024, "n_fft": 2048,
+    assert params == {"min_duration_s": 60.0, "min_lyrics_words": 30, "sample_rate": 22050, "clip_seconds": 30.0, "n_mels": 96, "n_frames": 1024, "n_fft": 2048,
                       "korean_tagger": "komoran", "musicnn_model": "MSD_musicnn", "musicnn_seconds": 15.0}
     assert isinstance(params["clip_seconds"], float)
     (tmp_path / "run.json").write_text("{not json")
@@ -66,7 +66,8 @@ def test_the_defaults_are_the_notebooks(tmp_path):
 
 def test_a_song_is_prepared_exactly_as_the_stages_prepared_it(run, predictor, ledger):
     assert predictor.params == {**PARAMS, "korean_tagger": "okt", "musicnn_model": "MSD_musicnn",
-                                "musicnn_seconds": 30.0}
+                                "musicnn_seconds": 30.0, "min_duration_s": PARAMS["clip_seconds"],
+                                "min_lyrics_words": 30}
     store, tokens = MelStore.open(run), load_tokens(run)
     for track_id in ledger.index[:3]:
         song = predictor.prepare(ledger.loc[track_id, "audio_path"], ledger.loc[track_id, "lyrics_path"])
@@ -179,9 +180,54 @@ def test_pretrained_rows_without_saved_fits_are_left_out_saying_how_to_save_them
         fit.unlink()  # as a notebook 08 older than the saved fits left it
     trained = predict.trained_models(copy)
     assert PRETRAINED_AUDIO not in trained and LATE_FUSION not in trained and PRETRAINED_LYRICS in trained
-    assert f"{PRETRAINED_AUDIO} was scored by a notebook 08 that did not save its fits" in caplog.text
+    assert f"{PRETRAINED_AUDIO} is left out: it was scored by a notebook 08 that did not save its fits" in caplog.text
     profile = json.loads((copy / "run.json").read_text())["profile"]
     assert f"python -m mer_utils.run --profile {profile} --run-id older_run --only 08" in caplog.text
+
+
+def test_models_of_an_unfinished_notebook_or_with_a_missing_fit_are_left_out_saying_why(run, tmp_path, caplog):
+    copy = tmp_path / "unfinished"
+    shutil.copytree(run.run_dir, copy)
+    record = json.loads((copy / "run.json").read_text())
+    record["notebooks"] += [
+        {"notebook": "04_audio_model.ipynb", "output": "04_audio_model-cnn.ipynb",
+         "parameters": {"audio_models": ["cnn"]}, "status": "interrupted"},
+        {"notebook": "04_audio_model.ipynb", "output": "04_audio_model-rnn.ipynb",
+         "parameters": {"audio_models": ["rnn"]}, "status": "ok"},
+        {"notebook": "05_lyrics_model.ipynb", "output": "05_lyrics_model-rnn.ipynb",
+         "parameters": {"lyrics_models": ["rnn"]}, "status": "failed"},  # not this run's lyrics_cnn
+        {"notebook": "06_fused_model.ipynb", "output": "06_fused_model.ipynb", "parameters": {}, "status": "stale"}]
+    (copy / "run.json").write_text(json.dumps(record))
+    (copy / "models" / "lyrics_cnn" / "split_1" / predict.MODEL_FILE).unlink()
+    with pytest.raises(ValueError, match="holds no usable trained model .* or again, as said above"):
+        predict.trained_models(copy)
+    assert "audio_cnn is left out: notebook 04_audio_model-cnn.ipynb is interrupted in this run; to ask it about " \
+           "new songs, run notebook 04 again (python -m mer_utils.run --profile tiny --run-id unfinished --only 04)" \
+        in caplog.text
+    assert "fused is left out: notebook 06_fused_model.ipynb is stale in this run" in caplog.text
+    assert f"lyrics_cnn is left out: split_1 of its 2 splits lack {predict.MODEL_FILE}" in caplog.text
+    record["notebooks"] = record["notebooks"][:-1]
+    (copy / "run.json").write_text(json.dumps(record))
+    assert list(predict.trained_models(copy)) == ["fused"], "the notebooks that finished still answer"
+    (copy / "run.json").write_text("[]")
+    with pytest.raises(ValueError, match=r"run.json: not a run record \(a JSON object\), but a JSON list"):
+        predict.trained_models(copy)
+
+
+def test_a_song_the_runs_notebook_01_would_reject_is_refused_with_its_reason(predictor, ledger, tmp_path):
+    from tiny_run import write_song
+
+    audio, text = write_song(tmp_path, "short", "positive", np.random.default_rng(0),
+                             seconds=PARAMS["clip_seconds"] - 0.2)  # 02 would zero-pad it; 01 rejects it
+    with pytest.raises(Rejected) as caught:
+        predictor.prepare(audio, text)
+    assert caught.value.reason == "too_short" and f"under the minimum of {PARAMS['clip_seconds']:g} s" in \
+        caught.value.detail
+    few = tmp_path / "few.txt"
+    few.write_text("la la la ooh yeah " * 5, encoding="utf-8")
+    with pytest.raises(Rejected) as caught:
+        predictor.prepare(ledger["audio_path"].iloc[0], few)
+    assert caught.value.reason == "too_few_words" and "25 words, under the minimum of 30" in caught.value.detail
 
 
 def test_pretrained_rows_say_which_features_pushed_them(pretrained_predictor, ledger):
@@ -246,7 +292,7 @@ def test_unusable_songs_are_refused_with_the_ledgers_reason(predictor, tmp_path)
     (tmp_path / "markers.txt").write_text("[Chorus]\n...\n(x2)\n", encoding="utf-8")
     with pytest.raises(Rejected) as caught:
         predictor.prepare(lyrics_path=tmp_path / "markers.txt")
-    assert caught.value.reason == "empty_lyrics"
+    assert caught.value.reason == "too_few_words", "notebook 01's rule comes first, as in the stages"
 
 
 def test_the_demo_song_is_a_held_out_kept_track_with_lyrics(run):
@@ -342,7 +388,7 @@ def test_cli_refuses_unreadable_audio_naming_file_and_reason(run, tmp_path, caps
 def test_cli_refuses_a_run_without_models(tmp_path, capsys):
     (tmp_path / "run.json").write_text("{}")
     status, _, err = cli(capsys, "--run", tmp_path, tmp_path / "song.mp3")
-    assert status == 1 and "holds no trained model" in err and "04-06" in err
+    assert status == 1 and "holds no usable trained model" in err and "04-06" in err
     status, _, err = cli(capsys, "--run", tmp_path / "nowhere", tmp_path / "song.mp3")
     assert status == 1 and "does not exist" in err
 
@@ -368,6 +414,17 @@ def test_cli_scores_a_folder_and_reports_the_bad_songs(run, ledger, tmp_path, ca
         f"{ledger.index[0]}.flac": ["audio_cnn", "lyrics_cnn", "ensemble"],
         f"{ledger.index[1]}.flac": ["audio_cnn", "ensemble"]}
     assert f"{ledger.index[1]}.flac has no lyrics: lyrics_cnn left out" in err
+
+
+def test_cli_scores_lyrics_alone(run, ledger, capsys):
+    lyrics_file = ledger["lyrics_path"].iloc[0]
+    for args in (["--lyrics", lyrics_file], [lyrics_file]):
+        status, out, err = cli(capsys, "--run", run.run_dir, *args, "--format", "csv")
+        table = pd.read_csv(io.StringIO(out))
+        assert status == 0 and list(table["model"]) == ["lyrics_cnn", "ensemble"], err
+        assert "has no audio: audio_cnn, fused left out" in err
+    status, _, err = cli(capsys, "--run", run.run_dir, lyrics_file, "--lyrics", lyrics_file)
+    assert status == 2 and "is lyrics (.txt) already" in err
 
 
 def test_cli_reads_a_songs_table(run, ledger, tmp_path, capsys):
@@ -405,6 +462,11 @@ def test_cli_bad_invocations_exit_2(run, tmp_path, capsys):
     (tmp_path / "folder").mkdir()
     status, _, err = cli(capsys, "--run", run.run_dir, tmp_path / "folder", "--lyrics", "x.txt")
     assert status == 2 and "holds no audio file" in err
+    for args in (["--models", "audio_cnn,ensemble", "song.mp3"], []):  # an unknown model; no song, no lyrics
+        with pytest.raises(SystemExit) as caught:
+            predict.main(["--run", str(run.run_dir), *args])
+        assert caught.value.code == 2
+    assert "unknown model(s) ensemble; known: audio_cnn" in capsys.readouterr().err
 
 
 def test_a_model_trained_on_crops_scores_whole_songs_as_training_scored_them(run, ledger, tmp_path):

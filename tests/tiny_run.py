@@ -93,7 +93,8 @@ def build(root):
         data = training.TrainingData.from_layout(layout, name)
         data.splits = data.splits[:N_SPLITS[name]]
         training.train_on_splits(name, layout, data=data, **TRAINING)
-    record = {"profile": "tiny", "parameters": {"seed": 7, **PARAMS, "korean_tagger": "okt"},
+    record = {"profile": "tiny", "parameters": {"seed": 7, **PARAMS, "korean_tagger": "okt",
+                                                "min_duration_s": PARAMS["clip_seconds"], "min_lyrics_words": 30},
               "notebooks": [{"notebook": "02_mels.ipynb", "parameters": dict(PARAMS)},
                             {"notebook": "03_lyrics.ipynb", "parameters": {"korean_tagger": "okt"}}]}
     (layout.run_dir / "run.json").write_text(json.dumps(record), encoding="utf-8")
