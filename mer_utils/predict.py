@@ -2,7 +2,7 @@
 
 ::
 
-    python -m mer_utils.predict --run papermill_runs/demo/latest SONG.mp3 [--lyrics SONG.txt]
+    python -m mer_utils.predict --run papermill_runs/demo/latest SONG.mp3 [--lyrics SONG.txt] [--why]
     python -m mer_utils.predict --run RUN FOLDER_OR_SONGS.csv --format csv > moods.csv
 
 A run folder (``papermill_runs/<profile>/<run-id>/``) holds every trained
@@ -25,6 +25,10 @@ regression (each split's fit, ``linear_model.npz``: :mod:`mer_utils.linear_model
 and their late fusion (the mean of the two), on the features of
 :mod:`mer_utils.pretrained.song_features`, computed with notebook 08's
 ``musicnn_model`` and ``musicnn_seconds``.
+
+``--why`` (:meth:`Predictor.why`) adds the reasons: which seconds and mel
+bands moved the run's best audio model, which words and phrases its lyrics
+CNN, and which tags and features notebook 08's rows (:mod:`mer_utils.explain`).
 
 Each model's probabilities are the mean of its split models; the ensemble's
 are the mean of the models' (the late fusion's counted through its two
@@ -55,7 +59,10 @@ import pandas as pd
 
 from . import config, explain
 from .accounting import Rejected
-from .catalogue import INPUT_MODALITIES, INPUTS, LATE_FUSION, MODEL_INPUTS, PRETRAINED_ROWS, model_info
+from .catalogue import (
+    INPUT_MODALITIES, INPUTS, LATE_FUSION, MODEL_INPUTS, PRETRAINED_AUDIO, PRETRAINED_LYRICS, PRETRAINED_ROWS,
+    model_info,
+)
 from .corpus import AUDIO_EXTENSIONS, read_table
 from .linear_model import LINEAR_MODEL_FILE, LinearModel
 from .outputs import split_folders
@@ -571,6 +578,7 @@ class Predictor:
         if not names:
             raise ValueError("no model named to predict with")
         self.params = run_parameters(self.run_dir)
+        self._folders = {name: trained[name] for name in names}
         self.models = {name: load_model(name, trained[name]) for name in names}
         self._read_whole_clips()
         self.labels = self._class_names()
@@ -699,13 +707,57 @@ class Predictor:
         from .outputs import METRICS_JSON, read_metrics
 
         candidates = self.deep_models(modality)
-        trained, accuracy = trained_models(self.run_dir), {}
+        accuracy = {}
         for name in candidates:
-            splits = trained[name]
+            splits = self._folders[name]
             scores = [read_metrics(folder / METRICS_JSON).get("accuracy", np.nan) for folder in splits
                       if (folder / METRICS_JSON).is_file()]
             accuracy[name] = np.nanmean(scores) if scores and not np.all(np.isnan(scores)) else -1.0
         return max(candidates, key=lambda name: accuracy[name]) if candidates else None
+
+    def model_to_explain(self, modality):
+        """The deep model whose reasons for ``modality`` to show: the lyrics CNN when loaded (its max-pooled
+        n-grams say the most), else :meth:`best_model`; ``None`` when no deep model of it is loaded."""
+        if modality == "lyrics" and "lyrics_cnn" in self.models:
+            return "lyrics_cnn"
+        return self.best_model(modality)
+
+    def why(self, song, *, top=3):
+        """Why the models answered as they did about ``song``: one sentence per explained model.
+
+        The run's best audio model by occlusion of seconds and mel bands
+        (:meth:`explain_audio`), the lyrics model by occlusion of words
+        (:meth:`explain_lyrics`), and notebook 08's rows by the pretrained
+        features that pushed them (:meth:`explain_features`; musicnn's by its
+        named tags), each where it is loaded and the song has its input.
+
+        Returns
+        -------
+        list of str
+        """
+        lines = []
+        audio_model = self.model_to_explain("audio")
+        if audio_model and song.mel is not None:
+            lines.append(f"{audio_model}: {self.explain_audio(song, audio_model).summary(top)}")
+        lyrics_model = self.model_to_explain("lyrics")
+        if lyrics_model and song.words:
+            explained = self.explain_lyrics(song, lyrics_model)
+            words = ", ".join(f"{r.word} ({r.contribution:+.2f})" for r in explained.top_words(top).itertuples())
+            line = (f"{lyrics_model}: {explained.label} (p = {explained.probabilities[explained.target]:.2f}), "
+                    f"supported most by the words {words}")
+            if len(explained.ngrams):
+                line += " and the phrases " + ", ".join(f"'{n}'" for n in explained.top_ngrams(top)["ngram"])
+            lines.append(line + " (a word's number: how much the log-odds fall without it)")
+        for name, prefix, what in ((PRETRAINED_AUDIO, "tag_", "musicnn tags"),
+                                   (PRETRAINED_LYRICS, "", "lyrics features")):
+            model = self.models.get(name)
+            if model is not None and song.has(model.inputs[0]):
+                pushes = self.explain_features(song, name, top=top, prefix=prefix)
+                named = ", ".join(f"{r.feature.removeprefix(prefix)} = {r.value:.2f} ({r.contribution:+.2f})"
+                                  for r in pushes.itertuples())
+                lines.append(f"{name}: the {what} that weighed most (above 0 for {pushes['towards'].iloc[0]}, "
+                             f"below 0 against it): {named}")
+        return lines
 
     # --- explanations (mer_utils.explain) of one model on one song ---
 
@@ -954,7 +1006,7 @@ def _rows_of_table(path):
     return rows
 
 
-def predict_songs(run_dir, songs, *, models=None, progress=True, on_error=None):
+def predict_songs(run_dir, songs, *, models=None, progress=True, on_error=None, why=False):
     """:func:`predict_song` for every row of :func:`song_list`, with the run loaded once.
 
     Parameters
@@ -966,21 +1018,24 @@ def predict_songs(run_dir, songs, *, models=None, progress=True, on_error=None):
     on_error : callable, optional
         Called with ``(song name, exception)`` for each unusable song, which is then
         left out; default: the error is raised.
+    why : bool
+        Also explain each song (:meth:`Predictor.why`; occlusion: seconds per song).
 
     Returns
     -------
     pandas.DataFrame
         The tables of :meth:`Predictor.predict`, one after the other; ``attrs["skipped"]``
-        maps each song to its models left out.
+        maps each song to its models left out, ``attrs["why"]`` (with ``why``) to its sentences.
     """
     from tqdm.std import tqdm
 
     predictor = Predictor(run_dir, models=models)
-    tables, skipped = [], {}
+    tables, skipped, reasons = [], {}, {}
     for row in tqdm(songs.itertuples(index=False), total=len(songs), desc="songs", disable=not progress,
                     file=sys.stderr):
         try:
-            table = predictor.predict(predictor.prepare(row.audio_path, row.lyrics_path))
+            song = predictor.prepare(row.audio_path, row.lyrics_path)
+            table = predictor.predict(song)
         except ValueError as err:  # Rejected and MissingInputError included
             if on_error is None:
                 raise
@@ -990,8 +1045,12 @@ def predict_songs(run_dir, songs, *, models=None, progress=True, on_error=None):
         tables.append(table)
         if table.attrs["skipped"]:
             skipped[row.song] = table.attrs["skipped"]
+        if why:
+            reasons[row.song] = predictor.why(song)
     result = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
     result.attrs["skipped"] = skipped
+    if why:
+        result.attrs["why"] = reasons
     return result
 
 
@@ -1023,6 +1082,9 @@ def parse_args(argv):
     parser.add_argument("--lyrics", help="the song's lyrics file (one song only)")
     parser.add_argument("--models", help="comma-separated model names (default: every trained model)")
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    parser.add_argument("--why", action="store_true",
+                        help="say why: which seconds, mel bands, words and pretrained features moved the models "
+                             "(after the table; on stderr with --format csv or json)")
     args = parser.parse_args(argv)
     if args.song is None and not args.lyrics:
         parser.error("give a song (an audio file, a folder or a .csv table), or lyrics alone (--lyrics FILE)")
@@ -1050,7 +1112,8 @@ def main(argv=None):
         print(f"error: {name}: {error_message(err)}", file=sys.stderr)
 
     try:
-        table = predict_songs(args.run, songs, models=models, progress=len(songs) > 1, on_error=report)
+        table = predict_songs(args.run, songs, models=models, progress=len(songs) > 1, on_error=report,
+                              why=args.why)
     except ValueError as err:  # the run folder or the model selection
         print(f"error: {error_message(err)}", file=sys.stderr)
         return EXIT_UNUSABLE
@@ -1067,6 +1130,9 @@ def main(argv=None):
             print(f"note: {song} has no {lacking}: {', '.join(names)} left out", file=sys.stderr)
     if not table.empty:
         sys.stdout.write(format_table(table, args.format))
+    for song, lines in table.attrs.get("why", {}).items():
+        out = sys.stdout if args.format == "table" else sys.stderr  # csv and json stay machine-readable
+        out.write(f"\nwhy, {song}:\n" + "".join(f"  {line}\n" for line in lines or ["no model to explain"]))
     return EXIT_UNUSABLE if failures else 0
 
 

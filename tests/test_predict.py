@@ -230,6 +230,18 @@ def test_a_song_the_runs_notebook_01_would_reject_is_refused_with_its_reason(pre
     assert caught.value.reason == "too_few_words" and "25 words, under the minimum of 30" in caught.value.detail
 
 
+def test_why_names_the_tags_and_features_of_the_pretrained_rows(pretrained_predictor, ledger):
+    track = ledger.iloc[21]
+    song = pretrained_predictor.prepare(track["audio_path"], track["lyrics_path"])
+    lines = pretrained_predictor.why(song, top=2)
+    rows = {line.split(":", 1)[0]: line for line in lines}
+    assert {PRETRAINED_AUDIO, PRETRAINED_LYRICS} <= set(rows)
+    tags = pretrained_predictor.explain_features(song, PRETRAINED_AUDIO, top=2, prefix="tag_")
+    for tag in tags["feature"]:
+        assert f" {tag.removeprefix('tag_')} = " in rows[PRETRAINED_AUDIO], "musicnn's tags, by name"
+    assert "the musicnn tags that weighed most (above 0 for positive, below 0 against it)" in rows[PRETRAINED_AUDIO]
+
+
 def test_pretrained_rows_say_which_features_pushed_them(pretrained_predictor, ledger):
     track = ledger.iloc[21]
     song = pretrained_predictor.prepare(track["audio_path"], track["lyrics_path"])
@@ -367,6 +379,21 @@ def test_cli_prints_a_table_csv_or_json(run, ledger, capsys):
     status, out, _ = cli(capsys, *args, "--format", "csv", "--models", "lyrics_cnn")
     table = pd.read_csv(io.StringIO(out))
     assert status == 0 and list(table["model"]) == ["lyrics_cnn", "ensemble"]
+
+
+def test_cli_says_why(run, ledger, capsys):
+    track = ledger.iloc[0]
+    status, out, err = cli(capsys, "--run", run.run_dir, track["audio_path"], "--lyrics", track["lyrics_path"],
+                           "--why")
+    assert status == 0, err
+    table, why = out.split(f"\nwhy, {track['audio_path'].rsplit('/', 1)[-1]}:\n")
+    lines = why.splitlines()
+    assert lines[0].startswith("  audio_cnn: ") and "supported most by the music at" in lines[0]
+    assert lines[1].startswith("  lyrics_cnn: ") and "supported most by the words" in lines[1]
+    assert len(lines) == 2 and "ensemble" in table
+    status, out, err = cli(capsys, "--run", run.run_dir, track["audio_path"], "--why", "--format", "csv",
+                           "--models", "audio_cnn")
+    assert status == 0 and "why" not in out and "  audio_cnn: " in err, "machine formats keep stdout to the table"
 
 
 def test_the_command_prints_the_answer_without_tensorflows_log_lines(run, ledger):
