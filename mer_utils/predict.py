@@ -228,7 +228,9 @@ def _unfinished(run_dir, names):
             output = str(entry.get("output") or entry.get("notebook", ""))
             chosen = (entry.get("parameters") or {}).get(selector) if selector else None
             if output.startswith(number) and (chosen is None or short in chosen) and entry.get("status") != "ok":
-                why[name] = f"notebook {output} is {entry.get('status', 'not recorded as done')} in this run"
+                status = entry.get("status", "not recorded as done")
+                killed = " (or its runner was killed)" if status == "running" else ""
+                why[name] = f"notebook {output} is {status} in this run{killed}"
     return why
 
 

@@ -398,13 +398,19 @@ def read_record(run_dir):
 def _close_stale_invocation(record, run_label, log):
     """Mark the record's last invocation ``interrupted`` if it says ``running`` but its runner is gone.
 
+    Returns
+    -------
+    bool
+        Whether it marked it (the caller writes the record at once, so that
+        the mark stays even when this invocation is refused).
+
     Raises
     ------
     UsageError
         When that runner is still alive: two runners must not write one run.
     """
     if record.get("status") != "running":
-        return
+        return False
     last = (record.get("invocations") or [{}])[-1]
     pid, started = last.get("pid"), last.get("started", record.get("started"))
     if pid and pid != os.getpid() and last.get("host") == platform.node() and process_alive(pid):
@@ -416,6 +422,7 @@ def _close_stale_invocation(record, run_label, log):
     for entry in record.get("notebooks", []):
         if entry.get("status") == "running":
             entry["status"] = "interrupted"
+    return True
 
 
 def _check_earlier_steps(plan, selected, record, run_label, *, named):
@@ -644,8 +651,8 @@ def execute(profile, *, run_id=None, runs_dir=RUNS_DIR, notebooks_dir=NOTEBOOKS_
     plan = plan_run(profile, discover_notebooks(notebooks_dir), run_dir)
     selected = select_steps(plan, only)
     record = read_record(run_dir)
-    if record:
-        _close_stale_invocation(record, run_label, log)
+    if record and _close_stale_invocation(record, run_label, log):
+        write_json(run_dir / "run.json", record, indent=2)
     _check_earlier_steps(plan, selected, record, run_label, named=bool(given or continued))
 
     if continued:

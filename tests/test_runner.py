@@ -553,6 +553,26 @@ def test_sigterm_records_the_interruption_and_ends_kernel_and_workers(spinning_r
     assert not (run_dir.parent / "latest").exists()
 
 
+def test_a_killed_runner_is_recorded_as_interrupted_even_when_the_next_invocation_is_refused(profiles, notebooks,
+                                                                                             tmp_path):
+    run_dir = tmp_path / "runs" / "child" / "r"
+    run_dir.mkdir(parents=True)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    (run_dir / "run.json").write_text(json.dumps({
+        "status": "running",
+        "notebooks": [{"notebook": "01_first.ipynb", "output": "01_first.ipynb", "status": "running"}],
+        "invocations": [{"number": 1, "status": "running", "pid": gone.pid, "host": platform.node(),
+                         "started": "2024-01-01T00:00:00"}]}))
+    profile = runner.load_profile("child", profiles_dir=profiles)
+    with pytest.raises(runner.UsageError, match=r"01_first.ipynb \(interrupted\)"):
+        runner.execute(profile, run_id="r", runs_dir=tmp_path / "runs", notebooks_dir=notebooks, only={"02"},
+                       log=quiet)
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["status"] == record["invocations"][0]["status"] == record["notebooks"][0]["status"] == \
+        "interrupted"
+
+
 def test_a_run_still_in_progress_is_not_run_twice(profiles, notebooks, tmp_path):
     run_dir = tmp_path / "runs" / "child" / "r"
     run_dir.mkdir(parents=True)
