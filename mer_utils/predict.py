@@ -1005,6 +1005,10 @@ def _rows_of_table(path):
                      "audio_path": audio, "lyrics_path": lyrics_file})
     if not rows:
         raise ValueError(f"songs table {path} names no song")
+    from .filtering import ledger_ids
+
+    for row, name in zip(rows, ledger_ids([row["song"] for row in rows])):  # a repeated name becomes name#2
+        row["song"] = name
     return rows
 
 
@@ -1110,8 +1114,10 @@ def main(argv=None):
     failures = []
 
     def report(name, err):
+        from tqdm.std import tqdm
+
         failures.append(name)
-        print(f"error: {name}: {error_message(err)}", file=sys.stderr)
+        tqdm.write(f"error: {name}: {error_message(err)}", file=sys.stderr)  # on its own line, not on the bar
 
     try:
         table = predict_songs(args.run, songs, models=models, progress=len(songs) > 1, on_error=report,

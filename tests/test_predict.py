@@ -475,6 +475,9 @@ def test_a_songs_table_of_one_column_or_any_separator_is_read(tmp_path, sep):
                      encoding="utf-8")
     songs = predict.song_list(table)
     assert list(songs["song"]) == ["first", "b.txt"]
+    twice = tmp_path / "twice.csv"
+    twice.write_text("song,audio_path\nsame,a.mp3\nsame,b.mp3\n", encoding="utf-8")
+    assert list(predict.song_list(twice)["song"]) == ["same", "same#2"], "each song's rows stay told apart"
     assert list(songs["lyrics_path"]) == [tmp_path / "lyrics" / "a.txt", tmp_path / "b.txt"]
     assert songs["audio_path"].iloc[1] is None
 
