@@ -141,15 +141,30 @@ def _not_the_interrupt_notice(record):
     return not record.getMessage().startswith(KERNEL_INTERRUPT_NOTICE)
 
 
+def _not_the_kernels_own_pending_task(record):
+    """False for asyncio's "Task was destroyed but it is pending!" about ipykernel's control loop.
+
+    The kernel's ``dispatch_control`` task, collected while it waits for the next message, is logged as
+    an error through :func:`route_logging`'s handler in a run that went well; other asyncio errors stay.
+    """
+    message = record.getMessage()
+    return not (message.startswith("Task was destroyed but it is pending!") and "Kernel.dispatch_control" in message)
+
+
 def quiet_kernel():
-    """In a Jupyter kernel, drop ipykernel's log line about the SIGINT of every shutdown (else nothing)."""
+    """In a Jupyter kernel, drop ipykernel's log lines about the SIGINT of every shutdown and about its own
+    control task (:func:`_not_the_kernels_own_pending_task`); elsewhere, nothing."""
     try:
         from IPython import get_ipython
     except ImportError:  # not in IPython at all
         return
     kernel = getattr(get_ipython(), "kernel", None)
-    if kernel is not None and _not_the_interrupt_notice not in kernel.log.filters:
-        kernel.log.addFilter(_not_the_interrupt_notice)
+    if kernel is None:
+        return
+    for log, only in ((kernel.log, _not_the_interrupt_notice),
+                      (logging.getLogger("asyncio"), _not_the_kernels_own_pending_task)):
+        if only not in log.filters:
+            log.addFilter(only)
 
 
 # --- TensorFlow's standard error ------------------------------------------------------------

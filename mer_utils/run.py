@@ -48,6 +48,7 @@ import argparse
 import contextlib
 import datetime as dt
 import json
+import logging
 import math
 import os
 import platform
@@ -788,6 +789,8 @@ def main(argv=None, *, profiles_dir=PROFILES_DIR, runs_dir=RUNS_DIR, notebooks_d
         print(f"error: {err}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt as err:
+        # the cell's task, cut short, would be logged as "never retrieved" (its traceback and the kernel's) at exit
+        logging.getLogger("asyncio").disabled = True
         signum = err.signum if isinstance(err, Interrupted) else signal.SIGINT
         print(f"interrupted by {signal.Signals(signum).name}; run.json records it", file=sys.stderr)
         return 128 + signum

@@ -80,7 +80,7 @@ def test_the_noise_pattern_matches_tensorflows_lines_only():
     assert not any(TENSORFLOW_NOISE.match(line) for line in kept)
 
 
-def test_the_kernels_interrupt_notice_is_dropped(monkeypatch):
+def test_the_kernels_interrupt_notice_and_its_own_pending_task_are_dropped(monkeypatch):
     log = logging.getLogger("test.IPKernelApp")
     shell = types.SimpleNamespace(kernel=types.SimpleNamespace(log=log))
     monkeypatch.setattr("IPython.get_ipython", lambda: shell)
@@ -91,5 +91,13 @@ def test_the_kernels_interrupt_notice_is_dropped(monkeypatch):
         make = log.makeRecord
         assert not log.filters[0](make(log.name, logging.ERROR, __file__, 1, f"{KERNEL_INTERRUPT_NOTICE}.", (), None))
         assert log.filters[0](make(log.name, logging.ERROR, __file__, 1, "Exception in message handler:", (), None))
+        asyncio_log = logging.getLogger("asyncio")
+        (only,) = [f for f in asyncio_log.filters if f is notebook._not_the_kernels_own_pending_task]
+        pending = ("Task was destroyed but it is pending!\ntask: <Task pending name='Task-3' "
+                   "coro=<Kernel.dispatch_control() running at .../ipykernel/kernelbase.py:319>>")
+        assert not only(make("asyncio", logging.ERROR, __file__, 1, pending, (), None))
+        assert only(make("asyncio", logging.ERROR, __file__, 1, pending.replace("Kernel.dispatch_control", "mine"),
+                         (), None)), "other asyncio errors stay"
     finally:
         log.filters.clear()
+        logging.getLogger("asyncio").removeFilter(notebook._not_the_kernels_own_pending_task)
