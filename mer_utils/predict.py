@@ -187,11 +187,13 @@ def trained_models(run_dir):
         notebook = training_notebook(name)
         logger.warning("%s is left out: %s; to ask it about new songs, run notebook %s again (%s)", name, why,
                        notebook, rerun_command(run_dir, notebook))
-    if LATE_FUSION in found and not all(part in found for part in PRETRAINED_ROWS):
-        del found[LATE_FUSION]  # late fusion averages both rows: nothing to say without one of them
+    fused_splits = [folder.name for folder in found.get(LATE_FUSION, [])]
+    if LATE_FUSION in found and not all(part in found and [f.name for f in found[part]] == fused_splits
+                                        for part in PRETRAINED_ROWS):
+        del found[LATE_FUSION]  # late fusion averages both rows' splits: nothing to say without them all
         if LATE_FUSION not in left_out:
-            logger.warning("%s is left out: it averages %s, and %s", LATE_FUSION, " and ".join(PRETRAINED_ROWS),
-                           " and ".join(f"{part} is not there" for part in PRETRAINED_ROWS if part not in found))
+            logger.warning("%s is left out: it averages the splits of %s, and not all of them are there",
+                           LATE_FUSION, " and ".join(PRETRAINED_ROWS))
     if not found:
         hint = f"; did you mean {run_dir / 'latest'}?" if (run_dir / "latest").is_dir() else ""
         raise ValueError(f"run folder {run_dir} holds no usable trained model "
