@@ -227,11 +227,16 @@ class AudioExplanation:
         return self.bands.sort_values("score", ascending=False, kind="stable").head(top).reset_index(drop=True)
 
     def summary(self, top=3):
-        """One sentence: the class, its probability, the strongest seconds and frequencies."""
-        spans = ", ".join(f"{r.start_s:.1f}-{r.end_s:.1f} s" for r in self.top_spans(top).itertuples())
-        bands = ", ".join(f"{r.low_hz:.0f}-{r.high_hz:.0f} Hz" for r in self.top_bands(top).itertuples())
-        return (f"{self.label} (p = {self.probabilities[self.target]:.2f}), supported most by the music at "
-                f"{spans} and by the bands {bands}")
+        """One sentence: the class, its probability, and the seconds and frequencies that supported it most.
+
+        Only parts with a positive score supported the decision (occluding them lowered it); the sentence
+        names at most ``top`` of each, and says so when none did.
+        """
+        spans = [f"{r.start_s:.1f}-{r.end_s:.1f} s" for r in self.top_spans(top).itertuples() if r.score > 0]
+        bands = [f"{r.low_hz:.0f}-{r.high_hz:.0f} Hz" for r in self.top_bands(top).itertuples() if r.score > 0]
+        when = f"the music at {', '.join(spans)}" if spans else "no stretch of time (each argued against it)"
+        where = f"the bands {', '.join(bands)}" if bands else "no band group (each argued against it)"
+        return f"{self.label} (p = {self.probabilities[self.target]:.2f}), supported most by {when} and by {where}"
 
 
 def explain_audio(model, mel, *, sample_rate=config.SAMPLE_RATE, clip_seconds=config.CLIP_SECONDS,

@@ -746,12 +746,14 @@ class Predictor:
         lyrics_model = self.model_to_explain("lyrics")
         if lyrics_model and song.words:
             explained = self.explain_lyrics(song, lyrics_model)
-            words = ", ".join(f"{r.word} ({r.contribution:+.2f})" for r in explained.top_words(top).itertuples())
+            words = [f"{r.word} ({r.contribution:+.2f})" for r in explained.top_words(top).itertuples()
+                     if r.contribution > 0]
+            phrases = [f"'{r.ngram}'" for r in explained.top_ngrams(top).itertuples() if r.contribution > 0]
             line = (f"{lyrics_model}: {explained.label} (p = {explained.probabilities[explained.target]:.2f}), "
-                    f"supported most by the words {words}")
-            if len(explained.ngrams):
-                line += " and the phrases " + ", ".join(f"'{n}'" for n in explained.top_ngrams(top)["ngram"])
-            lines.append(line + " (a word's number: how much the log-odds fall without it)")
+                    + (f"supported most by the words {', '.join(words)}" if words else "no word supported it"))
+            if phrases:
+                line += f" and the phrases {', '.join(phrases)}"
+            lines.append(line + (" (a word's number: how much the log-odds fall without it)" if words else ""))
         for name, prefix, what in ((PRETRAINED_AUDIO, "tag_", "musicnn tags"),
                                    (PRETRAINED_LYRICS, "", "lyrics features")):
             model = self.models.get(name)

@@ -63,6 +63,11 @@ def test_audio_saliency_lies_exactly_on_the_cue_region():
     centres = explain.mel_band_centres(N_MELS, sample_rate=1200)
     assert (band.low_hz, band.high_hz) == pytest.approx((centres[4], centres[7]))
     assert "0.2-0.4 s" in explanation.summary(1)
+    assert explanation.summary(3).endswith("supported most by the music at 0.2-0.4 s and by the bands "
+                                           f"{centres[4]:.0f}-{centres[7]:.0f} Hz"), "only parts that supported it"
+    against = explain.explain_audio(region_model(), loud_cue_mel(), sample_rate=1200, clip_seconds=1.0, grid=grid,
+                                    fill_db=0.0, target=0)  # the cue argues against class 0
+    assert "by no stretch of time (each argued against it)" in against.summary(3)
 
 
 def test_log_odds_still_rank_the_parts_of_a_song_the_model_is_sure_about():
