@@ -113,6 +113,13 @@ class Rejected(ValueError):
     def __reduce__(self):  # picklable across worker processes despite the keyword-only track_id
         return _rejected, self._key()
 
+    def _render_traceback_(self):
+        """What IPython shows of an uncaught rejection (a notebook refusing a song): the reason and the sentence.
+
+        A rejection is an answer about the input, not a bug: the stack through the package would bury it.
+        """
+        return [f"Rejected: {self.reason}: {self.detail}"]
+
 
 def _rejected(track_id, reason, detail):
     return Rejected(reason, detail, track_id=track_id)

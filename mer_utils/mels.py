@@ -316,6 +316,18 @@ def read_index(layout):
     return dict(zip(table["track_id"], table["path"]))
 
 
+def extraction_parameters(layout):
+    """The parameters the run's features were extracted with (``sample_rate``, ``clip_seconds``, ``n_mels``,
+    ``n_frames``, ``n_fft``), read from their cache folder's ``params.json``; ``{}`` when unknown."""
+    try:
+        first = next(iter(read_index(layout).values()), None)
+        saved = json.loads((Path(first).parent / "params.json").read_text(encoding="utf-8")) if first else {}
+    except (ValueError, OSError):  # no index, no params.json, unreadable: unknown
+        return {}
+    return {name: saved[name] for name in ("sample_rate", "clip_seconds", "n_mels", "n_frames", "n_fft")
+            if name in saved}
+
+
 class MelStore:
     """Read-only access to a run's features, memory-mapped from the cache.
 

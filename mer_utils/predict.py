@@ -106,7 +106,9 @@ def run_parameters(run_dir):
     Read from ``run.json``: a notebook's own entry first, then the run's
     parameters, then the notebook's default (the paper's value in
     :mod:`mer_utils.config`). A folder without ``run.json`` (notebooks run by
-    hand) gets the defaults, with a warning.
+    hand, in JupyterLab) takes notebook 02's from its features' cache
+    (:func:`mer_utils.mels.extraction_parameters`) and says that the others
+    are the defaults.
 
     Returns
     -------
@@ -114,12 +116,17 @@ def run_parameters(run_dir):
         ``min_duration_s, min_lyrics_words`` (notebook 01's rules), ``sample_rate, clip_seconds, n_mels,
         n_frames, n_fft, korean_tagger, musicnn_model, musicnn_seconds``.
     """
+    from .mels import extraction_parameters
+
     path = Path(run_dir) / RUN_JSON
-    if not path.is_file():
-        logger.warning("%s not found: assuming the notebooks' default preprocessing (mer_utils.config)", path)
     record = _run_record(run_dir)
     entries = {str(e.get("notebook", "")).removesuffix(".ipynb"): e.get("parameters") or {}
                for e in record.get("notebooks", [])}
+    if not path.is_file():  # notebooks run by hand: 02's features say how they were made
+        entries["02_mels"] = extraction_parameters(RunLayout(run_dir))
+        logger.info("%s has no run.json (notebooks run by hand): %s; the other notebooks' parameters are their "
+                    "defaults (mer_utils.config)", run_dir,
+                    "notebook 02's come from its features" if entries["02_mels"] else "so are notebook 02's")
     params = {}
     for notebook, defaults in PREPROCESSING.items():
         given = {**(record.get("parameters") or {}), **entries.get(notebook, {})}

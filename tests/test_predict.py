@@ -57,6 +57,24 @@ def test_run_parameters_come_from_run_json_then_defaults(tmp_path):
         predict.run_parameters(tmp_path)
 
 
+def test_a_run_without_run_json_takes_notebook_02s_parameters_from_its_features(run, tmp_path, caplog):
+    """Notebooks run by hand (JupyterLab) write no run.json; the mel cache's params.json says how 02 ran."""
+    copy = tmp_path / "by_hand"
+    shutil.copytree(run.data_dir, copy / "data")
+    with caplog.at_level("INFO", logger="mer_utils.predict"):
+        params = predict.run_parameters(copy)
+    assert {name: params[name] for name in PARAMS} == PARAMS
+    assert params["korean_tagger"] == "okt" and params["min_duration_s"] == 60.0, "the others: the defaults"
+    assert "has no run.json (notebooks run by hand): notebook 02's come from its features" in caplog.text
+    assert "WARNING" not in caplog.text
+
+
+def test_a_rejection_shows_in_a_notebook_as_its_reason_and_sentence():
+    rejected = Rejected("too_short", "audio file x.wav lasts 50.0 s, under the minimum of 60 s")
+    assert rejected._render_traceback_() == [
+        "Rejected: too_short: audio file x.wav lasts 50.0 s, under the minimum of 60 s"]
+
+
 def test_the_defaults_are_the_notebooks(tmp_path):
     """A run.json without a notebook's parameter means the notebook ran with its own default."""
     for notebook, defaults in predict.PREPROCESSING.items():
