@@ -4,7 +4,8 @@ Besides seeds and plotting style, :func:`setup` decides what the reader sees:
 
 - **Logging goes to stdout**, so that a progress line is not shown in a red
   error box: the study's own loggers (``mer_utils.*``) at INFO (one line per
-  training epoch, for instance), every other library at WARNING.
+  training epoch, for instance), every other library at WARNING. Progress
+  bars go there too in a kernel (:func:`mer_utils.parallel.progress_file`).
 - **TensorFlow starts quietly** (``setup(..., tensorflow=True)``, before the
   first import of TensorFlow): ``TF_CPP_MIN_LOG_LEVEL=2`` hides its C++ INFO
   and WARNING lines, and a filter on the process's standard error drops the

@@ -18,6 +18,7 @@ import contextlib
 import multiprocessing
 import os
 import socket
+import sys
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from urllib.parse import urlsplit
@@ -161,7 +162,8 @@ def map_unordered(func, items, *, n_workers=0, initializer=None, initargs=(), de
     validate_executor(executor)
     items = list(items)
     workers = resolve_workers(n_workers, n_items=len(items))
-    with tqdm(total=len(items), desc=desc, disable=not progress or not items, mininterval=2.0) as bar:
+    with tqdm(total=len(items), desc=desc, disable=not progress or not items, mininterval=2.0,
+              file=progress_file()) as bar:
         if executor != "local" and items:
             from .executors import map_on_dask
 
@@ -174,6 +176,13 @@ def map_unordered(func, items, *, n_workers=0, initializer=None, initargs=(), de
         for item, result in results:
             bar.update()
             yield item, result
+
+
+def progress_file():
+    """Where progress bars go: stdout in a Jupyter kernel, which shows stderr as a red error box; else stderr."""
+    ipython = sys.modules.get("IPython")  # only if already imported: worker processes never import it for this
+    shell = ipython.get_ipython() if ipython is not None else None
+    return sys.stdout if getattr(shell, "kernel", None) is not None else sys.stderr
 
 
 def _serial(func, items, initializer, initargs):

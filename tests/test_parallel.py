@@ -49,6 +49,15 @@ def test_workers_are_single_threaded_and_the_parent_unchanged():
     assert os.environ.get("OMP_NUM_THREADS") == before
 
 
+def test_progress_bars_go_to_stdout_in_a_jupyter_kernel_and_to_stderr_elsewhere(monkeypatch):
+    import types
+
+    assert parallel.progress_file() is sys.stderr
+    kernel_shell = types.SimpleNamespace(kernel=object())
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: kernel_shell))
+    assert parallel.progress_file() is sys.stdout, "a notebook shows stderr in a red error box"
+
+
 def test_resolve_workers():
     assert parallel.resolve_workers(0) == parallel.available_cores()
     assert parallel.resolve_workers(8, n_items=3) == 3
