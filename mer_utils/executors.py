@@ -29,22 +29,32 @@ docs/scaling.md says how to run a cluster, what it must share and how to size it
 
 import logging
 import os
+import threading
 import uuid
+from concurrent.futures import CancelledError
+from pathlib import Path
 
 import dask
-from distributed import Client, KilledWorker, LocalCluster, WorkerPlugin, as_completed
+from distributed import Client, KilledWorker, LocalCluster, WorkerPlugin, wait
+from distributed.comm.core import CommClosedError
 
 from .lifetime import die_with_parent
 from .parallel import CONNECT_TIMEOUT_S, THREAD_VARIABLES, WorkerCrashed, address_problem, single_threaded_children
 
-#: Seconds to wait for a remote cluster to have at least one worker.
+#: Seconds to wait for a remote cluster to have at least one worker (at the start, and again when all left).
 WORKERS_TIMEOUT_S = 30.0
+#: Seconds a scheduler has to answer the client's handshake (a port where something else listens never does).
+HANDSHAKE_TIMEOUT_S = 15.0
 #: How often Dask may reschedule a task whose worker died before reporting it (local clusters).
 LOCAL_ALLOWED_FAILURES = 0
 #: Most items sent to a worker in one task.
 MAX_ITEMS_PER_TASK = 16
 #: Shared paths checked on each worker: at most this many (the first, in the order given).
 MAX_CHECKED_PATHS = 1000
+
+
+class ClusterLost(RuntimeError):
+    """The scheduler, or every worker, went away during a stage: nothing is recorded for its unfinished items."""
 
 
 # --- the map --------------------------------------------------------------------------
@@ -101,19 +111,55 @@ def _run_tasks(client, func, items, size, done):
               for i in range(0, len(items), size)}
     killed = []
     try:
-        for future in as_completed(list(chunks)):
-            outcome, chunk = _outcome(future), chunks.pop(future)
-            del future  # released: a worker dying later does not recompute a finished chunk
-            if outcome is _KILLED:
-                killed += chunk
-                continue
-            results = outcome if isinstance(outcome, list) else [outcome] * len(chunk)
-            for item, result in zip(chunk, results):
-                done[0] += 1
-                yield item, result
+        while chunks:
+            for future in _finished(client, chunks):
+                outcome, chunk = _outcome(future), chunks.pop(future)
+                del future  # released: a worker dying later does not recompute a finished chunk
+                if outcome is _KILLED:
+                    killed += chunk
+                    continue
+                results = outcome if isinstance(outcome, list) else [outcome] * len(chunk)
+                for item, result in zip(chunk, results):
+                    done[0] += 1
+                    yield item, result
     finally:
-        client.cancel(list(chunks), force=True)
+        try:
+            client.cancel(list(chunks), force=True)
+        except (OSError, CancelledError, TimeoutError):  # the scheduler is gone: nothing left to cancel there
+            pass
     return killed
+
+
+def _finished(client, futures, *, idle_s=WORKERS_TIMEOUT_S):
+    """Some finished futures of ``futures``, waiting as long as the cluster has workers.
+
+    Raises
+    ------
+    ClusterLost
+        When no worker is left for ``idle_s`` seconds, or the scheduler does not answer.
+    """
+    while True:
+        try:
+            return wait(list(futures), timeout=idle_s, return_when="FIRST_COMPLETED").done
+        except TimeoutError:
+            pass
+        except (CancelledError, OSError) as err:  # the scheduler's connection lost: its tasks cancelled
+            raise _lost(err) from None
+        try:
+            workers = client.scheduler_info(n_workers=-1)["workers"]
+        except (OSError, CancelledError, TimeoutError) as err:
+            raise _lost(err) from None
+        if not workers:
+            raise ClusterLost(f"every Dask worker left (none for {idle_s:g} s) while {len(futures)} tasks were "
+                              f"waiting: the stage stops here; rerun it when workers are back (what finished is "
+                              "cached)")
+
+
+def _lost(err):
+    """The :class:`ClusterLost` of an error from the scheduler's side (a lost connection, cancelled tasks)."""
+    return ClusterLost(f"the Dask scheduler stopped answering ({type(err).__name__}: {err}): the stage stops here, "
+                       "and nothing is recorded for its unfinished tracks; rerun it when the scheduler is back "
+                       "(what finished is cached)")
 
 
 def _run_chunk(func, chunk):
@@ -138,6 +184,8 @@ def _outcome(future):
         return future.result()
     except KilledWorker:
         return _KILLED
+    except (CancelledError, CommClosedError) as err:  # the cluster's failure, not the items': never one per track
+        raise _lost(err) from None
     except Exception as err:  # the task's own error, or one that could not travel back
         return err
 
@@ -148,8 +196,20 @@ class _client:
     def __init__(self, executor, n_workers):
         self.executor, self.n_workers = executor, n_workers
         self.cluster = self.client = None
+        self._log_level = None
 
     def __enter__(self):
+        # Dask logs every start, connection and close at INFO (some 35 lines a stage): a notebook shows warnings
+        distributed_log = logging.getLogger("distributed")
+        self._log_level = distributed_log.level
+        distributed_log.setLevel(max(self._log_level, logging.WARNING))
+        try:
+            return self._start()
+        except BaseException:
+            distributed_log.setLevel(self._log_level)
+            raise
+
+    def _start(self):
         if self.executor == "dask":
             self._environ = dict(os.environ)  # a nanny writes its workers' variables into this process's
             with dask.config.set(local_cluster_config()), single_threaded_children():
@@ -160,7 +220,7 @@ class _client:
         problem = address_problem(self.executor)
         if problem:
             raise ValueError(problem)
-        self.client = Client(self.executor, timeout=f"{CONNECT_TIMEOUT_S}s")
+        self.client = _connect(self.executor)
         try:
             self.client.wait_for_workers(1, timeout=WORKERS_TIMEOUT_S)
         except TimeoutError:
@@ -176,7 +236,34 @@ class _client:
         if self.cluster is not None:
             self.cluster.close()
             _restore_environ(self._environ)
+        logging.getLogger("distributed").setLevel(self._log_level)
         return False
+
+
+def _connect(address, *, timeout_s=HANDSHAKE_TIMEOUT_S):
+    """A client of the scheduler at ``address``, or ``ValueError`` when none answers within ``timeout_s``.
+
+    ``Client(address, timeout=...)`` waits forever on a port where something
+    else accepts connections (a dashboard's, 8787, for the scheduler's, 8786),
+    so the connection is made on a thread that is given up on.
+    """
+    box = {}
+
+    def connect():
+        try:
+            box["client"] = Client(address, timeout=f"{CONNECT_TIMEOUT_S}s")
+        except Exception as err:  # reported below, in the caller's thread
+            box["error"] = err
+
+    thread = threading.Thread(target=connect, daemon=True, name="dask-connect")
+    thread.start()
+    thread.join(timeout_s)
+    if "client" in box:
+        return box["client"]
+    why = (f"{type(box['error']).__name__}: {box['error']}" if "error" in box
+           else f"no answer within {timeout_s:g} s")
+    raise ValueError(f"no Dask scheduler answers at {address} ({why}); something else may listen there: a "
+                     "scheduler's default port is 8786, its dashboard's 8787 (docs/scaling.md)")
 
 
 def local_cluster_config():
@@ -206,17 +293,41 @@ def _restore_environ(saved):
 
 
 def _check_shared_paths(client, paths):
-    """``ValueError`` naming the workers that do not see every path of ``paths``."""
+    """``ValueError`` naming the workers that do not see every path of ``paths``.
+
+    A folder that exists on a worker proves little (an empty mount point
+    does), so each folder gets a probe file written here, which every worker
+    must see (where this process may write: the cache); give a file of each
+    folder that is only read (:func:`mer_utils.parallel.shared_paths`).
+    """
     paths = [str(p) for p in list(dict.fromkeys(str(p) for p in paths))[:MAX_CHECKED_PATHS]]
     if not paths:
         return
-    missing = {worker: gone for worker, gone in client.run(_missing_paths, paths).items() if gone}
+    probes = _write_probes(paths)
+    try:
+        missing = {worker: gone for worker, gone in client.run(_missing_paths, paths + probes).items() if gone}
+    finally:
+        for probe in probes:
+            Path(probe).unlink(missing_ok=True)
     if missing:
         worker, gone = next(iter(missing.items()))
         raise ValueError(
             f"{len(missing)} Dask worker(s) do not see the run's files, e.g. {worker} lacks {gone[0]} "
             f"({len(gone)} of {len(paths)} paths checked): the audio and the cache must be on storage that every "
             "worker mounts at the same path (docs/scaling.md)")
+
+
+def _write_probes(paths):
+    """A new empty file in each folder of ``paths`` that this process can write to; their paths."""
+    probes = []
+    for folder in (Path(p) for p in paths if Path(p).is_dir()):
+        probe = folder / f".mer-probe-{uuid.uuid4().hex}"
+        try:
+            probe.touch(exist_ok=False)
+        except OSError:  # read-only here (an audio folder): its files are checked instead
+            continue
+        probes.append(str(probe))
+    return probes
 
 
 def _missing_paths(paths):

@@ -56,7 +56,7 @@ from .melspec import (  # noqa: F401 -- the computation, re-exported: mels is th
     STORE_DTYPE, clip_samples, extract_and_store, hop_length, install_mel_bases,
     load_clip, mel_basis, mel_spectrogram, quiet_librosa, validate_parameters,
 )
-from .parallel import WorkerCrashed, map_unordered, resolve_workers
+from .parallel import WorkerCrashed, map_unordered, resolve_workers, shared_paths
 
 #: Name of this stage in the ledger.
 STAGE = "02_mels"
@@ -214,7 +214,7 @@ def extract_all(tracks, *, sample_rate=config.SAMPLE_RATE, clip_seconds=config.C
         for task, outcome in map_unordered(extract_and_store, todo, n_workers=report.n_workers,
                                            initializer=install_mel_bases, initargs=(bases,), desc="mel extraction",
                                            progress=progress, executor=executor,
-                                           shared_paths=_shared_paths(folder, todo)):
+                                           shared_paths=shared_paths([task[1] for task in todo], folder)):
             results[task[0]], seconds = outcome_of(task, outcome)
             report.compute_s += seconds
     for track_id, _ in rows:
@@ -225,11 +225,6 @@ def extract_all(tracks, *, sample_rate=config.SAMPLE_RATE, clip_seconds=config.C
             report.features[track_id] = outcome
     report.wall_s = time.perf_counter() - start
     return report
-
-
-def _shared_paths(folder, todo):
-    """The folders a worker needs: the cache folder and those of the audio files to extract."""
-    return [folder, *dict.fromkeys(str(Path(task[1]).parent) for task in todo)]
 
 
 def track_rows(tracks):

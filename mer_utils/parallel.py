@@ -178,6 +178,19 @@ def map_unordered(func, items, *, n_workers=0, initializer=None, initargs=(), de
             yield item, result
 
 
+def shared_paths(files, *folders):
+    """What every worker of a cluster must see to read ``files`` and write into ``folders``.
+
+    The ``folders`` (each gets a probe file written, which the workers must
+    see), and one file of each folder of ``files``: a folder alone would pass
+    on an empty mount point, and its tracks be taken for missing audio.
+    """
+    first = {}
+    for file in files:
+        first.setdefault(os.path.dirname(str(file)), str(file))
+    return [*(str(folder) for folder in folders), *first.values()]
+
+
 def progress_file():
     """Where progress bars go: stdout in a Jupyter kernel, which shows stderr as a red error box; else stderr."""
     ipython = sys.modules.get("IPython")  # only if already imported: worker processes never import it for this

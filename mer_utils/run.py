@@ -367,14 +367,23 @@ def _choice_problem(value, choices):
     """``None`` when ``value`` is one of ``choices``, or an address whose scheme a choice names (``"tcp://"``)
     and that answers (a short connection attempt: nothing runs against an unreachable scheduler)."""
     if value in choices:
-        return None
+        return _dask_problem() if value == "dask" else None
     schemes = [c for c in choices if isinstance(c, str) and c.endswith("://")]
     if isinstance(value, str) and any(value.startswith(scheme) for scheme in schemes):
         from .parallel import address_problem
 
-        return address_problem(value)
+        return _dask_problem() or address_problem(value)
     names = [f"{c}host:port" if c in schemes else str(c) for c in choices]
     return f"must be one of {', '.join(names)}"
+
+
+def _dask_problem():
+    """``None`` when Dask's distributed scheduler can be imported here, else what to install."""
+    import importlib.util
+
+    if importlib.util.find_spec("distributed") is None:
+        return "needs Dask (dask.distributed), which is not installed here: pip install 'dask[distributed]'"
+    return None
 
 
 def _parse_interval(text):

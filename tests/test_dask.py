@@ -5,6 +5,7 @@ import os
 import socket
 import subprocess
 import sys
+import types
 
 import numpy as np
 import pytest
@@ -100,6 +101,52 @@ def test_a_chunk_computed_again_after_its_worker_died_yields_its_results():
     assert isinstance(error, ValueError)
 
 
+def test_a_lost_scheduler_stops_the_stage_instead_of_failing_every_unfinished_track():
+    """Cancelled tasks and closed connections are the cluster's failure: never recorded as one per track."""
+    for error in (distributed.client.FutureCancelledError("_run_chunk-1", reason="scheduler-connection-lost"),
+                  distributed.comm.core.CommClosedError("in <TCP (closed)>")):
+        with pytest.raises(executors.ClusterLost, match="the Dask scheduler stopped answering .* nothing is "
+                                                        "recorded for its unfinished tracks"):
+            executors._outcome(RecomputedFuture(error))
+
+
+def test_when_every_worker_has_left_the_stage_stops_instead_of_waiting_forever(monkeypatch):
+    def nothing_finishes(futures, timeout, return_when):
+        raise TimeoutError
+
+    monkeypatch.setattr(executors, "wait", nothing_finishes)
+    no_workers = types.SimpleNamespace(scheduler_info=lambda n_workers: {"workers": {}})
+    with pytest.raises(executors.ClusterLost, match=r"every Dask worker left \(none for 0\.1 s\) while 2 tasks"):
+        executors._finished(no_workers, {"a": 1, "b": 2}, idle_s=0.1)
+    calls = []
+    some_workers = types.SimpleNamespace(scheduler_info=lambda n_workers: calls.append(1) or {"workers": {"w": {}}})
+
+    def finishes_on_the_third_wait(futures, timeout, return_when):
+        if len(calls) < 2:
+            raise TimeoutError
+        return types.SimpleNamespace(done={futures[0]})
+
+    monkeypatch.setattr(executors, "wait", finishes_on_the_third_wait)
+    assert executors._finished(some_workers, {"a": 1}, idle_s=0.1) == {"a"}, "slow work is waited for"
+
+    def cancelled(futures, timeout, return_when):
+        raise distributed.client.FuturesCancelledError([])
+
+    monkeypatch.setattr(executors, "wait", cancelled)
+    with pytest.raises(executors.ClusterLost, match="the Dask scheduler stopped answering"):
+        executors._finished(some_workers, {"a": 1}, idle_s=0.1)
+
+
+def test_a_port_where_no_scheduler_answers_is_refused_in_seconds():
+    """Something accepts the connection and never speaks Dask's protocol (a dashboard's port, say)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        address = f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+        with pytest.raises(ValueError, match=f"no Dask scheduler answers at {address} .*8786.*8787"):
+            executors._connect(address, timeout_s=2)
+
+
 def test_items_per_task_balances_and_stays_small():
     assert executors.items_per_task(9, 2) == 1 and executors.items_per_task(0, 4) == 1
     assert executors.items_per_task(10**6, 100) == executors.MAX_ITEMS_PER_TASK
@@ -110,6 +157,17 @@ def test_workers_that_do_not_see_the_shared_paths_stop_the_call_before_any_work(
                                          r".*nowhere.*docs/scaling\.md"):
         list(parallel.map_unordered(die_on_five, [5], executor=scheduler, progress=False,
                                     shared_paths=[tmp_path, tmp_path / "nowhere"]))
+    assert not list(tmp_path.iterdir()), "the probe file written into the folder is gone"
+
+
+def test_the_shared_paths_of_a_stage_are_its_folders_and_a_file_of_each_audio_folder(tmp_path):
+    """An empty mount point passes a check of folders; a file in it does not."""
+    files = [tmp_path / "a" / "1.flac", tmp_path / "a" / "2.flac", tmp_path / "b" / "3.mp3"]
+    assert parallel.shared_paths(files, tmp_path / "cache") == [
+        str(tmp_path / "cache"), str(tmp_path / "a" / "1.flac"), str(tmp_path / "b" / "3.mp3")]
+    (tmp_path / "cache").mkdir()
+    (probe,) = executors._write_probes([str(tmp_path / "cache"), str(tmp_path / "a" / "1.flac")])
+    assert os.path.dirname(probe) == str(tmp_path / "cache") and os.path.exists(probe), "folders only, not files"
 
 
 #: A process whose local cluster's two workers report their pids (into argv[1]) and sleep for ten minutes.
@@ -225,3 +283,13 @@ def test_the_runner_checks_the_executor_before_anything_runs(scheduler):
     assert runner._range_problem("executor", "pool") == "must be one of local, dask, tcp://host:port"
     unreachable = runner._range_problem("executor", f"tcp://127.0.0.1:{free_port()}")
     assert unreachable.startswith("no Dask scheduler reachable")
+
+
+def test_the_runner_says_when_dask_is_not_installed(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "distributed" else real(name, *a))
+    for executor in ("dask", "tcp://127.0.0.1:8786"):
+        assert runner._range_problem("executor", executor).startswith("needs Dask (dask.distributed)")
+    assert runner._range_problem("executor", "local") is None

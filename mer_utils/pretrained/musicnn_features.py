@@ -34,7 +34,7 @@ from .. import config, paths
 from ..accounting import Rejected, StageReport
 from ..mels import MIN_TRACKS_PER_WORKER, entry_stem, missing_audio, outcome_of, track_rows
 from ..melspec import install_mel_bases, mel_basis
-from ..parallel import map_unordered, resolve_workers
+from ..parallel import map_unordered, resolve_workers, shared_paths
 from . import musicnn, musicnn_input
 from .feature_cache import FeatureCache
 
@@ -205,7 +205,7 @@ def map_patches(tracks, params, *, workers, desc, progress=True, executor=config
              mel_basis(params["sample_rate"], params["n_fft"], params["n_mels"])}
     yield from map_unordered(musicnn_input.patches_task, tasks, n_workers=workers, initializer=install_mel_bases,
                              initargs=(bases,), desc=desc, progress=progress, executor=executor,
-                             shared_paths=sorted({str(Path(task[1]).parent) for task in tasks}))
+                             shared_paths=shared_paths([task[1] for task in tasks]))
 
 
 def _compute(todo, params, cache, network, report, *, n_workers, progress, executor=config.EXECUTOR):
