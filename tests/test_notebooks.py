@@ -171,7 +171,7 @@ def test_the_glossary_explains_the_terms_the_notebooks_use():
     for term in ("gru", "global max pooling", "log-odds", "roc-auc", "out-of-vocabulary (oov)", "mel spectrogram",
                  "early stopping", "dropout", "paired t-test", "wilcoxon signed-rank test", "tf-idf", "nyquist",
                  "macro-f1", "one-vs-rest", "fine-tuning", "late fusion", "stacking", "nested evaluation",
-                 "pretrained features", "random crop"):
+                 "pretrained features", "random crop", "zero-shot", "penultimate layer", "corrected"):
         assert any(term in heading for heading in headings), f"the glossary has no entry for {term!r}"
     for path in NOTEBOOKS:
         assert "](../docs/glossary.md)" in "".join(c.source for c in nbformat.read(path, as_version=4).cells)
