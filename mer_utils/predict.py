@@ -185,9 +185,8 @@ def trained_models(run_dir):
     for name, _, folder in split_folders(RunLayout(run_dir)):  # sorted by model, then split
         if name in MODEL_INPUTS or name in PRETRAINED_ROWS or name == LATE_FUSION:
             folders_of.setdefault(name, []).append(folder)
-        if ((name in MODEL_INPUTS and (folder / MODEL_FILE).is_file())
-                or (name in PRETRAINED_ROWS and (folder / LINEAR_MODEL_FILE).is_file()) or name == LATE_FUSION):
-            found.setdefault(name, []).append(folder)
+            if name == LATE_FUSION or (folder / _fit_file(name)).is_file():  # a late fusion has no fit of its own
+                found.setdefault(name, []).append(folder)
     left_out = {**_unfinished(run_dir, folders_of), **_incomplete(found, folders_of)}
     for name, why in left_out.items():
         found.pop(name, None)
@@ -207,6 +206,11 @@ def trained_models(run_dir):
                          f"(models/<name>/split_<i>/{MODEL_FILE}): run the training notebooks 04-06 first "
                          "(python -m mer_utils.run)" + (" or again, as said above" if left_out else "") + hint)
     return {name: found[name] for name in (*MODEL_INPUTS, *PRETRAINED_ROWS, LATE_FUSION) if name in found}
+
+
+def _fit_file(name):
+    """The file a split folder of model ``name`` keeps its fit in: ``model.keras`` or ``linear_model.npz``."""
+    return MODEL_FILE if name in MODEL_INPUTS else LINEAR_MODEL_FILE
 
 
 def training_notebook(name):
@@ -254,8 +258,7 @@ def _incomplete(found, folders_of):
         if not usable and name in PRETRAINED_ROWS:
             why[name] = f"it was scored by a notebook 08 that did not save its fits ({LINEAR_MODEL_FILE})"
         else:
-            needs = MODEL_FILE if name in MODEL_INPUTS else LINEAR_MODEL_FILE
-            why[name] = f"{', '.join(missing)} of its {len(folders)} splits lack {needs}"
+            why[name] = f"{', '.join(missing)} of its {len(folders)} splits lack {_fit_file(name)}"
     return why
 
 

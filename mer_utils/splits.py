@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, StratifiedShuffleSplit
 
-from .accounting import kept_ids, read_ledger
+from .accounting import kept as kept_tracks, kept_ids, read_ledger, rejected
 from .config import LABELS, N_SPLITS, SEED, SPLIT_SCHEME, VAL_FRACTION
 from .fileio import write_json
 from .modality import KINDS
@@ -543,8 +543,8 @@ def check_classes_left(layout, *, stage):
     """
     classes = load_classes(layout)
     ledger = read_ledger(layout.tracks_csv)
-    rejected_here = ledger[(ledger["status"] == "rejected") & (ledger["stage"] == stage)]
-    kept = ledger[ledger["status"] == "kept"]
+    rejected_here = rejected(ledger).query("stage == @stage")
+    kept = kept_tracks(ledger)
     emptied = [name for name in classes if not (kept["label"] == name).any()]
     if emptied:
         blame = _blame(rejected_here, emptied, layout.tracks_csv)
@@ -565,9 +565,9 @@ def check_classes_left(layout, *, stage):
                          f"made them. {blame}")
 
 
-def _blame(rejected, classes, ledger_path):
-    """What ``rejected`` (ledger rows) says about the tracks of ``classes``, with the remedies."""
-    rows = rejected[rejected["label"].isin(classes)]
+def _blame(rejected_rows, classes, ledger_path):
+    """What ``rejected_rows`` (of the ledger) say about the tracks of ``classes``, with the remedies."""
+    rows = rejected_rows[rejected_rows["label"].isin(classes)]
     if rows.empty:
         return f"This stage rejected none of their tracks; the ledger ({ledger_path}) says which stage did and why."
     reasons = rows["reason"].value_counts()
